@@ -1,1 +1,32 @@
-export async function main(argv: string[]): Promise<number> { console.log('hi', argv); return 0; }
+/**
+ * The `hmis` command: one dispatcher over the same core and adapters the Lambda handlers use.
+ * Each command lives in its own module and exports `run(args): Promise<exit code>`.
+ */
+import { UsageError } from './args.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
+  registry: { summary: 'print the registry of institutions (--county C) [--json]', load: () => import('./registry.ts') },
+  templates: { summary: 'print every template definition [--json]', load: () => import('./templates.ts') },
+  template: { summary: 'write a blank template: --template T-JC --institution 150525-101 --period 2025-03 --out FILE', load: () => import('./template.ts') },
+  validate: { summary: 'validate a workbook: FILE [--institution C] [--period YYYY-MM] [--json]', load: () => import('./validate.ts') },
+  fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    const lines = Object.entries(COMMANDS).map(([n, c]) => `  hmis ${n.padEnd(10)} ${c.summary}`);
+    (name && name !== '--help' ? console.error : console.log)(`usage: hmis <command> [options]\n${lines.join('\n')}`);
+    return name && name !== '--help' ? 2 : 0;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`hmis ${name}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
