@@ -1,8 +1,15 @@
 /**
  * The validator: bytes in, one report out, never a throw for bad input.
- * Stages run in order, each only where the earlier passed: file → structure → cells → rules → history.
+ * Stages run in order, each only where the earlier passed: file → structure → cells → rules
+ * (history is added by ingestion, where a store is at hand).
  */
-import type { Report } from '../report.ts';
+import { gateUpload, type GateLimits } from '../gate/index.ts';
+import type { Submission } from '../normalize/submission.ts';
+import { parseWorkbook } from '../parse/index.ts';
+import { statusOf, type Issue, type Report } from '../report.ts';
+import { checkIndicatorReturn } from './indicator.ts';
+import { checkLedger } from './ledger.ts';
+import { checkStructure } from './structure.ts';
 
 export interface ValidateOptions {
   /** the institution the file was uploaded for (from the S3 key or --institution); the file must match */
@@ -11,14 +18,66 @@ export interface ValidateOptions {
   period?: string;
   /** template id the file was uploaded for */
   template?: string;
-  /** "now", to refuse periods that have not ended; defaults to the clock */
+  /** "now", to refuse periods that have not begun; defaults to the clock */
   now?: Date;
+  limits?: Partial<GateLimits>;
+  /** time budget of the parse, ms */
+  deadlineMs?: number;
 }
 
 export interface ValidationResult {
   report: Report;
+  /** the normalised submission, present when nothing stopped the checks before the cells were read */
+  submission: Submission | null;
 }
 
-export async function validateUpload(_bytes: Uint8Array, _options: ValidateOptions = {}): Promise<ValidationResult> {
-  throw new Error('not built yet');
+/** Cells the parser will hold at most: the largest ledger (10,000 rows × 8 columns) plus headroom. */
+const MAX_CELLS = 200_000;
+
+export async function validateUpload(bytes: Uint8Array, options: ValidateOptions = {}): Promise<ValidationResult> {
+  const started = performance.now();
+  const issues: Issue[] = [];
+  const done = (identity: Pick<Report, 'template' | 'institution' | 'period'>, submission: Submission | null): ValidationResult => ({
+    report: buildReport(identity, issues, bytes.length, submission, performance.now() - started),
+    submission: issues.some((i) => i.severity === 'error') ? null : submission,
+  });
+  const uploadedAs = { template: null, institution: options.institution ?? null, period: options.period ?? null };
+
+  const gate = gateUpload(bytes, options.limits);
+  if (!gate.ok) {
+    issues.push(...gate.issues);
+    return done(uploadedAs, null);
+  }
+  const parsed = await parseWorkbook(bytes, gate.sheets, { deadlineMs: options.deadlineMs ?? 8_000, maxCells: MAX_CELLS });
+  if (!parsed.ok) {
+    issues.push(...parsed.issues);
+    return done(uploadedAs, null);
+  }
+  const structure = checkStructure(parsed.sheets, options);
+  issues.push(...structure.issues);
+  const identity = { template: structure.template, institution: structure.institution, period: structure.period };
+  const s = structure.structure;
+  if (!s) return done(identity, null);
+
+  const submission = s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
+  return done(identity, submission);
+}
+
+function buildReport(identity: Pick<Report, 'template' | 'institution' | 'period'>, issues: Issue[], bytes: number, submission: Submission | null, ms: number): Report {
+  const count = (sev: Issue['severity']) => issues.filter((i) => i.severity === sev).length;
+  return {
+    status: statusOf(issues),
+    ...identity,
+    issues,
+    stats: {
+      bytes,
+      rows: submission ? (submission.kind === 'indicator' ? Object.keys(submission.values).length : submission.rows.length) : 0,
+      values: submission ? (submission.kind === 'indicator' ? Object.keys(submission.values).length : submission.rows.length * 8) : 0,
+      normalized: issues.filter((i) => i.code.startsWith('normalized-')).length,
+      errors: count('error'),
+      warnings: count('warning'),
+      infos: count('info'),
+      durationMs: Math.round(ms),
+    },
+  };
 }
