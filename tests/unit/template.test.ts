@@ -319,15 +319,17 @@ describe('T-JC cell positions', () => {
     expect([ws.getCell('A14').value, ws.getCell('B14').value]).toEqual(['JC07', '高血压患者规范管理人数']);
   });
 
-  it('notes the period semantics on element names', () => {
+  it('prompts the period semantics when a value cell is selected', () => {
     const { ws } = get('T-JC');
-    const note = (addr: string) => {
-      const n = ws.getCell(addr).note;
-      return typeof n === 'string' ? n : (n?.texts ?? []).map((t) => t.text).join('');
+    const prompt = (addr: string) => {
+      const dv = ws.getCell(addr).dataValidation;
+      expect(dv?.showInputMessage, addr).toBe(true);
+      return `${dv?.promptTitle} ${dv?.prompt}`;
     };
-    expect(note('B8')).toContain('月末数'); // JC01 stock
-    expect(note('B12')).toContain('本年1月1日起累计'); // JC05 ytd
-    expect(note('B27')).toContain('本月发生数'); // JC20 flow
+    expect(prompt('D8')).toContain('月末数'); // JC01 stock
+    expect(prompt('D12')).toContain('本年1月1日起累计'); // JC05 ytd
+    expect(prompt('D27')).toContain('本月发生数'); // JC20 flow
+    expect(prompt('D8')).toContain('单位：人');
   });
 });
 

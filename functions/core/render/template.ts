@@ -151,7 +151,7 @@ function addReturnSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, county: C
 
   const noteText = ledger
     ? `黄色单元格为填报区域；进展状态从下拉列表选择（${LEDGER_STATUSES.join('、')}），已完成的完成进度填100，未启动的填0；完成时限填日期，如${period.slice(0, 4)}-06-30。`
-    : '黄色单元格为填报区域，只填数字；比率由系统计算，无需填写；百分比填数值（95.26%填95.26）；指标口径（本年累计、月末数、本月数）见指标名称批注和「填报说明」。';
+    : '黄色单元格为填报区域，只填数字；比率由系统计算，无需填写；百分比填数值（95.26%填95.26）；指标口径（本年累计、月末数、本月数）在选中数值单元格时提示，并见「填报说明」。';
   const note = ws.getCell(NOTE_ROW, 1);
   note.value = noteText;
   note.font = FONT_NOTE;
@@ -195,9 +195,9 @@ function indicatorBody(ws: ExcelJS.Worksheet, def: IndicatorTemplate): void {
     const row = ws.getRow(r);
     row.height = 20;
     fixed(row.getCell(COL.code), el.code, 'center');
-    const name = row.getCell(COL.name);
-    fixed(name, el.name, 'left');
-    name.note = elementNote(el);
+    // the semantics go into the value cell's input message, not a cell note: a note's comments part,
+    // once re-saved by openpyxl (absolute part names), makes exceljs's loader throw
+    fixed(row.getCell(COL.name), el.name, 'left');
     fixed(row.getCell(COL.unit), el.unit, 'center');
     const value = row.getCell(COL.value);
     input(value, NUMFMT[el.type], 'right');
@@ -457,7 +457,7 @@ function addInstructionsSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, cou
           '「本期数值」只填数字，不要填写单位、文字、空格或公式；人数、人次、例数等填写整数。没有发生的填0，不要留空；选填指标没有数据时可以留空。',
           '比率（各类“率”、占比、医护比、床护比等）无需填写，由系统根据分子、分母自动计算。',
           '单位为“%”的指标（如患者满意度）直接填百分数的数值，例如95.26%填95.26，不要填0.9526，也不要带%。',
-          `指标口径：${semanticsSentence(def)}。各指标的口径见下表和指标名称上的批注。`,
+          `指标口径：${semanticsSentence(def)}。各指标的口径见下表，选中「本期数值」单元格时也会提示。`,
           '需要说明的情况（如数据来源变化、数值异常的原因）写在「备注」列。',
         ]
       : [
