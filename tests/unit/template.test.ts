@@ -24,6 +24,8 @@ import {
   elementCells,
   hashPassword,
   inputCells,
+  SHEET_PASSWORD,
+  SHEET_PROTECTION_HASH,
   writeTemplate,
 } from '../../functions/core/render/template.ts';
 import { currentTemplate, findInstitution, LEDGER_STATUSES, type TemplateDefinition } from '../../schemas/index.ts';
@@ -364,6 +366,12 @@ describe('building', () => {
     const salt = Buffer.from('0123456789abcdef');
     const ours = hashPassword('hmis', salt, 1000);
     expect(ours.hashValue).toBe(Encryptor.convertPasswordToHash('hmis', 'SHA512', salt.toString('base64'), 1000));
+  });
+
+  it('protects with the precomputed hash of SHEET_PASSWORD', () => {
+    const { saltValue, hashValue, spinCount } = SHEET_PROTECTION_HASH;
+    expect(hashPassword(SHEET_PASSWORD, Buffer.from(saltValue, 'base64'), spinCount).hashValue).toBe(hashValue);
+    expect(get('T-JC').sheetXml).toContain(`hashValue="${hashValue}"`);
   });
 
   it('sets every zip entry time in place', async () => {

@@ -378,14 +378,20 @@ function dataValidations(ws: ExcelJS.Worksheet): { add(range: string, rule: Exce
 
 // ---- protection ----
 
-let protectionHash: { saltValue: string; hashValue: string } | undefined;
-
 /**
- * Sheet protection with a fixed salt, so the bytes are reproducible (exceljs's protect() draws a
- * random salt). Everything is locked except input cells; columns and rows may be resized.
+ * Excel's SHA-512 hash of SHEET_PASSWORD with a fixed salt (exceljs's protect() draws a random one,
+ * so its bytes differ on every write). Precomputed: 100,000 rounds cost ~350 ms per cold start.
+ * A unit test recomputes it with hashPassword().
  */
+export const SHEET_PROTECTION_HASH = {
+  algorithmName: 'SHA-512',
+  saltValue: 'k/WudLQFlDmfWz4GJ7nnhg==',
+  hashValue: '841iRum3PcJBgzzzn3jZPsdYfTW8PGXEtQtao4mm1lbz7I99D+95gdVPnpaB/Wm39hVltVEUJfYXG8X1DLv+xw==',
+  spinCount: 100_000,
+} as const;
+
+/** Everything is locked except input cells (unlocked by their style); columns and rows may be resized. */
 function protect(ws: ExcelJS.Worksheet): void {
-  protectionHash ??= hashPassword(SHEET_PASSWORD, createHash('sha256').update('hmis-sheets sheet protection').digest().subarray(0, 16), SPIN_COUNT);
   (ws as unknown as { sheetProtection: object }).sheetProtection = {
     sheet: true,
     objects: false,
@@ -393,13 +399,9 @@ function protect(ws: ExcelJS.Worksheet): void {
     // in exceljs's model `true` means "allowed": the user may resize columns and rows, nothing else
     formatColumns: true,
     formatRows: true,
-    algorithmName: 'SHA-512',
-    spinCount: SPIN_COUNT,
-    ...protectionHash,
+    ...SHEET_PROTECTION_HASH,
   };
 }
-
-const SPIN_COUNT = 100_000;
 
 /** ECMA-376 agile password hash, as Excel computes it for sheet protection. */
 export function hashPassword(password: string, salt: Buffer, spinCount: number): { saltValue: string; hashValue: string } {
