@@ -1,0 +1,105 @@
+/**
+ * One linear pass over a worksheet part: the extent of its rows and cells, and the ranges
+ * (data validations, conditional formats, merges, autofilter) that make exceljs blow up.
+ * One issue per kind per sheet is enough for the statistician to find and fix it.
+ */
+import { makeIssue, type Issue } from '../report.ts';
+import { msg, type RangeKind } from './messages.ts';
+import { parseCellRef, rangeSize } from './refs.ts';
+import { elementText, tagScanner, unescapeXml } from './xml.ts';
+
+export interface SheetLimits {
+  maxMergedRanges: number;
+  maxRangeCells: number;
+  maxRows: number;
+  maxColumns: number;
+}
+
+const scan = tagScanner(['row', 'c', 'dimension', 'mergeCell', 'dataValidation', 'conditionalFormatting', 'autoFilter', 'sqref']);
+
+export function scanWorksheet(text: string, sheet: string | null, limits: SheetLimits): Issue[] {
+  const issues: Issue[] = [];
+  const reported = new Set<string>();
+  const once = (kind: string, issue: () => Issue): void => {
+    if (reported.has(kind)) return;
+    reported.add(kind);
+    issues.push(issue());
+  };
+  const checkRow = (row: number): void => {
+    if (row > limits.maxRows) once('rows', () => makeIssue('file-too-many-rows', msg.tooManyRows(sheet, row, limits.maxRows), { sheet, row }));
+  };
+  const checkCol = (col: number, row: number | null): void => {
+    if (col > limits.maxColumns) {
+      once('columns', () => makeIssue('file-too-many-rows', msg.tooManyColumns(sheet, col, limits.maxColumns), { sheet, row, col: col <= 16384 ? col : null }));
+    }
+  };
+  const checkRange = (kind: RangeKind, ref: string): void => {
+    const { cells } = rangeSize(ref);
+    if (cells > limits.maxRangeCells) {
+      once(kind, () => makeIssue('file-too-complex', msg.range(kind, sheet, ref, cells, limits.maxRangeCells), { sheet, value: ref }));
+    }
+  };
+
+  let rowNumber = 0;
+  let rowCount = 0;
+  let colNumber = 0;
+  let cellsInRow = 0;
+  let merges = 0;
+  let lastParent: 'dataValidation' | 'conditionalFormatting' = 'dataValidation';
+  scan(text, (tag) => {
+    switch (tag.name) {
+      case 'c': {
+        // a cell without r follows the previous one; count cells too, so repeated refs can't hide width
+        const ref = tag.attrs.r !== undefined ? parseCellRef(tag.attrs.r) : null;
+        colNumber = ref ? ref.col : colNumber + 1;
+        cellsInRow++;
+        checkCol(Math.max(colNumber, cellsInRow), rowNumber || null);
+        if (ref) checkRow(ref.row);
+        break;
+      }
+      case 'row': {
+        const r = tag.attrs.r !== undefined ? Number(tag.attrs.r.trim()) : NaN;
+        rowNumber = Number.isFinite(r) && r > 0 ? r : rowNumber + 1;
+        rowCount++;
+        colNumber = 0;
+        cellsInRow = 0;
+        checkRow(Math.max(rowNumber, rowCount));
+        break;
+      }
+      case 'dimension': {
+        const ref = unescapeXml(tag.attrs.ref ?? '');
+        const { maxRow, maxCol } = rangeSize(ref);
+        checkRow(maxRow);
+        checkCol(maxCol, null);
+        break;
+      }
+      case 'mergeCell':
+        merges++;
+        if (merges === limits.maxMergedRanges + 1) {
+          once('merges', () => makeIssue('file-too-complex', msg.tooManyMerges(sheet, countMerges(text), limits.maxMergedRanges), { sheet }));
+        }
+        if (tag.attrs.ref !== undefined) checkRange('mergeCell', unescapeXml(tag.attrs.ref));
+        break;
+      case 'dataValidation':
+      case 'conditionalFormatting':
+        // x14 variants keep their range in a child <xm:sqref>, met below
+        lastParent = tag.name;
+        if (tag.attrs.sqref !== undefined) checkRange(tag.name, unescapeXml(tag.attrs.sqref));
+        break;
+      case 'autoFilter':
+        if (tag.attrs.ref !== undefined) checkRange('autoFilter', unescapeXml(tag.attrs.ref));
+        break;
+      case 'sqref': {
+        // <xm:sqref> of x14 data validations and conditional formats (and sparklines, single cells)
+        if (!tag.selfClosing) {
+          checkRange(lastParent, elementText(text, tag.end));
+        }
+        break;
+      }
+    }
+  });
+  return issues;
+}
+
+const MERGE = /<(?:[A-Za-z_][\w.-]*:)?mergeCell[\s/>]/g;
+const countMerges = (text: string): number => text.match(MERGE)?.length ?? 0;
