@@ -60,7 +60,6 @@ export const ISSUE_CODES = {
   'normalized-whitespace': { severity: 'info', stage: 'cells', title: '首尾空格已去除' },
   'normalized-formula': { severity: 'info', stage: 'cells', title: '公式已取计算结果' },
   'normalized-date': { severity: 'info', stage: 'cells', title: '日期已规范' },
-  'row-hidden': { severity: 'warning', stage: 'cells', title: '隐藏行中有数据' },
   'ledger-status-invalid': { severity: 'error', stage: 'cells', title: '进展状态不在可选范围' },
   'ledger-date-invalid': { severity: 'error', stage: 'cells', title: '完成时限不是有效日期' },
   'ledger-empty': { severity: 'error', stage: 'cells', title: '台账没有任何任务' },

@@ -8,6 +8,7 @@ import type { Submission } from '../normalize/submission.ts';
 import { parseWorkbook } from '../parse/index.ts';
 import { statusOf, type Issue, type Report } from '../report.ts';
 import { checkIndicatorReturn } from './indicator.ts';
+import type { HistoryPoint } from './history.ts';
 import { checkLedger } from './ledger.ts';
 import { checkStructure } from './structure.ts';
 
@@ -21,6 +22,8 @@ export interface ValidateOptions {
   /** "now", to refuse periods that have not begun; defaults to the clock */
   now?: Date;
   limits?: Partial<GateLimits>;
+  /** the institution's accepted months of this template (ingestion supplies them from the store) */
+  history?: readonly HistoryPoint[];
   /** time budget of the parse, ms */
   deadlineMs?: number;
 }
@@ -48,7 +51,7 @@ export async function validateUpload(bytes: Uint8Array, options: ValidateOptions
     issues.push(...gate.issues);
     return done(uploadedAs, null);
   }
-  const parsed = await parseWorkbook(bytes, gate.sheets, { deadlineMs: options.deadlineMs ?? 8_000, maxCells: MAX_CELLS });
+  const parsed = await parseWorkbook(bytes, gate.sheets, { deadlineMs: options.deadlineMs ?? 8_000, maxCells: MAX_CELLS, date1904: gate.date1904 });
   if (!parsed.ok) {
     issues.push(...parsed.issues);
     return done(uploadedAs, null);
@@ -59,7 +62,7 @@ export async function validateUpload(bytes: Uint8Array, options: ValidateOptions
   const s = structure.structure;
   if (!s) return done(identity, null);
 
-  const submission = s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
+  const submission = s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues, options.history) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
   return done(identity, submission);
 }
 

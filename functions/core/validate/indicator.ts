@@ -9,6 +9,7 @@ import { display, readNumber, readText, type Note } from '../normalize/cell.ts';
 import type { IndicatorSubmission, Reporter } from '../normalize/submission.ts';
 import type { Cell, Sheet } from '../parse/index.ts';
 import { columnLetter, makeIssue, type Issue } from '../report.ts';
+import { checkHistory, type HistoryPoint } from './history.ts';
 import { normalizeHeader, textOf, type Structure } from './structure.ts';
 
 interface Located {
@@ -22,7 +23,7 @@ interface Located {
   valid: boolean;
 }
 
-export function checkIndicatorReturn(s: Structure & { def: IndicatorTemplate }, issues: Issue[]): IndicatorSubmission {
+export function checkIndicatorReturn(s: Structure & { def: IndicatorTemplate }, issues: Issue[], history?: readonly HistoryPoint[]): IndicatorSubmission {
   const { def, sheet } = s;
   const codeCol = s.columns.get(normalizeHeader('指标代码'))!;
   const valueCol = s.columns.get(normalizeHeader('本期数值'))!;
@@ -92,6 +93,10 @@ export function checkIndicatorReturn(s: Structure & { def: IndicatorTemplate }, 
   }
 
   for (const rule of def.rules) checkRule(rule, located, sheet.name, issues);
+  if (history && !issues.some((i) => i.severity === 'error')) {
+    const cells = located.filter((l) => l.valid && l.value !== null).map((l) => ({ element: l.element, ref: l.ref, row: l.row, col: l.valueCol, value: l.value! }));
+    issues.push(...checkHistory(s.period, cells, history, sheet.name));
+  }
 
   return {
     kind: 'indicator',

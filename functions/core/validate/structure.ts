@@ -120,7 +120,7 @@ function checkInstitution(sheet: Sheet, def: TemplateDefinition, options: Valida
     return null;
   }
   if (!templatesOwed(found.institution).includes(def.id)) {
-    issues.push(makeIssue('template-not-owed', `${found.institution.name}（${code}）无需报送“${def.title}”（${def.id}）。请确认下载的模板是否正确。`, where));
+    issues.push(makeIssue('template-not-owed', `${ref}「${LABEL.institutionCode}」为 ${code}：${found.institution.name}无需报送“${def.title}”（${def.id}），应报 ${templatesOwed(found.institution).join('、')}。请确认下载的模板是否正确。`, where));
     return null;
   }
   return found;

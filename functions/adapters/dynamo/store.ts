@@ -1,0 +1,228 @@
+/**
+ * SubmissionStore over one DynamoDB table (keys in ARCHITECTURE.md). No transactions (dynalite has
+ * none, and none are needed): versions are written under their own keys, then one conditional
+ * write flips "current".
+ *
+ *   SUB#<inst>#<tpl>#<period> / V#<order>#<versionId>   a version (audit), values map when accepted
+ *   SUB#<inst>#<tpl>#<period> / R#<versionId>#<nnnn>     ledger rows of a version, in chunks
+ *   CP#<county>#<period>      / CUR#<tpl>#<inst>         current accepted version (GSI1: H#<inst>#<tpl> / <period>)
+ *   CP#<county>#<period>      / ATT#<tpl>#<inst>         latest attempt and the set of version ids
+ */
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type QueryCommandInput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { LedgerRow, Submission } from '../../core/normalize/submission.ts';
+import type { AttemptSummary, CurrentSubmission, PeriodEntry, SubmissionStore, SubmissionVersion } from '../../ports/index.ts';
+
+/** rows per ledger chunk item: 10,000 rows → 50 items, well under 400 KB each */
+export const LEDGER_CHUNK_ROWS = 200;
+const MARSHALL = { removeUndefinedValues: true, convertEmptyValues: false } as const;
+
+export const keys = {
+  submission: (inst: string, tpl: string, period: string) => `SUB#${inst}#${tpl}#${period}`,
+  version: (order: string, versionId: string) => `V#${order}#${versionId}`,
+  rows: (versionId: string, chunk: number) => `R#${versionId}#${String(chunk).padStart(4, '0')}`,
+  countyPeriod: (county: string, period: string) => `CP#${county}#${period}`,
+  current: (tpl: string, inst: string) => `CUR#${tpl}#${inst}`,
+  attempt: (tpl: string, inst: string) => `ATT#${tpl}#${inst}`,
+  history: (inst: string, tpl: string) => `H#${inst}#${tpl}`,
+};
+
+export class DynamoSubmissionStore implements SubmissionStore {
+  constructor(
+    private readonly db: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async putVersion(version: SubmissionVersion, submission: Submission | null): Promise<void> {
+    const pk = keys.submission(version.institution, version.template, version.period);
+    let stored: Submission | null = submission;
+    if (submission?.kind === 'ledger') {
+      const chunks: WriteRequest[] = [];
+      for (let i = 0; i * LEDGER_CHUNK_ROWS < submission.rows.length; i++) {
+        const rows = submission.rows.slice(i * LEDGER_CHUNK_ROWS, (i + 1) * LEDGER_CHUNK_ROWS);
+        chunks.push({ PutRequest: { Item: marshall({ PK: pk, SK: keys.rows(version.versionId, i), rows }, MARSHALL) } });
+      }
+      await batchWrite(this.db, this.table, chunks);
+      stored = { ...submission, rows: [] };
+    }
+    const item = { PK: pk, SK: keys.version(version.order, version.versionId), ...toItem(version), submission: stored ?? undefined };
+    try {
+      await this.db.send(new PutItemCommand({ TableName: this.table, Item: marshall(item, MARSHALL), ConditionExpression: 'attribute_not_exists(PK)' }));
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async makeCurrent(current: CurrentSubmission): Promise<boolean> {
+    const submission = current.submission.kind === 'ledger' ? { ...current.submission, rows: [] } : current.submission;
+    const item = {
+      PK: keys.countyPeriod(current.county, current.period),
+      SK: keys.current(current.template, current.institution),
+      GSI1PK: keys.history(current.institution, current.template),
+      GSI1SK: current.period,
+      ...toItem(current),
+      submission,
+    };
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall(item, MARSHALL),
+          ConditionExpression: 'attribute_not_exists(PK) OR #order < :order OR (#order = :order AND versionId = :vid)',
+          ExpressionAttributeNames: { '#order': 'order' },
+          ExpressionAttributeValues: marshall({ ':order': current.order, ':vid': current.versionId }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async recordAttempt(version: SubmissionVersion): Promise<void> {
+    const Key = marshall({ PK: keys.countyPeriod(version.county, version.period), SK: keys.attempt(version.template, version.institution) });
+    // a string set: adding the same version id twice counts it once
+    await this.db.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key,
+        UpdateExpression: 'ADD versionIds :v',
+        ExpressionAttributeValues: { ':v': { SS: [version.versionId] } },
+      }),
+    );
+    const fields = toItem(version);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':order': version.order };
+    const sets = Object.entries(fields).map(([k, v], i) => {
+      names[`#f${i}`] = k;
+      values[`:f${i}`] = v;
+      return `#f${i} = :f${i}`;
+    });
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key,
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#order) OR #order <= :order',
+          ExpressionAttributeNames: { ...names, '#order': 'order' },
+          ExpressionAttributeValues: marshall(values, MARSHALL),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async listPeriod(county: string, period: string): Promise<PeriodEntry[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': keys.countyPeriod(county, period) }),
+    });
+    const entries = new Map<string, PeriodEntry>();
+    for (const item of items) {
+      const [kind, template, institution] = String(item.SK).split('#') as [string, string, string];
+      const id = `${template}#${institution}`;
+      const entry = entries.get(id) ?? { institution, template, current: null, latest: null };
+      if (kind === 'CUR') entry.current = fromItem(item) as CurrentSubmission;
+      if (kind === 'ATT' && item.versionId) entry.latest = { ...(fromItem(item) as SubmissionVersion), versions: (item.versionIds as Set<string> | undefined)?.size ?? 0 } as AttemptSummary;
+      entries.set(id, entry);
+    }
+    return [...entries.values()].sort((a, b) => (a.institution + a.template).localeCompare(b.institution + b.template));
+  }
+
+  async history(institution: string, template: string, from: string, to: string): Promise<CurrentSubmission[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: marshall({ ':pk': keys.history(institution, template), ':from': from, ':to': to }),
+    });
+    return items.map((i) => fromItem(i) as CurrentSubmission);
+  }
+
+  async versions(identity: { institution: string; template: string; period: string }): Promise<SubmissionVersion[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :v)',
+      ExpressionAttributeValues: marshall({ ':pk': keys.submission(identity.institution, identity.template, identity.period), ':v': 'V#' }),
+    });
+    return items.map((i) => fromItem(i));
+  }
+
+  async ledgerRows(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :r)',
+      ExpressionAttributeValues: marshall({ ':pk': keys.submission(institution, template, period), ':r': `R#${versionId}#` }),
+    });
+    return items.flatMap((i) => i.rows as LedgerRow[]);
+  }
+
+  /** The current accepted version of one submission, or null. */
+  async current(county: string, period: string, template: string, institution: string): Promise<CurrentSubmission | null> {
+    const out = await this.db.send(
+      new GetItemCommand({ TableName: this.table, Key: marshall({ PK: keys.countyPeriod(county, period), SK: keys.current(template, institution) }), ConsistentRead: true }),
+    );
+    return out.Item ? (fromItem(unmarshall(out.Item)) as CurrentSubmission) : null;
+  }
+}
+
+const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'firstIssues'] as const;
+
+function toItem(v: SubmissionVersion): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of VERSION_FIELDS) out[f] = f === 'firstIssues' ? JSON.stringify(v.firstIssues) : v[f];
+  return out;
+}
+
+function fromItem(item: Record<string, unknown>): SubmissionVersion & { submission?: Submission } {
+  const out: Record<string, unknown> = {};
+  for (const f of VERSION_FIELDS) out[f] = item[f] ?? null;
+  out.firstIssues = typeof item.firstIssues === 'string' ? JSON.parse(item.firstIssues) : [];
+  if (item.submission) out.submission = item.submission;
+  return out as unknown as SubmissionVersion & { submission?: Submission };
+}
+
+export async function queryAll(db: DynamoDBClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await db.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    for (const item of out.Items ?? []) items.push(unmarshall(item));
+    ExclusiveStartKey = out.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** BatchWriteItem in 25s, retrying UnprocessedItems with exponential backoff and jitter. */
+export async function batchWrite(db: DynamoDBClient, table: string, requests: WriteRequest[], maxAttempts = 8): Promise<void> {
+  const batches: WriteRequest[][] = [];
+  for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
+  await Promise.all(
+    batches.map(async (batch) => {
+      let pending = batch;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= maxAttempts) throw new Error(`BatchWriteItem: ${pending.length} items unprocessed after ${maxAttempts} attempts`);
+        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        const out = await db.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+        pending = out.UnprocessedItems?.[table] ?? [];
+      }
+    }),
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,83 @@
+/**
+ * The ports the core needs. The core never imports an AWS SDK: adapters implement these over
+ * S3, DynamoDB and SNS (functions/adapters), and unit tests over plain memory.
+ */
+import type { Report, ReportStatus } from '../core/report.ts';
+import type { LedgerRow, Submission, SubmissionIdentity } from '../core/normalize/submission.ts';
+
+export interface ObjectStore {
+  /** bytes of an object, refusing (null) anything larger than maxBytes */
+  get(bucket: string, key: string, maxBytes: number): Promise<Uint8Array | null>;
+  put(bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+}
+
+/** Where one upload stands among the uploads of the same submission: later order wins. */
+export interface VersionRef {
+  /** deterministic id of the upload: the same S3 event always gives the same id */
+  versionId: string;
+  /** sortable: upload time (ISO, ms) then S3 sequencer; decides which upload is newer */
+  order: string;
+  uploadedAt: string;
+  objectKey: string;
+}
+
+/** One upload of a submission, as kept for audit. */
+export interface SubmissionVersion extends VersionRef {
+  county: string;
+  institution: string;
+  template: string;
+  period: string;
+  templateVersion: number | null;
+  status: ReportStatus;
+  errors: number;
+  warnings: number;
+  /** where the full JSON report is, in the reports bucket */
+  reportKey: string;
+  /** the first issues, for status pages that should not fetch the report */
+  firstIssues: Report['issues'];
+}
+
+/** The accepted version that counts for a submission: what consolidation reads. */
+export interface CurrentSubmission extends SubmissionVersion {
+  status: 'accepted' | 'accepted_with_warnings';
+  submission: Submission;
+}
+
+/** The latest attempt at a submission, whatever its status, and how many uploads there were. */
+export interface AttemptSummary extends SubmissionVersion {
+  versions: number;
+}
+
+export interface PeriodEntry {
+  institution: string;
+  template: string;
+  current: CurrentSubmission | null;
+  latest: AttemptSummary | null;
+}
+
+export interface SubmissionStore {
+  /** Keeps a version (and, for accepted ones, its values). Idempotent: the same versionId twice is one version. */
+  putVersion(version: SubmissionVersion, submission: Submission | null): Promise<void>;
+  /** Makes an accepted version current unless a newer one already is. Returns whether it became current. */
+  makeCurrent(current: CurrentSubmission): Promise<boolean>;
+  /** Records the attempt: counts it once, and keeps it as the latest unless a newer attempt is there. */
+  recordAttempt(version: SubmissionVersion): Promise<void>;
+  /** Everything of a county and period: current accepted submissions and latest attempts. */
+  listPeriod(county: string, period: string): Promise<PeriodEntry[]>;
+  /** Current accepted submissions of one institution and template for periods in [from, to]. */
+  history(institution: string, template: string, from: string, to: string): Promise<CurrentSubmission[]>;
+  /** Every version of one submission, oldest first (audit). */
+  versions(identity: Omit<SubmissionIdentity, 'template' | 'county'> & { template: string }): Promise<SubmissionVersion[]>;
+  /** Ledger rows of a version (stored apart: a 10,000-row ledger does not fit one item). */
+  ledgerRows?(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]>;
+}
+
+export interface Alert {
+  subject: string;
+  message: string;
+  attributes: Record<string, string>;
+}
+
+export interface Alerter {
+  publish(alert: Alert): Promise<void>;
+}

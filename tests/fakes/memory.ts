@@ -1,0 +1,72 @@
+/** In-memory fakes of the ports, for unit tests of the core only (storage tests use dynalite/s3rver). */
+import type { LedgerRow, Submission } from '../../functions/core/normalize/submission.ts';
+import type { Alert, Alerter, AttemptSummary, CurrentSubmission, ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../../functions/ports/index.ts';
+
+export class MemoryObjects implements ObjectStore {
+  readonly objects = new Map<string, Uint8Array>();
+  async get(bucket: string, key: string, maxBytes: number) {
+    const body = this.objects.get(`${bucket}/${key}`);
+    if (!body) throw new Error(`NoSuchKey ${bucket}/${key}`);
+    return body.length > maxBytes ? null : body;
+  }
+  async put(bucket: string, key: string, body: Uint8Array | string) {
+    this.objects.set(`${bucket}/${key}`, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+  text(bucket: string, key: string): string {
+    return Buffer.from(this.objects.get(`${bucket}/${key}`)!).toString('utf8');
+  }
+}
+
+export class MemoryStore implements SubmissionStore {
+  readonly versionsById = new Map<string, { version: SubmissionVersion; submission: Submission | null }>();
+  readonly currents = new Map<string, CurrentSubmission>();
+  readonly attempts = new Map<string, { latest: SubmissionVersion; ids: Set<string> }>();
+
+  async putVersion(version: SubmissionVersion, submission: Submission | null) {
+    if (!this.versionsById.has(version.versionId)) this.versionsById.set(version.versionId, { version, submission });
+  }
+  async makeCurrent(current: CurrentSubmission) {
+    const id = `${current.county}|${current.period}|${current.template}|${current.institution}`;
+    const existing = this.currents.get(id);
+    if (existing && !(existing.order < current.order || (existing.order === current.order && existing.versionId === current.versionId))) return false;
+    this.currents.set(id, current);
+    return true;
+  }
+  async recordAttempt(version: SubmissionVersion) {
+    const id = `${version.county}|${version.period}|${version.template}|${version.institution}`;
+    const a = this.attempts.get(id) ?? { latest: version, ids: new Set<string>() };
+    a.ids.add(version.versionId);
+    if (a.latest.order <= version.order) a.latest = version;
+    this.attempts.set(id, a);
+  }
+  async listPeriod(county: string, period: string): Promise<PeriodEntry[]> {
+    const out = new Map<string, PeriodEntry>();
+    const entry = (inst: string, tpl: string) => out.get(`${tpl}#${inst}`) ?? { institution: inst, template: tpl, current: null, latest: null };
+    for (const c of this.currents.values()) if (c.county === county && c.period === period) out.set(`${c.template}#${c.institution}`, { ...entry(c.institution, c.template), current: c });
+    for (const a of this.attempts.values()) {
+      const v = a.latest;
+      if (v.county === county && v.period === period) out.set(`${v.template}#${v.institution}`, { ...entry(v.institution, v.template), latest: { ...v, versions: a.ids.size } as AttemptSummary });
+    }
+    return [...out.values()];
+  }
+  async history(institution: string, template: string, from: string, to: string) {
+    return [...this.currents.values()].filter((c) => c.institution === institution && c.template === template && c.period >= from && c.period <= to).sort((a, b) => a.period.localeCompare(b.period));
+  }
+  async versions(identity: { institution: string; template: string; period: string }) {
+    return [...this.versionsById.values()]
+      .map((v) => v.version)
+      .filter((v) => v.institution === identity.institution && v.template === identity.template && v.period === identity.period)
+      .sort((a, b) => a.order.localeCompare(b.order));
+  }
+  async ledgerRows(_i: string, _t: string, _p: string, versionId: string): Promise<LedgerRow[]> {
+    const s = this.versionsById.get(versionId)?.submission;
+    return s?.kind === 'ledger' ? s.rows : [];
+  }
+}
+
+export class MemoryAlerter implements Alerter {
+  readonly sent: Alert[] = [];
+  async publish(alert: Alert) {
+    this.sent.push(alert);
+  }
+}
