@@ -224,7 +224,12 @@ function checkWorkbook(
   const rels = new Map(parseRels(decodeXml(relsBytes)).map((r) => [r.id, r] as const));
 
   const sheets: SheetInfo[] = [];
+  const names = new Set<string>();
+  const paths = new Set<string>();
   for (const s of workbook.sheets) {
+    // excel itself refuses a workbook with two sheets of one name
+    if (names.has(s.name.toLowerCase())) return refuse('file-corrupt', msg.corrupt(msg.missingPart(`有两个工作表都叫“${s.name}”`)));
+    names.add(s.name.toLowerCase());
     const rel = s.rid === undefined ? undefined : rels.get(s.rid);
     if (!rel || rel.external) return refuse('file-corrupt', msg.corrupt(msg.missingPart(`工作表“${s.name}”没有对应的内部文件`)));
     if (isMacrosheetRel(rel.type)) return refuse('file-macro-enabled', msg.macro());
@@ -232,11 +237,16 @@ function checkWorkbook(
     const target = resolveTarget(main, rel.target);
     const entry = target === null ? undefined : byKey.get(target.toLowerCase());
     if (!entry || entry.isDirectory) return refuse('file-corrupt', msg.corrupt(msg.missingPart(`找不到工作表“${s.name}”的内容`)));
+    if (paths.has(entry.name)) {
+      return refuse('file-corrupt', msg.corrupt(msg.missingPart(`工作表“${s.name}”与另一个工作表共用同一内部文件`)));
+    }
+    paths.add(entry.name);
     sheets.push({ name: s.name, path: entry.name, state: s.state });
   }
 
   const issues: Issue[] = [];
   for (const dn of workbook.definedNames) {
+    if (issues.length >= MAX_ISSUES) break;
     const { cells } = rangeSize(dn.formula);
     if (cells > limits.maxRangeCells) {
       const sheet = dn.localSheetId === null ? null : (workbook.sheets[dn.localSheetId]?.name ?? null);

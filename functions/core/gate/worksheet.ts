@@ -6,7 +6,7 @@
 import { makeIssue, type Issue } from '../report.ts';
 import { msg, type RangeKind } from './messages.ts';
 import { parseCellRef, rangeSize } from './refs.ts';
-import { elementText, tagScanner, unescapeXml } from './xml.ts';
+import { attributeValue, elementText, readAttributes, unescapeXml } from './xml.ts';
 
 export interface SheetLimits {
   maxMergedRanges: number;
@@ -14,8 +14,6 @@ export interface SheetLimits {
   maxRows: number;
   maxColumns: number;
 }
-
-const scan = tagScanner(['row', 'c', 'dimension', 'mergeCell', 'dataValidation', 'conditionalFormatting', 'autoFilter', 'sqref']);
 
 export function scanWorksheet(text: string, sheet: string | null, limits: SheetLimits): Issue[] {
   const issues: Issue[] = [];
@@ -46,60 +44,85 @@ export function scanWorksheet(text: string, sheet: string | null, limits: SheetL
   let cellsInRow = 0;
   let merges = 0;
   let lastParent: 'dataValidation' | 'conditionalFormatting' = 'dataValidation';
-  scan(text, (tag) => {
-    switch (tag.name) {
-      case 'c': {
-        // a cell without r follows the previous one; count cells too, so repeated refs can't hide width
-        const ref = tag.attrs.r !== undefined ? parseCellRef(tag.attrs.r) : null;
-        colNumber = ref ? ref.col : colNumber + 1;
-        cellsInRow++;
-        checkCol(Math.max(colNumber, cellsInRow), rowNumber || null);
-        if (ref) checkRow(ref.row);
-        break;
-      }
-      case 'row': {
-        const r = tag.attrs.r !== undefined ? Number(tag.attrs.r.trim()) : NaN;
-        rowNumber = Number.isFinite(r) && r > 0 ? r : rowNumber + 1;
-        rowCount++;
-        colNumber = 0;
-        cellsInRow = 0;
-        checkRow(Math.max(rowNumber, rowCount));
-        break;
-      }
-      case 'dimension': {
-        const ref = unescapeXml(tag.attrs.ref ?? '');
-        const { maxRow, maxCol } = rangeSize(ref);
-        checkRow(maxRow);
-        checkCol(maxCol, null);
-        break;
-      }
-      case 'mergeCell':
-        merges++;
-        if (merges === limits.maxMergedRanges + 1) {
-          once('merges', () => makeIssue('file-too-complex', msg.tooManyMerges(sheet, countMerges(text), limits.maxMergedRanges), { sheet }));
+  // hand-rolled: this loop meets every tag of sheets up to tens of MB
+  const n = text.length;
+  for (let i = text.indexOf('<'); i >= 0; ) {
+    const next = text.charCodeAt(i + 1);
+    if (next === 47 || next === 63) {
+      // end tag, processing instruction
+      i = text.indexOf('<', i + 2);
+      continue;
+    }
+    if (next === 33) {
+      // comment or CDATA; anything else after <! is skipped as one tag
+      const close = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : '>';
+      const at = text.indexOf(close, i + 2);
+      if (at < 0) break;
+      i = text.indexOf('<', at + close.length);
+      continue;
+    }
+    let j = i + 1;
+    let local = j;
+    for (; j < n; j++) {
+      const ch = text.charCodeAt(j);
+      if (ch === 32 || ch === 62 || ch === 47 || ch === 9 || ch === 10 || ch === 13) break;
+      if (ch === 58) local = j + 1;
+    }
+    const length = j - local;
+    if (length === 1 && text.charCodeAt(local) === 99) {
+      // <c>: a cell without r follows the previous one; count cells too, so repeated refs can't hide width
+      const r = attributeValue(text, j, 'r');
+      const ref = r !== undefined ? parseCellRef(r) : null;
+      colNumber = ref ? ref.col : colNumber + 1;
+      cellsInRow++;
+      checkCol(Math.max(colNumber, cellsInRow), rowNumber || null);
+      if (ref) checkRow(ref.row);
+    } else if (length === 3 && text.startsWith('row', local)) {
+      const value = attributeValue(text, j, 'r');
+      const r = value !== undefined ? Number(value.trim()) : NaN;
+      rowNumber = Number.isFinite(r) && r > 0 ? r : rowNumber + 1;
+      rowCount++;
+      colNumber = 0;
+      cellsInRow = 0;
+      checkRow(Math.max(rowNumber, rowCount));
+    } else if (length >= 5 && RARE.has(text.slice(local, j))) {
+      const name = text.slice(local, j);
+      const tag = readAttributes(text, j);
+      switch (name) {
+        case 'dimension': {
+          const { maxRow, maxCol } = rangeSize(unescapeXml(tag.attrs.ref ?? ''));
+          checkRow(maxRow);
+          checkCol(maxCol, null);
+          break;
         }
-        if (tag.attrs.ref !== undefined) checkRange('mergeCell', unescapeXml(tag.attrs.ref));
-        break;
-      case 'dataValidation':
-      case 'conditionalFormatting':
-        // x14 variants keep their range in a child <xm:sqref>, met below
-        lastParent = tag.name;
-        if (tag.attrs.sqref !== undefined) checkRange(tag.name, unescapeXml(tag.attrs.sqref));
-        break;
-      case 'autoFilter':
-        if (tag.attrs.ref !== undefined) checkRange('autoFilter', unescapeXml(tag.attrs.ref));
-        break;
-      case 'sqref': {
-        // <xm:sqref> of x14 data validations and conditional formats (and sparklines, single cells)
-        if (!tag.selfClosing) {
-          checkRange(lastParent, elementText(text, tag.end));
-        }
-        break;
+        case 'mergeCell':
+          merges++;
+          if (merges === limits.maxMergedRanges + 1) {
+            once('merges', () => makeIssue('file-too-complex', msg.tooManyMerges(sheet, countMerges(text), limits.maxMergedRanges), { sheet }));
+          }
+          if (tag.attrs.ref !== undefined) checkRange('mergeCell', unescapeXml(tag.attrs.ref));
+          break;
+        case 'dataValidation':
+        case 'conditionalFormatting':
+          // x14 variants keep their range in a child <xm:sqref>, met below
+          lastParent = name;
+          if (tag.attrs.sqref !== undefined) checkRange(name, unescapeXml(tag.attrs.sqref));
+          break;
+        case 'autoFilter':
+          if (tag.attrs.ref !== undefined) checkRange('autoFilter', unescapeXml(tag.attrs.ref));
+          break;
+        case 'sqref':
+          // <xm:sqref> of x14 data validations and conditional formats (and sparklines, single cells)
+          if (!tag.selfClosing) checkRange(lastParent, elementText(text, tag.end));
+          break;
       }
     }
-  });
+    i = text.indexOf('<', j);
+  }
   return issues;
 }
+
+const RARE = new Set(['dimension', 'mergeCell', 'dataValidation', 'conditionalFormatting', 'autoFilter', 'sqref']);
 
 const MERGE = /<(?:[A-Za-z_][\w.-]*:)?mergeCell[\s/>]/g;
 const countMerges = (text: string): number => text.match(MERGE)?.length ?? 0;

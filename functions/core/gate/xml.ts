@@ -104,6 +104,43 @@ export function readAttributes(s: string, i: number): { attrs: Record<string, st
   }
 }
 
+/** one attribute's value, read from `i` (just after the element name) without building a record */
+export function attributeValue(s: string, i: number, wanted: string): string | undefined {
+  // fast path: the attribute comes first, as every producer writes r on <c> and <row>
+  if (s.charCodeAt(i) === 32 && s.startsWith(wanted, i + 1) && s.charCodeAt(i + 1 + wanted.length) === 61 && s.charCodeAt(i + 2 + wanted.length) === 34) {
+    const from = i + 3 + wanted.length;
+    const close = s.indexOf('"', from);
+    return close < 0 ? undefined : s.slice(from, close);
+  }
+  const n = s.length;
+  for (;;) {
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n) return undefined;
+    const c = s.charCodeAt(i);
+    if (c === 62 || c === 47) return undefined;
+    const nameStart = i;
+    while (i < n) {
+      const d = s.charCodeAt(i);
+      if (d === 61 || d === 62 || d === 47 || isSpace(d)) break;
+      i++;
+    }
+    const nameEnd = i;
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (s.charCodeAt(i) !== 61) {
+      if (i === nameStart) i++;
+      continue;
+    }
+    i++;
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    const q = s.charCodeAt(i);
+    if (q !== 34 && q !== 39) continue;
+    const close = s.indexOf(q === 34 ? '"' : "'", i + 1);
+    if (close < 0) return undefined;
+    if (nameEnd - nameStart === wanted.length && s.startsWith(wanted, nameStart)) return s.slice(i + 1, close);
+    i = close + 1;
+  }
+}
+
 /** an attribute by local name, whatever its prefix (r:id, ns1:id) */
 export function attrByLocalName(attrs: Record<string, string>, local: string, prefixed = true): string | undefined {
   for (const key in attrs) {
