@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, gateUpload, type GateLimits, type GateResult } from '..
 import { rangeSize } from '../../functions/core/gate/refs.ts';
 import { classifyCfb } from '../../functions/core/gate/sniff.ts';
 import { parseWorkbook, resolveTarget } from '../../functions/core/gate/workbook.ts';
+import { scanWorksheet } from '../../functions/core/gate/worksheet.ts';
 import { hasDtd } from '../../functions/core/gate/xml.ts';
 import { crc32, crc32Table } from '../../functions/core/gate/zip.ts';
 import { ISSUE_CODES, type IssueCode } from '../../functions/core/validate/codes.ts';
@@ -87,6 +88,9 @@ const REFUSED: Array<[string, IssueCode, Partial<GateLimits>?]> = [
   ['baseline.xlsx', 'file-too-many-rows', { maxRows: 3 }],
   ['baseline.xlsx', 'file-too-many-rows', { maxColumns: 3 }],
   ['baseline.xlsx', 'file-too-complex', { maxEntries: 5 }],
+  // prefixed elements are scanned too
+  ['prefixed.xlsx', 'file-too-many-rows', { maxRows: 3 }],
+  ['prefixed.xlsx', 'file-too-complex', { maxRangeCells: 10 }],
 ];
 
 // [fixture, sheets, date1904]
@@ -220,6 +224,31 @@ describe('gate internals', () => {
   ];
   it.each(RANGES)('rangeSize(%s) = %d', (ref, cells) => {
     expect(rangeSize(ref).cells).toBe(cells);
+  });
+
+  // [worksheet xml, codes] against small limits: 10 rows, 5 columns, 2 merges, 100 cells a range
+  const SHEETS: Array<[string, IssueCode[]]> = [
+    ['<sheetData><row r="10"><c r="E10"/></row></sheetData>', []],
+    ['<sheetData><row r="11"/></sheetData>', ['file-too-many-rows']],
+    ['<sheetData>' + '<row/>'.repeat(11) + '</sheetData>', ['file-too-many-rows']], // rows without r count on
+    ['<sheetData><row r="1">' + '<c/>'.repeat(6) + '</row></sheetData>', ['file-too-many-rows']], // cells without r count on
+    ['<sheetData><row r="1">' + '<c r="A1"/>'.repeat(6) + '</row></sheetData>', ['file-too-many-rows']], // repeated refs still count
+    ['<sheetData><row r="1"><c r="F1"/></row></sheetData>', ['file-too-many-rows']],
+    ['<dimension ref="A1:E11"/>', ['file-too-many-rows']],
+    ['<!-- <row r="99"/> --><![CDATA[<c r="ZZ1"/>]]>', []],
+    ['<mergeCells><mergeCell ref="A1:B1"/><mergeCell ref="A2:B2"/></mergeCells>', []],
+    ['<mergeCells><mergeCell ref="A1:B1"/><mergeCell ref="A2:B2"/><mergeCell ref="A3:B3"/></mergeCells>', ['file-too-complex']],
+    ['<mergeCells><mergeCell ref="A1:J11"/></mergeCells>', ['file-too-complex']],
+    ['<conditionalFormatting sqref="A1:A50 B1:B50"/>', []],
+    ['<conditionalFormatting sqref="A1:A50 B1:B51"/>', ['file-too-complex']],
+    ['<x14:conditionalFormatting><xm:sqref>A:A</xm:sqref></x14:conditionalFormatting>', ['file-too-complex']],
+    ['<x:dataValidations><x:dataValidation sqref="1:1"/></x:dataValidations>', ['file-too-complex']],
+    ['<autoFilter ref="A1:J10"/>', []],
+    ['<sheetData><row r="11"><c r="F11"/></row></sheetData><autoFilter ref="A1:J11"/>', ['file-too-many-rows', 'file-too-many-rows', 'file-too-complex']],
+  ];
+  it.each(SHEETS)('scanWorksheet(%s) → %j', (xml, codes) => {
+    const limits = { maxRows: 10, maxColumns: 5, maxMergedRanges: 2, maxRangeCells: 100 };
+    expect(scanWorksheet(`<worksheet>${xml}</worksheet>`, '月报', limits).map((i) => i.code)).toEqual(codes);
   });
 
   it('reads prefixed workbook elements and any relationship-id prefix', () => {
