@@ -1,0 +1,321 @@
+/**
+ * The local stack with the real AWS SDK v3 clients (nothing stubbed): S3 bytes and pagination,
+ * DynamoDB table and GSI, SNS Publish into alerts.jsonl, the S3 → Lambda trigger (encoding, filter,
+ * retries, dead letters), endpoints.json, and persistence across a restart.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { NotFoundException, PublishCommand, InvalidParameterException } from '@aws-sdk/client-sns';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dynamoClient, makeClients, resetClients, s3Client, snsClient, type Clients } from '../../functions/adapters/aws/clients.ts';
+import { decodeS3EventKey, type S3NotificationEvent, type UploadHandler } from '../../functions/adapters/local/events.ts';
+import { findOrStartStack, readEndpoints, startLocalStack, waitIdle, type LocalStack } from '../../functions/adapters/local/stack.ts';
+import { config, resetConfig } from '../../functions/config.ts';
+
+const UPLOAD_KEY = 'uploads/150525/150525-101/T-JC/2025-03/三月 报表.xlsx';
+
+async function bytesOf(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await out.Body!.transformToByteArray());
+}
+
+async function jsonLines(file: string): Promise<any[]> {
+  if (!existsSync(file)) return [];
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+describe('the run-wide stack (globalSetup)', () => {
+  const stack = inject('stack');
+  let clients: Clients;
+  beforeAll(() => {
+    clients = makeClients(stack);
+  });
+  afterAll(() => clients.destroy());
+
+  it('describes itself in endpoints.json', async () => {
+    const { dataDir, env, ...endpoints } = stack;
+    expect(await readEndpoints(dataDir)).toEqual(endpoints);
+    expect(endpoints).toMatchObject({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      buckets: { uploads: 'hmis-uploads', reports: 'hmis-reports' },
+      table: 'hmis-sheets',
+      topics: { alerts: 'arn:aws:sns:us-east-1:000000000000:hmis-alerts', ops: 'arn:aws:sns:us-east-1:000000000000:hmis-ops' },
+    });
+    expect(endpoints.s3).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env).toMatchObject({ AWS_ENDPOINT_URL_S3: endpoints.s3, UPLOADS_BUCKET: 'hmis-uploads', S3_FORCE_PATH_STYLE: 'true' });
+  });
+
+  it('gives back the exact bytes put, from a buffer and from a stream (no aws-chunked framing)', async () => {
+    const body = randomBytes(200_000);
+    await clients.s3.send(new PutObjectCommand({ Bucket: stack.buckets.reports, Key: 'test/bytes/buffer.bin', Body: body }));
+    expect((await bytesOf(clients.s3, stack.buckets.reports, 'test/bytes/buffer.bin')).equals(body)).toBe(true);
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: stack.buckets.reports, Key: 'test/bytes/stream.bin', Body: Readable.from([body.subarray(0, 70_000), body.subarray(70_000)]), ContentLength: body.length }),
+    );
+    expect((await bytesOf(clients.s3, stack.buckets.reports, 'test/bytes/stream.bin')).equals(body)).toBe(true);
+  });
+
+  it('paginates ListObjectsV2 (s3rver continuation tokens on OpenSSL 3)', async () => {
+    const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `test/list/${k} 键.json`);
+    for (const key of keys) await clients.s3.send(new PutObjectCommand({ Bucket: stack.buckets.reports, Key: key, Body: key }));
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of paginateListObjectsV2({ client: clients.s3 }, { Bucket: stack.buckets.reports, Prefix: 'test/list/', MaxKeys: 2 })) {
+      pages++;
+      seen.push(...(page.Contents ?? []).map((o) => o.Key!));
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(keys);
+  });
+
+  it('stores and queries DynamoDB items on the table and on GSI1', async () => {
+    const db = clients.dynamodb;
+    const pk = `TEST#${Date.now()}`;
+    for (const [sk, period] of [['A', '2025-01'], ['B', '2025-02'], ['C', '2025-03']] as const) {
+      await db.send(
+        new PutItemCommand({
+          TableName: stack.table,
+          Item: { PK: { S: pk }, SK: { S: sk }, GSI1PK: { S: `${pk}#H` }, GSI1SK: { S: period }, n: { N: '1' } },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    }
+    const base = await db.send(new QueryCommand({ TableName: stack.table, KeyConditionExpression: 'PK = :pk AND SK > :sk', ExpressionAttributeValues: { ':pk': { S: pk }, ':sk': { S: 'A' } } }));
+    expect(base.Items?.map((i) => i.SK!.S)).toEqual(['B', 'C']);
+    const gsi = await db.send(
+      new QueryCommand({
+        TableName: stack.table,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :h AND GSI1SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':h': { S: `${pk}#H` }, ':from': { S: '2025-02' }, ':to': { S: '2025-03' } },
+        ScanIndexForward: false,
+      }),
+    );
+    expect(gsi.Items?.map((i) => [i.GSI1SK!.S, i.n!.N])).toEqual([['2025-03', '1'], ['2025-02', '1']]);
+  });
+
+  it('lands an SNS Publish, with its attributes, in alerts.jsonl; refuses what SNS refuses', async () => {
+    const marker = `marker-${Date.now()}`;
+    const out = await clients.sns.send(
+      new PublishCommand({
+        TopicArn: stack.topics.alerts,
+        Subject: 'HMIS: 150525-101 T-JC 2025-03 rejected',
+        Message: `上报被拒绝 ${marker} & <xml> a+b=c`,
+        MessageAttributes: { county: { DataType: 'String', StringValue: '150525' }, errors: { DataType: 'Number', StringValue: '3' } },
+      }),
+    );
+    expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+    const lines = await jsonLines(join(stack.dataDir, 'alerts.jsonl'));
+    const line = lines.find((l) => l.message.includes(marker));
+    expect(line).toMatchObject({
+      topicArn: stack.topics.alerts,
+      subject: 'HMIS: 150525-101 T-JC 2025-03 rejected',
+      message: `上报被拒绝 ${marker} & <xml> a+b=c`,
+      attributes: { county: '150525', errors: '3' },
+      messageId: out.MessageId,
+    });
+    expect(Date.parse(line.receivedAt)).not.toBeNaN();
+
+    await expect(clients.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:000000000000:nope', Message: 'x' }))).rejects.toBeInstanceOf(NotFoundException);
+    await expect(clients.sns.send(new PublishCommand({ TopicArn: stack.topics.ops, Subject: 'two\nlines', Message: 'x' }))).rejects.toBeInstanceOf(InvalidParameterException);
+  });
+
+  it('serves handler code configured only by the environment (AWS_ENDPOINT_URL_* read by the SDK itself)', async () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, stack.env);
+      resetConfig();
+      resetClients();
+      expect(config()).toMatchObject({ uploadsBucket: 'hmis-uploads', s3ForcePathStyle: true, endpoints: { s3: stack.s3 } });
+      await s3Client().send(new PutObjectCommand({ Bucket: config().reportsBucket, Key: 'test/env/x.txt', Body: 'env' }));
+      expect((await bytesOf(clients.s3, stack.buckets.reports, 'test/env/x.txt')).toString()).toBe('env');
+      await dynamoClient().send(new PutItemCommand({ TableName: config().tableName, Item: { PK: { S: 'ENV' }, SK: { S: 'x' } } }));
+      await snsClient().send(new PublishCommand({ TopicArn: config().opsTopicArn, Message: 'from env' }));
+    } finally {
+      resetClients();
+      resetConfig();
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it('lets another process wait until uploads are processed', async () => {
+    await waitIdle(stack);
+  });
+});
+
+describe('the S3 → Lambda trigger', () => {
+  let dataDir: string;
+  let stack: LocalStack;
+  let clients: Clients;
+  let target: UploadHandler = () => {};
+  const received: S3NotificationEvent[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'hmis-trigger-'));
+    stack = await startLocalStack({
+      dataDir,
+      dynamodbInMemory: true,
+      retryDelaysMs: [20, 40],
+      onUpload: (event, context) => {
+        received.push(event);
+        return target(event, context);
+      },
+      log: () => {},
+    });
+    clients = makeClients(stack.endpoints);
+  });
+  afterAll(async () => {
+    clients?.destroy();
+    await stack?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers an upload as S3 does: URL-encoded key, bucket ARN, size, eTag, sequencer', async () => {
+    received.length = 0;
+    const keysSeenByHandler: string[] = [];
+    const bodies: Buffer[] = [];
+    target = async (event) => {
+      const key = decodeS3EventKey(event.Records[0]!.s3.object.key);
+      keysSeenByHandler.push(key);
+      bodies.push(await bytesOf(clients.s3, event.Records[0]!.s3.bucket.name, key));
+    };
+    const body = randomBytes(5_000);
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, Body: body }));
+    await stack.idle();
+
+    expect(received).toHaveLength(1);
+    const record = received[0]!.Records[0]!;
+    expect(record).toMatchObject({
+      eventSource: 'aws:s3',
+      eventName: 'ObjectCreated:Put',
+      awsRegion: 'us-east-1',
+      s3: { bucket: { name: 'hmis-uploads', arn: 'arn:aws:s3:::hmis-uploads' }, object: { size: 5_000 } },
+    });
+    expect(record.s3.object.key).toBe('uploads/150525/150525-101/T-JC/2025-03/%E4%B8%89%E6%9C%88+%E6%8A%A5%E8%A1%A8.xlsx');
+    expect(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '))).toBe(UPLOAD_KEY);
+    expect(record.s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);
+    expect(record.s3.object.sequencer).toMatch(/^[0-9A-F]{16}$/);
+    expect(Date.parse(record.eventTime)).not.toBeNaN();
+    expect(keysSeenByHandler).toEqual([UPLOAD_KEY]);
+    expect(bodies[0]!.equals(body)).toBe(true);
+  });
+
+  it('encodes + and parentheses so that decoding gives the key back', async () => {
+    received.length = 0;
+    target = () => {};
+    const key = 'uploads/150525/150525-101/T-JC/2025-03/a+b (2) 100%.xlsx';
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: key, Body: 'x' }));
+    await stack.idle();
+    const encoded = received[0]!.Records[0]!.s3.object.key;
+    expect(encoded).toBe('uploads/150525/150525-101/T-JC/2025-03/a%2Bb+%282%29+100%25.xlsx');
+    expect(decodeS3EventKey(encoded)).toBe(key);
+  });
+
+  it('orders repeated uploads of one key by sequencer', async () => {
+    received.length = 0;
+    target = () => {};
+    for (let i = 0; i < 3; i++) await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, Body: `v${i}` }));
+    await stack.idle();
+    const sequencers = received.map((e) => e.Records[0]!.s3.object.sequencer);
+    expect(sequencers).toHaveLength(3);
+    expect([...sequencers].sort()).toEqual(sequencers);
+    expect(new Set(sequencers).size).toBe(3);
+  });
+
+  it('delivers nothing for other suffixes, other prefixes, the reports bucket, or deletes', async () => {
+    received.length = 0;
+    target = () => {};
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-101/T-JC/2025-03/data.csv', Body: 'x' }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-101/T-JC/2025-03/DATA.XLSX', Body: 'x' }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'inbox/150525/report.xlsx', Body: 'x' }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-reports', Key: 'uploads/150525/report.xlsx', Body: 'x' }));
+    await clients.s3.send(new DeleteObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY }));
+    await stack.idle();
+    expect(received).toHaveLength(0);
+  });
+
+  it('retries a failing handler twice (3 attempts), then writes the event to dead-letter.jsonl', async () => {
+    received.length = 0;
+    let attempts = 0;
+    target = () => {
+      attempts++;
+      throw new Error('DynamoDB is down');
+    };
+    const key = 'uploads/150525/150525-102/T-JC/2025-03/失败.xlsx';
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: key, Body: 'x' }));
+    await stack.idle();
+    expect(attempts).toBe(3);
+    expect(received).toHaveLength(3);
+    // the same event each time (as Lambda: same payload, same request id)
+    expect(new Set(received.map((e) => JSON.stringify(e))).size).toBe(1);
+    expect(stack.stats()).toMatchObject({ deadLettered: 1 });
+    const dead = await jsonLines(join(dataDir, 'dead-letter.jsonl'));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      responsePayload: { errorType: 'Error', errorMessage: 'DynamoDB is down' },
+    });
+    expect(decodeS3EventKey(dead[0].requestPayload.Records[0].s3.object.key)).toBe(key);
+  });
+
+  it('succeeds on a retry without a dead letter', async () => {
+    let attempts = 0;
+    target = () => {
+      if (++attempts < 2) throw new Error('transient');
+    };
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-103/T-JC/2025-03/retry.xlsx', Body: 'x' }));
+    await stack.idle();
+    expect(attempts).toBe(2);
+    expect(await jsonLines(join(dataDir, 'dead-letter.jsonl'))).toHaveLength(1);
+  });
+
+  it('is found, not started twice, by findOrStartStack', async () => {
+    const found = await findOrStartStack(dataDir);
+    expect(found.started).toBe(false);
+    expect(found.endpoints).toEqual(stack.endpoints);
+    await found.stop(); // does nothing
+    await found.idle();
+    await expect(startLocalStack({ dataDir })).rejects.toThrow(/already runs/);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps objects and items across a stop and a start on the same data dir', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'hmis-persist-'));
+    try {
+      const first = await startLocalStack({ dataDir, log: () => {} });
+      let clients = makeClients(first.endpoints);
+      await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-reports', Key: 'reports/持久.json', Body: '{"ok":true}' }));
+      await clients.dynamodb.send(new PutItemCommand({ TableName: first.endpoints.table, Item: { PK: { S: 'P' }, SK: { S: '1' }, v: { S: '保存' } } }));
+      clients.destroy();
+      await first.stop();
+      expect(existsSync(join(dataDir, 'endpoints.json'))).toBe(false);
+
+      const second = await findOrStartStack(dataDir, { log: () => {} });
+      try {
+        expect(second.started).toBe(true);
+        expect(existsSync(join(dataDir, 'endpoints.json'))).toBe(true);
+        clients = makeClients(second.endpoints);
+        expect((await bytesOf(clients.s3, 'hmis-reports', 'reports/持久.json')).toString()).toBe('{"ok":true}');
+        const q = await clients.dynamodb.send(new QueryCommand({ TableName: second.endpoints.table, KeyConditionExpression: 'PK = :p', ExpressionAttributeValues: { ':p': { S: 'P' } } }));
+        expect(q.Items?.[0]?.v).toEqual({ S: '保存' });
+        clients.destroy();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
