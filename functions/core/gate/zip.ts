@@ -79,9 +79,9 @@ export function readCentralDirectory(buf: Buffer, maxEntries: number): Outcome<Z
     return corrupt('压缩包使用了 ZIP64 扩展格式');
   }
   if (disk !== 0 || cdDisk !== 0 || entriesOnDisk !== count) return corrupt('压缩包是分卷格式');
-  if (count > maxEntries) return { ok: false, fault: { kind: 'too-many-entries', count } };
   // the central directory must end exactly where the EOCD starts (no zip64 records, no gaps)
-  if (cdOffset + cdSize !== eocd) return corrupt('压缩包目录位置与记录不符');
+  if (cdOffset + cdSize !== eocd || count * 46 > cdSize) return corrupt('压缩包目录位置与记录不符');
+  if (count > maxEntries) return { ok: false, fault: { kind: 'too-many-entries', count } };
 
   const entries: ZipEntry[] = [];
   let p = cdOffset;
