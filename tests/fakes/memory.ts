@@ -9,7 +9,7 @@ export class MemoryObjects implements ObjectStore {
     if (!body) throw new Error(`NoSuchKey ${bucket}/${key}`);
     return body.length > maxBytes ? null : body;
   }
-  async put(bucket: string, key: string, body: Uint8Array | string) {
+  async put(bucket: string, key: string, body: Uint8Array | string, _contentType?: string) {
     this.objects.set(`${bucket}/${key}`, typeof body === 'string' ? Buffer.from(body) : body);
   }
   text(bucket: string, key: string): string {

@@ -26,6 +26,8 @@ describe('history checks', () => {
   it('a new institution (fewer than three months) and tiny counts are exempt', () => {
     expect(checkHistory('2025-03', [cell('JC28', 9000)], months('2025-01', 2, { JC28: 2000 }), 's')).toEqual([]);
     expect(checkHistory('2025-03', [cell('JC27', 3)], months('2024-09', 6, { JC27: 0 }), 's')).toEqual([]);
+    // episodic work (义诊 a few months a year): a zero median gives no ratio to judge by
+    expect(checkHistory('2025-03', [cell('JC29', 200)], months('2024-09', 6, { JC29: 0 }), 's')).toEqual([]);
   });
 
   it('a stock that jumps by more than half from last month warns', () => {

@@ -466,7 +466,7 @@ function addInstructionsSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, cou
           `只填写${returnSheet}工作表中的黄色单元格。每项任务填一行，从第${FIRST_DATA_ROW}行起连续填写，中间不要留空行；模板预留${def.preparedRows}行，任务更多时请联系${county.name}卫生健康委员会。`,
           `进展状态从下拉列表选择：${LEDGER_STATUSES.join('、')}。`,
           '完成进度填0至100之间的数字，不带%。已完成的任务完成进度填100；未启动的任务完成进度填0。',
-          `完成时限填日期，格式如${period.slice(0, 4)}-06-30。完成时限早于统计期末且未完成的任务，系统将标记为逾期。`,
+          `完成时限填日期，格式如${period.slice(0, 4)}-06-30。完成时限不晚于统计期最后一天而尚未完成的任务，进展状态应填“已滞后”，否则系统将提示逾期。`,
           `${def.columns.filter((c) => c.required).map((c) => c.header).join('、')}为必填项；${def.columns.filter((c) => !c.required).map((c) => c.header).join('、')}为选填项。`,
           '填写填报人、联系电话、填报日期。',
         ];

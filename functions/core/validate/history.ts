@@ -53,7 +53,8 @@ export function checkHistory(period: string, cells: readonly Located[], history:
     const series = recent.map((h) => h.values[c.element.code]).filter((v): v is number => v !== undefined);
     if (series.length < MIN_HISTORY_MONTHS) continue;
     const m = median(series);
-    if (Math.max(m, c.value) < MIN_MAGNITUDE) continue;
+    // a zero median (mostly-empty months, e.g. 义诊 a few times a year) gives no ratio to judge by
+    if (m === 0 || Math.max(m, c.value) < MIN_MAGNITUDE) continue;
     if (c.value > OUTLIER_FACTOR * m || c.value * OUTLIER_FACTOR < m) {
       issues.push(makeIssue('history-outlier', `${label}，与本机构近${series.length}个月的中位数 ${m} 相差 ${OUTLIER_FACTOR} 倍以上，请核实`, where));
     }
