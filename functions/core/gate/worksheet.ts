@@ -6,7 +6,7 @@
 import { makeIssue, type Issue } from '../report.ts';
 import { msg, type RangeKind } from './messages.ts';
 import { parseCellRef, rangeSize } from './refs.ts';
-import { attributeValue, elementText, readAttributes, unescapeXml } from './xml.ts';
+import { attributeValue, elementText, readAttributes, unescapeXml, walkTags } from './xml.ts';
 
 export interface SheetLimits {
   maxMergedRanges: number;
@@ -44,50 +44,28 @@ export function scanWorksheet(text: string, sheet: string | null, limits: SheetL
   let cellsInRow = 0;
   let merges = 0;
   let lastParent: 'dataValidation' | 'conditionalFormatting' = 'dataValidation';
-  // hand-rolled: this loop meets every tag of sheets up to tens of MB
-  const n = text.length;
-  for (let i = text.indexOf('<'); i >= 0; ) {
-    const next = text.charCodeAt(i + 1);
-    if (next === 47 || next === 63) {
-      // end tag, processing instruction
-      i = text.indexOf('<', i + 2);
-      continue;
-    }
-    if (next === 33) {
-      // comment or CDATA; anything else after <! is skipped as one tag
-      const close = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : '>';
-      const at = text.indexOf(close, i + 2);
-      if (at < 0) break;
-      i = text.indexOf('<', at + close.length);
-      continue;
-    }
-    let j = i + 1;
-    let local = j;
-    for (; j < n; j++) {
-      const ch = text.charCodeAt(j);
-      if (ch === 32 || ch === 62 || ch === 47 || ch === 9 || ch === 10 || ch === 13) break;
-      if (ch === 58) local = j + 1;
-    }
-    const length = j - local;
+  // the hot path: every tag of sheets up to tens of MB comes through here
+  walkTags(text, (local, nameEnd) => {
+    const length = nameEnd - local;
     if (length === 1 && text.charCodeAt(local) === 99) {
       // <c>: a cell without r follows the previous one; count cells too, so repeated refs can't hide width
-      const r = attributeValue(text, j, 'r');
+      const r = attributeValue(text, nameEnd, 'r');
       const ref = r !== undefined ? parseCellRef(r) : null;
       colNumber = ref ? ref.col : colNumber + 1;
       cellsInRow++;
       checkCol(Math.max(colNumber, cellsInRow), rowNumber || null);
       if (ref) checkRow(ref.row);
     } else if (length === 3 && text.startsWith('row', local)) {
-      const value = attributeValue(text, j, 'r');
+      const value = attributeValue(text, nameEnd, 'r');
       const r = value !== undefined ? Number(value.trim()) : NaN;
       rowNumber = Number.isFinite(r) && r > 0 ? r : rowNumber + 1;
       rowCount++;
       colNumber = 0;
       cellsInRow = 0;
       checkRow(Math.max(rowNumber, rowCount));
-    } else if (length >= 5 && RARE.has(text.slice(local, j))) {
-      const name = text.slice(local, j);
-      const tag = readAttributes(text, j);
+    } else if (length >= 5 && RARE.has(text.slice(local, nameEnd))) {
+      const name = text.slice(local, nameEnd);
+      const tag = readAttributes(text, nameEnd);
       switch (name) {
         case 'dimension': {
           const { maxRow, maxCol } = rangeSize(unescapeXml(tag.attrs.ref ?? ''));
@@ -117,8 +95,7 @@ export function scanWorksheet(text: string, sheet: string | null, limits: SheetL
           break;
       }
     }
-    i = text.indexOf('<', j);
-  }
+  });
   return issues;
 }
 

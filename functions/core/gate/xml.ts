@@ -104,70 +104,68 @@ export function readAttributes(s: string, i: number): { attrs: Record<string, st
   }
 }
 
-/** one attribute's value, read from `i` (just after the element name) without building a record */
+/** one attribute's value, read from `i` (just after the element name) */
 export function attributeValue(s: string, i: number, wanted: string): string | undefined {
-  // fast path: the attribute comes first, as every producer writes r on <c> and <row>
-  if (s.charCodeAt(i) === 32 && s.startsWith(wanted, i + 1) && s.charCodeAt(i + 1 + wanted.length) === 61 && s.charCodeAt(i + 2 + wanted.length) === 34) {
-    const from = i + 3 + wanted.length;
-    const close = s.indexOf('"', from);
-    return close < 0 ? undefined : s.slice(from, close);
+  // fast path, without building a record: the attribute comes first, as producers write r on <c> and <row>
+  const at = i + 1 + wanted.length;
+  if (s.charCodeAt(i) === 32 && s.startsWith(wanted, i + 1) && s.charCodeAt(at) === 61 && s.charCodeAt(at + 1) === 34) {
+    const close = s.indexOf('"', at + 2);
+    return close < 0 ? undefined : s.slice(at + 2, close);
   }
-  const n = s.length;
-  for (;;) {
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    if (i >= n) return undefined;
-    const c = s.charCodeAt(i);
-    if (c === 62 || c === 47) return undefined;
-    const nameStart = i;
-    while (i < n) {
-      const d = s.charCodeAt(i);
-      if (d === 61 || d === 62 || d === 47 || isSpace(d)) break;
-      i++;
-    }
-    const nameEnd = i;
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    if (s.charCodeAt(i) !== 61) {
-      if (i === nameStart) i++;
-      continue;
-    }
-    i++;
-    while (i < n && isSpace(s.charCodeAt(i))) i++;
-    const q = s.charCodeAt(i);
-    if (q !== 34 && q !== 39) continue;
-    const close = s.indexOf(q === 34 ? '"' : "'", i + 1);
-    if (close < 0) return undefined;
-    if (nameEnd - nameStart === wanted.length && s.startsWith(wanted, nameStart)) return s.slice(i + 1, close);
-    i = close + 1;
-  }
+  return readAttributes(s, i).attrs[wanted];
 }
 
 /** an attribute by local name, whatever its prefix (r:id, ns1:id) */
-export function attrByLocalName(attrs: Record<string, string>, local: string, prefixed = true): string | undefined {
+export function attrByLocalName(attrs: Record<string, string>, local: string): string | undefined {
   for (const key in attrs) {
     const colon = key.indexOf(':');
-    if (colon < 0 ? !prefixed && key === local : prefixed && key.slice(colon + 1) === local) return attrs[key];
+    if (colon >= 0 && key.slice(colon + 1) === local) return attrs[key];
   }
   return undefined;
 }
 
-/** a scanner for the start tags of the given local names, skipping comments and CDATA */
-export function tagScanner(names: readonly string[]): (text: string, onTag: (tag: Tag, text: string) => void) => void {
-  const source = `<(?:!--|!\\[CDATA\\[|(?:[A-Za-z_][\\w.\\-]*:)?(${names.join('|')})(?=[\\s/>]))`;
-  return (text, onTag) => {
-    const re = new RegExp(source, 'g');
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      if (m[1] === undefined) {
-        const close = m[0] === '<!--' ? '-->' : ']]>';
-        const at = text.indexOf(close, re.lastIndex);
-        if (at < 0) return;
-        re.lastIndex = at + close.length;
-        continue;
-      }
-      const { attrs, end, selfClosing } = readAttributes(text, re.lastIndex);
-      onTag({ name: m[1], attrs, end, selfClosing }, text);
-      re.lastIndex = end;
+/**
+ * Walks the start tags of a document in one pass, skipping end tags, comments, CDATA and
+ * processing instructions. onTag gets where the local name (after any prefix) starts and ends;
+ * attributes follow at nameEnd.
+ */
+export function walkTags(text: string, onTag: (localStart: number, nameEnd: number) => void): void {
+  const n = text.length;
+  for (let i = text.indexOf('<'); i >= 0; ) {
+    const next = text.charCodeAt(i + 1);
+    if (next === 47 || next === 63) {
+      i = text.indexOf('<', i + 2);
+      continue;
     }
-  };
+    if (next === 33) {
+      // anything after <! other than a comment or CDATA is skipped as one tag
+      const close = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : '>';
+      const at = text.indexOf(close, i + 2);
+      if (at < 0) return;
+      i = text.indexOf('<', at + close.length);
+      continue;
+    }
+    let j = i + 1;
+    let local = j;
+    for (; j < n; j++) {
+      const ch = text.charCodeAt(j);
+      if (ch === 32 || ch === 62 || ch === 47 || ch === 9 || ch === 10 || ch === 13) break;
+      if (ch === 58) local = j + 1;
+    }
+    onTag(local, j);
+    // '<' cannot occur in attribute values or text, so the next one starts the next markup
+    i = text.indexOf('<', j);
+  }
+}
+
+/** a scanner for the start tags of the given local names, with their attributes */
+export function tagScanner(names: readonly string[]): (text: string, onTag: (tag: Tag) => void) => void {
+  const wanted = new Set(names);
+  return (text, onTag) =>
+    walkTags(text, (local, nameEnd) => {
+      const name = text.slice(local, nameEnd);
+      if (wanted.has(name)) onTag({ name, ...readAttributes(text, nameEnd) });
+    });
 }
 
 /** the text of an element with no child elements, from just after its start tag */
