@@ -171,18 +171,14 @@ function gate(buf: Buffer, limits: GateLimits): GateResult {
   if (!ctBytes.ok) return refuseFault(ctBytes.fault, limits);
   if (hasDtd(ctBytes.value)) return refuse('file-xml-dtd', msg.dtd(ctEntry.name), ctEntry.name);
   const ct = parseContentTypes(decodeXml(ctBytes.value));
-  const pkg = classifyPackage(
-    dir.entries.map((e) => e.name),
-    ct,
-  );
+  const pkg = classifyPackage(dir.entries.map((e) => e.name), ct);
   if (pkg.kind === 'macro') return refuse('file-macro-enabled', msg.macro());
   if (pkg.kind === 'other') return refuse('file-not-workbook', msg.notWorkbook(pkg.other));
   if (pkg.kind === 'ambiguous') return refuse('file-corrupt', msg.corrupt(msg.twoWorkbooks()));
 
   // 5. inflate every entry within its declared size; keep the XML parts
   const xml = new Map<string, Buffer>();
-  const ordered = [...dir.entries].sort((a, b) => a.localOffset - b.localOffset);
-  for (const e of ordered) {
+  for (const e of dir.entries) {
     if (e.isDirectory || e === ctEntry) continue;
     const data = inflateEntry(buf, e);
     if (!data.ok) return refuseFault(data.fault, limits);
