@@ -2,11 +2,16 @@
 declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
   import type { AddressInfo } from 'node:net';
-  import type { Server } from 'node:http';
+  import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
   class S3rver extends EventEmitter {
     constructor(options?: S3rver.S3rverOptions);
     run(): Promise<AddressInfo>;
+    /** creates the configured buckets (run() does it before listening) */
+    configureBuckets(): Promise<void>;
+    /** Koa's request listener */
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    logger?: { close(): void };
     close(): Promise<void>;
     reset(): void;
     httpServer?: Server;

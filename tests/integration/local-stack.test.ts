@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -287,6 +287,16 @@ describe('the S3 → Lambda trigger', () => {
     await found.stop(); // does nothing
     await found.idle();
     await expect(startLocalStack({ dataDir })).rejects.toThrow(/already runs/);
+  });
+
+  it('refuses a second stack on a data dir in use even without endpoints.json (LevelDB has one owner)', async () => {
+    const saved = await readFile(join(dataDir, 'endpoints.json'), 'utf8');
+    await rm(join(dataDir, 'endpoints.json'));
+    try {
+      await expect(startLocalStack({ dataDir, log: () => {} })).rejects.toThrow(/in use by process/);
+    } finally {
+      await writeFile(join(dataDir, 'endpoints.json'), saved);
+    }
   });
 });
 

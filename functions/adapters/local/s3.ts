@@ -15,6 +15,8 @@
  */
 import crypto from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 
 export interface LocalS3Options {
@@ -70,8 +72,6 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
   patchContinuationTokens();
   await mkdir(options.directory, { recursive: true });
   const server = new S3rver({
-    address: '127.0.0.1',
-    port: options.port ?? 0,
     silent: true,
     directory: options.directory,
     // path-style only: with vhost buckets on, a Host of <bucket>.localhost would be read as a bucket
@@ -82,14 +82,26 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
   server.on('error', (err: Error & { status?: number }) => {
     if (!(typeof err.status === 'number' && err.status < 500)) console.error('[local s3] internal error:', err);
   });
-  const address = await server.run();
-  const http = server.httpServer!;
+  // server.run() would listen without an 'error' listener: a port in use would crash the process.
+  // Same steps, with the error handled: buckets, then Koa's request handler on our own http.Server.
+  await server.configureBuckets();
+  const http = createServer(server.callback());
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  http.on('close', () => server.logger?.close());
+  server.httpServer = http;
+  const address = http.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
     server,
     async close() {
-      const closed = server.close();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       // idle keep-alive sockets of SDK clients would otherwise hold close() open
       http.closeIdleConnections();
       const timer = setTimeout(() => http.closeAllConnections(), 2_000);

@@ -9,6 +9,7 @@
  *   alerts.jsonl        every SNS Publish, one JSON line each
  *   dead-letter.jsonl   upload events whose handler failed 3 times (Lambda's on-failure record)
  *   endpoints.json      written once everything answers, removed by stop()
+ *   stack.lock          pid of the process using the data dir (LevelDB allows one), removed by stop()
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -87,7 +88,38 @@ export const stackFiles = (dataDir: string) => ({
   deadLetter: join(dataDir, 'dead-letter.jsonl'),
   s3: join(dataDir, 's3'),
   dynamodb: join(dataDir, 'dynamodb'),
+  lock: join(dataDir, 'stack.lock'),
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** One stack per data dir (dynalite would crash on LevelDB's lock). A lock left by a dead process is taken over. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = stackFiles(dataDir).lock;
+  for (let tries = 0; ; tries++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return async () => {
+        const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+        if (owner === process.pid) await rm(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST' || tries > 0) throw err;
+      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+        throw new Error(`data dir ${dataDir} is in use by process ${owner} (${file}; delete it if that process is not a local stack)`);
+      }
+      await rm(file, { force: true });
+    }
+  }
+}
 
 /** The environment of a handler process pointed at `endpoints` (same variable names as the CDK stack sets). */
 export function envFor(endpoints: StackEndpoints): Record<string, string> {
@@ -126,12 +158,14 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     }
     await rm(files.endpoints, { force: true }); // left by a process that died
   }
+  const unlock = await lockDataDir(dataDir);
 
   let sns: LocalSns | undefined;
   let dynamo: LocalDynamo | undefined;
   let s3: LocalS3 | undefined;
   const closeAll = async () => {
     await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close()]);
+    await unlock();
   };
   const bridge = options.onUpload
     ? createUploadBridge({
@@ -252,11 +286,7 @@ async function answers(url: string, timeoutMs: number): Promise<Response | null>
 
 /** Whether the stack of `endpoints` is up: its process lives and all three servers answer. */
 export async function probe(endpoints: StackEndpoints, timeoutMs = 1_000): Promise<boolean> {
-  try {
-    process.kill(endpoints.pid, 0);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'EPERM') return false;
-  }
+  if (!alive(endpoints.pid)) return false;
   const [health, s3, dynamo] = await Promise.all([
     answers(`${endpoints.sns}/_hmis/health`, timeoutMs),
     answers(endpoints.s3, timeoutMs),

@@ -1,0 +1,188 @@
+/**
+ * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575]`
+ *
+ * The AWS side on this machine, no account needed: S3 (s3rver), DynamoDB (dynalite, on disk under
+ * the data dir), SNS (alerts appended to <data-dir>/alerts.jsonl and printed), and the S3 → Lambda
+ * trigger calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed:
+ * same code, same SDK clients, only the environment differs. Port 0 = a free port. Runs until
+ * SIGINT/SIGTERM; <data-dir>/endpoints.json says where everything is while it runs.
+ */
+import { relative } from 'node:path';
+import { resetClients } from '../adapters/aws/clients.ts';
+import type { LocalLambdaContext, S3NotificationEvent, UploadHandler } from '../adapters/local/events.ts';
+import { decodeS3EventKey } from '../adapters/local/events.ts';
+import { applyEnv, loadUploadHandler, type LoadedHandler } from '../adapters/local/handler.ts';
+import type { SnsMessage } from '../adapters/local/sns.ts';
+import { startLocalStack, type LocalStack } from '../adapters/local/stack.ts';
+import { parseArgs, stringFlag, UsageError } from './args.ts';
+
+export const SERVE_DEFAULTS = { dataDir: '.hmis', s3Port: 4569, dynamodbPort: 4567, snsPort: 4575 } as const;
+
+export interface ServeOptions {
+  dataDir?: string;
+  s3Port?: number;
+  dynamodbPort?: number;
+  snsPort?: number;
+  /** the upload handler; default: the ingest handler module, imported once the environment is set */
+  handler?: UploadHandler;
+  out?: (line: string) => void;
+}
+
+export interface Serving {
+  stack: LocalStack;
+  /** where the upload handler came from ('log' when there is none yet) */
+  handlerSource: string;
+}
+
+/** Starts the stack, sets process.env from it, loads the handler, prints how to use it. */
+export async function serve(options: ServeOptions = {}): Promise<Serving> {
+  const out = options.out ?? ((line: string) => console.log(line));
+  let resolveHandler!: (h: UploadHandler) => void;
+  const ready = new Promise<UploadHandler>((r) => (resolveHandler = r));
+
+  const onUpload: UploadHandler = async (event: S3NotificationEvent, context: LocalLambdaContext) => {
+    const handler = await ready;
+    const record = event.Records[0]!;
+    const key = decodeS3EventKey(record.s3.object.key);
+    const started = performance.now();
+    const result = await handler(event, context);
+    out(`[上传 upload] s3://${record.s3.bucket.name}/${key} → 处理完成 handled (${Math.round(performance.now() - started)} ms)${summary(result)}`);
+    return result;
+  };
+
+  const stack = await startLocalStack({
+    dataDir: options.dataDir ?? SERVE_DEFAULTS.dataDir,
+    s3Port: options.s3Port ?? SERVE_DEFAULTS.s3Port,
+    dynamodbPort: options.dynamodbPort ?? SERVE_DEFAULTS.dynamodbPort,
+    snsPort: options.snsPort ?? SERVE_DEFAULTS.snsPort,
+    onUpload,
+    onAlert: (m) => out(formatAlert(m)),
+    log: (line) => out(line),
+  });
+
+  let loaded: LoadedHandler;
+  try {
+    if (options.handler) {
+      applyEnv(stack.env);
+      loaded = { handler: options.handler, source: 'injected' };
+    } else {
+      // handlers read their configuration once, at import (cold start): environment first
+      loaded = await loadUploadHandler(stack.env, { log: out });
+    }
+  } catch (err) {
+    resolveHandler(() => {
+      throw err;
+    });
+    await stack.stop();
+    throw err;
+  }
+  resolveHandler(loaded.handler);
+  out(banner(stack, loaded.source));
+  return { stack, handlerSource: loaded.source };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', help: 'boolean' });
+  if (args.flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const port = (name: string, fallback: number) => {
+    const text = stringFlag(args, name);
+    if (text === undefined) return fallback;
+    if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`--${name} must be a port number 0…65535 (0 = any free port), got ${text}`);
+    return Number(text);
+  };
+  const options: ServeOptions = {
+    dataDir: stringFlag(args, 'data-dir') ?? SERVE_DEFAULTS.dataDir,
+    s3Port: port('s3-port', SERVE_DEFAULTS.s3Port),
+    dynamodbPort: port('dynamodb-port', SERVE_DEFAULTS.dynamodbPort),
+    snsPort: port('sns-port', SERVE_DEFAULTS.snsPort),
+  };
+
+  let serving: Serving;
+  try {
+    serving = await serve(options);
+  } catch (err) {
+    console.error(`hmis serve: 无法启动 cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  console.log(`\n${signal}: 正在停止 stopping (等待处理中的上传 waiting for running uploads; 再按一次 Ctrl-C 强制退出 press again to force)…`);
+  const force = () => {
+    console.error('hmis serve: 强制退出 forced exit');
+    process.exit(130);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await serving.stack.stop();
+  resetClients();
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
+  console.log('已停止 stopped; 数据保留在 data kept in ' + serving.stack.dataDir);
+  return 0;
+}
+
+const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}]
+  本机运行 S3、DynamoDB、SNS 与上传触发（无需 AWS 账号）；端口 0 = 任一空闲端口。
+  Runs S3, DynamoDB, SNS and the upload trigger on this machine (no AWS account); port 0 = any free port.`;
+
+function summary(result: unknown): string {
+  if (result === undefined || result === null) return '';
+  const text = JSON.stringify(result);
+  return text && text.length <= 300 ? ` ${text}` : '';
+}
+
+function formatAlert(m: SnsMessage): string {
+  const topic = m.topicArn.split(':').pop();
+  const attrs = Object.entries(m.attributes)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return [`[告警 alert → ${topic}] ${m.subject ?? ''}${attrs ? `  (${attrs})` : ''}`, ...m.message.split('\n').map((l) => `    ${l}`)].join('\n');
+}
+
+function banner(stack: LocalStack, handlerSource: string): string {
+  const e = stack.endpoints;
+  const dir = relative(process.cwd(), stack.dataDir) || '.';
+  const key = 'uploads/150525/150525-101/T-JC/2025-03/报表.xlsx';
+  const handler = handlerSource === 'log' ? '（尚无 ingest 处理程序：只记录事件 no ingest handler yet: events are only logged）' : relative(process.cwd(), handlerSource) || handlerSource;
+  const creds = `AWS_ACCESS_KEY_ID=${e.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${e.credentials.secretAccessKey}`;
+  // newer AWS CLIs and boto3 (botocore ≥ 1.36) send aws-chunked bodies with trailing checksums by
+  // default, which s3rver stores framing and all: "when_required" keeps the object intact
+  const checksums = 'AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required';
+  return `
+本地 AWS 环境已启动 · local AWS stack running (pid ${e.pid})
+  S3        ${e.s3}   存储桶 buckets: ${e.buckets.uploads} (上传 uploads), ${e.buckets.reports} (报告 reports)
+  DynamoDB  ${e.dynamodb}   表 table: ${e.table}
+  SNS       ${e.sns}   主题 topics: ${e.topics.alerts}, ${e.topics.ops}
+  凭证 credentials: ${e.credentials.accessKeyId} / ${e.credentials.secretAccessKey}   区域 region: ${e.region}
+  数据目录 data dir: ${dir}  (endpoints.json, alerts.jsonl, dead-letter.jsonl, s3/, dynamodb/)
+  上传触发 upload trigger: s3://${e.buckets.uploads}/uploads/…/*.xlsx → ${handler}
+
+上传一份报表 · upload a return (AWS CLI):
+  ${creds} ${checksums} \\
+    aws --endpoint-url ${e.s3} --region ${e.region} s3 cp 报表.xlsx s3://${e.buckets.uploads}/${key}
+
+Python (boto3):
+  import boto3
+  from botocore.config import Config
+  s3 = boto3.client('s3', endpoint_url='${e.s3}', region_name='${e.region}',
+                    aws_access_key_id='${e.credentials.accessKeyId}', aws_secret_access_key='${e.credentials.secretAccessKey}',
+                    config=Config(s3={'addressing_style': 'path'},
+                                  request_checksum_calculation='when_required', response_checksum_validation='when_required'))
+  s3.upload_file('报表.xlsx', '${e.buckets.uploads}', '${key}')
+
+任何 SDK 或脚本的环境变量 · environment for any SDK, script or handler process:
+${Object.entries(stack.env)
+  .map(([k, v]) => `  export ${k}=${v}`)
+  .join('\n')}
+
+告警会显示在下方并写入 ${dir}/alerts.jsonl · alerts are printed below and appended to ${dir}/alerts.jsonl
+按 Ctrl-C 停止 · Ctrl-C to stop
+`;
+}
