@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dynamoClient, makeClients, resetClients, s3Client, snsClient, type Clients } from '../../functions/adapters/aws/clients.ts';
 import { decodeS3EventKey, type S3NotificationEvent, type UploadHandler } from '../../functions/adapters/local/events.ts';
 import { findOrStartStack, readEndpoints, startLocalStack, waitIdle, type LocalStack } from '../../functions/adapters/local/stack.ts';
-import { config, resetConfig } from '../../functions/config.ts';
+import { config, ConfigError, DEFAULT_MAX_UPLOAD_BYTES, ENV, loadConfig, resetConfig } from '../../functions/config.ts';
 
 const UPLOAD_KEY = 'uploads/150525/150525-101/T-JC/2025-03/三月 报表.xlsx';
 
@@ -327,5 +327,40 @@ describe('persistence', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('config', () => {
+  const base = { UPLOADS_BUCKET: 'hmis-uploads', REPORTS_BUCKET: 'hmis-reports', TABLE_NAME: 'hmis-sheets' };
+
+  it('reads the minimum with defaults; empty optional variables count as unset', () => {
+    expect(loadConfig({ ...base, ALERTS_TOPIC_ARN: '', S3_FORCE_PATH_STYLE: '' })).toEqual({
+      uploadsBucket: 'hmis-uploads',
+      reportsBucket: 'hmis-reports',
+      tableName: 'hmis-sheets',
+      maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+      s3ForcePathStyle: false,
+      endpoints: {},
+    });
+    expect(ENV.uploadsBucket).toBe('UPLOADS_BUCKET');
+  });
+
+  it('names every bad or missing variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ UPLOADS_BUCKET: 'Bad_Bucket', MAX_UPLOAD_BYTES: '0x1A', S3_FORCE_PATH_STYLE: 'yes', ALERTS_TOPIC_ARN: 'hmis-alerts', PORTAL_BASE_URL: 'ftp://x' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['UPLOADS_BUCKET', 'REPORTS_BUCKET (unset): required', 'TABLE_NAME', 'MAX_UPLOAD_BYTES', 'S3_FORCE_PATH_STYLE', 'ALERTS_TOPIC_ARN', 'PORTAL_BASE_URL']) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('takes MAX_UPLOAD_BYTES only as a plain positive integer', () => {
+    expect(loadConfig({ ...base, MAX_UPLOAD_BYTES: '1048576' }).maxUploadBytes).toBe(1_048_576);
+    for (const bad of ['0', '-1', '1e6', ' 5', '5.0']) expect(() => loadConfig({ ...base, MAX_UPLOAD_BYTES: bad })).toThrow(ConfigError);
   });
 });

@@ -55,11 +55,20 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
   };
 }
 
+export interface EnsureTableOptions {
+  /** seconds (default 60) */
+  maxWaitTime?: number;
+  /** seconds between DescribeTable polls (default 1 and 1: the waiter's own default first delay is 20 s) */
+  minDelay?: number;
+  maxDelay?: number;
+}
+
 /**
- * Creates the table unless it exists, then waits until it is ACTIVE (1 s polls: the waiter's
- * default first delay is 20 s). Returns whether it created it.
+ * Creates the table unless it exists, then waits until it is ACTIVE. Returns whether it created it.
+ * dynalite on disk answers CREATING for a few ms after CreateTable: the local stack polls faster.
  */
-export async function ensureTable(client: DynamoDBClient, name: string, maxWaitTime = 60): Promise<'created' | 'exists'> {
+export async function ensureTable(client: DynamoDBClient, name: string, options: EnsureTableOptions = {}): Promise<'created' | 'exists'> {
+  const { maxWaitTime = 60, minDelay = 1, maxDelay = 1 } = options;
   let outcome: 'created' | 'exists' = 'exists';
   try {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
@@ -74,6 +83,6 @@ export async function ensureTable(client: DynamoDBClient, name: string, maxWaitT
       if (!(createErr instanceof ResourceInUseException)) throw createErr;
     }
   }
-  await waitUntilTableExists({ client, maxWaitTime, minDelay: 1, maxDelay: 1 }, { TableName: name });
+  await waitUntilTableExists({ client, maxWaitTime, minDelay, maxDelay }, { TableName: name });
   return outcome;
 }

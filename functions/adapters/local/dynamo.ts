@@ -53,7 +53,7 @@ export async function startDynamo(options: LocalDynamoOptions = {}): Promise<Loc
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       });
       try {
-        for (const table of options.tables) await ensureTable(client, table);
+        for (const table of options.tables) await ensureTable(client, table, { minDelay: 0.02, maxDelay: 0.1 });
       } finally {
         client.destroy();
       }
