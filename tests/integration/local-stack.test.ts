@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { NotFoundException, PublishCommand, InvalidParameterException } from '@aws-sdk/client-sns';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, InvalidParameterException, ListTopicsCommand, NotFoundException, PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dynamoClient, makeClients, resetClients, s3Client, snsClient, type Clients } from '../../functions/adapters/aws/clients.ts';
 import { decodeS3EventKey, type S3NotificationEvent, type UploadHandler } from '../../functions/adapters/local/events.ts';
@@ -127,6 +127,10 @@ describe('the run-wide stack (globalSetup)', () => {
     expect(Date.parse(line.receivedAt)).not.toBeNaN();
 
     await expect(clients.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:000000000000:nope', Message: 'x' }))).rejects.toBeInstanceOf(NotFoundException);
+    const created = await clients.sns.send(new CreateTopicCommand({ Name: 'hmis-test-topic' }));
+    expect(created.TopicArn).toBe('arn:aws:sns:us-east-1:000000000000:hmis-test-topic');
+    const listed = await clients.sns.send(new ListTopicsCommand({}));
+    expect(listed.Topics?.map((t) => t.TopicArn)).toEqual(expect.arrayContaining([stack.topics.alerts, stack.topics.ops, created.TopicArn]));
     await expect(clients.sns.send(new PublishCommand({ TopicArn: stack.topics.ops, Subject: 'two\nlines', Message: 'x' }))).rejects.toBeInstanceOf(InvalidParameterException);
   });
 
@@ -141,6 +145,15 @@ describe('the run-wide stack (globalSetup)', () => {
       expect((await bytesOf(clients.s3, stack.buckets.reports, 'test/env/x.txt')).toString()).toBe('env');
       await dynamoClient().send(new PutItemCommand({ TableName: config().tableName, Item: { PK: { S: 'ENV' }, SK: { S: 'x' } } }));
       await snsClient().send(new PublishCommand({ TopicArn: config().opsTopicArn, Message: 'from env' }));
+      // any code, not only our factories: the checksum variables keep a streamed body intact
+      const plain = new S3Client({ forcePathStyle: true });
+      try {
+        const body = Buffer.from('streamed '.repeat(2_000));
+        await plain.send(new PutObjectCommand({ Bucket: 'hmis-reports', Key: 'test/env/stream.txt', Body: Readable.from([body]), ContentLength: body.length }));
+        expect((await bytesOf(clients.s3, stack.buckets.reports, 'test/env/stream.txt')).equals(body)).toBe(true);
+      } finally {
+        plain.destroy();
+      }
     } finally {
       resetClients();
       resetConfig();
