@@ -9,6 +9,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   templates: { summary: 'print every template definition [--json]', load: () => import('./templates.ts') },
   template: { summary: 'write a blank template: --template T-JC --institution 150525-101 --period 2025-03 --out FILE', load: () => import('./template.ts') },
   validate: { summary: 'validate a workbook: FILE [--institution C] [--period YYYY-MM] [--json]', load: () => import('./validate.ts') },
+  upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
+  status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
   serve: { summary: 'local S3/DynamoDB/SNS + upload trigger, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575]', load: () => import('./serve.ts') },
 };

@@ -19,7 +19,9 @@ const deps: IngestDeps = {
   maxUploadBytes: cfg.maxUploadBytes,
 };
 
-export async function handler(event: S3Event): Promise<void> {
+/** Returns a summary per record (Lambda ignores it for S3 events; the local stack prints it). */
+export async function handler(event: S3Event): Promise<Array<{ key: string; status: string; errors?: number; warnings?: number; current?: boolean }>> {
+  const results = [];
   for (const record of event.Records) {
     const key = decodeKey(record.s3.object.key);
     const outcome = await ingestUpload(
@@ -33,7 +35,14 @@ export async function handler(event: S3Event): Promise<void> {
       },
       deps,
     );
-    if (outcome.kind === 'ignored') log('warn', 'upload ignored', { key, reason: outcome.reason });
-    else log('info', 'upload processed', { key, versionId: outcome.versionId, status: outcome.status, becameCurrent: outcome.becameCurrent, errors: outcome.report.stats.errors, warnings: outcome.report.stats.warnings, reportKey: outcome.reportKey });
+    if (outcome.kind === 'ignored') {
+      log('warn', 'upload ignored', { key, reason: outcome.reason });
+      results.push({ key, status: 'ignored' });
+      continue;
+    }
+    const { errors, warnings } = outcome.report.stats;
+    log('info', 'upload processed', { key, versionId: outcome.versionId, status: outcome.status, becameCurrent: outcome.becameCurrent, errors, warnings, reportKey: outcome.reportKey });
+    results.push({ key, status: outcome.status, errors, warnings, current: outcome.becameCurrent });
   }
+  return results;
 }

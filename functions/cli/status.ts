@@ -1,0 +1,74 @@
+import { findCounty, templatesOwed } from '../../schemas/index.ts';
+import { PERIOD_PATTERN } from '../core/layout.ts';
+import type { PeriodEntry } from '../ports/index.ts';
+import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
+import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
+import { STATUS } from './upload.ts';
+
+export interface StatusRow {
+  institution: string;
+  name: string;
+  template: string;
+  /** of the current accepted version when there is one, else of the latest attempt, else missing */
+  status: 'accepted' | 'accepted_with_warnings' | 'rejected' | 'missing';
+  uploadedAt: string | null;
+  versions: number;
+  errors: number;
+  warnings: number;
+  /** a later attempt that was rejected, shown beside the accepted one, never instead of it */
+  laterRejected: { uploadedAt: string; errors: number } | null;
+}
+
+/** Who owes what (registry), what arrived and what was accepted (store). */
+export function statusRows(countyCode: string, entries: readonly PeriodEntry[]): StatusRow[] {
+  const county = findCounty(countyCode)!;
+  const rows: StatusRow[] = [];
+  for (const inst of county.institutions) {
+    for (const template of templatesOwed(inst)) {
+      const e = entries.find((x) => x.institution === inst.code && x.template === template);
+      const shown = e?.current ?? e?.latest ?? null;
+      const later = e?.current && e.latest && e.latest.status === 'rejected' && e.latest.order > e.current.order ? e.latest : null;
+      rows.push({
+        institution: inst.code,
+        name: inst.name,
+        template,
+        status: shown ? shown.status : 'missing',
+        uploadedAt: shown?.uploadedAt ?? null,
+        versions: e?.latest?.versions ?? 0,
+        errors: shown?.errors ?? 0,
+        warnings: shown?.warnings ?? 0,
+        laterRejected: later ? { uploadedAt: later.uploadedAt, errors: later.errors } : null,
+      });
+    }
+  }
+  return rows;
+}
+
+/** `hmis status --county 150525 --period 2025-03 [--json] [--data-dir .hmis]` */
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { county: 'string', period: 'string', json: 'boolean', 'data-dir': 'string' });
+  const countyCode = requireFlag(args, 'county');
+  const period = requireFlag(args, 'period');
+  if (!findCounty(countyCode)) throw new UsageError(`unknown county ${countyCode}`);
+  if (!PERIOD_PATTERN.test(period)) throw new UsageError(`--period must be YYYY-MM, got ${period}`);
+  const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
+  try {
+    const rows = statusRows(countyCode, await local.store.listPeriod(countyCode, period));
+    console.log(args.flags.json ? JSON.stringify(rows, null, 2) : renderStatus(countyCode, period, rows));
+    return 0;
+  } finally {
+    await local.close();
+  }
+}
+
+export function renderStatus(countyCode: string, period: string, rows: readonly StatusRow[]): string {
+  const county = findCounty(countyCode)!;
+  const ok = rows.filter((r) => r.status === 'accepted' || r.status === 'accepted_with_warnings').length;
+  const lines = [`${county.name} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}`, ''];
+  lines.push('机构代码     机构名称                 模板   状态     上报时间                 版本 错误 警告');
+  for (const r of rows) {
+    const later = r.laterRejected ? `  （其后一次上报未通过，错误 ${r.laterRejected.errors}）` : '';
+    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${(r.uploadedAt ?? '—').padEnd(24)} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}`);
+  }
+  return lines.join('\n');
+}
