@@ -1,0 +1,25 @@
+/** Alerter over SNS (or the local SNS endpoint): one Publish per alert, attributes as Strings for filter policies. */
+import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import type { Alert, Alerter } from '../../ports/index.ts';
+
+export class SnsAlerter implements Alerter {
+  /** Retries are the SDK client's own (maxAttempts); none here. */
+  constructor(
+    private readonly sns: SNSClient,
+    private readonly topicArn: string,
+  ) {}
+
+  async publish(alert: Alert): Promise<void> {
+    const attributes: Record<string, MessageAttributeValue> = {};
+    // SNS refuses an empty attribute value
+    for (const [name, value] of Object.entries(alert.attributes)) if (value !== '') attributes[name] = { DataType: 'String', StringValue: value };
+    await this.sns.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Subject: alert.subject || undefined,
+        Message: alert.message,
+        MessageAttributes: attributes,
+      }),
+    );
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The deadline digest: after a county's deadline for a period, one message per county listing who
+ * owes a return and has not submitted, and whose submission failed with nothing accepted, with the
+ * contacts from the registry. The scheduled function sends it on the first working day after the
+ * deadline and every working day after that until nothing is outstanding (then this returns null).
+ *
+ * Pure: the caller lists the period (SubmissionStore.listPeriod) and publishes.
+ */
+import { findCounty, findTemplate, templatesOwed, type County, type Institution } from '../../../schemas/index.ts';
+import type { Alert, AttemptSummary, PeriodEntry } from '../../ports/index.ts';
+import { BEIJING_OFFSET_MS, beijingTime, capMessage, oneLine, periodText, subjectOf } from './format.ts';
+
+export interface DigestInput {
+  /** the county, or its registry code */
+  county: County | string;
+  /** YYYY-MM */
+  period: string;
+  now: Date;
+  entries: readonly PeriodEntry[];
+}
+
+/** One institution's outstanding returns. */
+export interface OutstandingInstitution {
+  institution: Institution;
+  /** template ids owed and never uploaded */
+  missing: string[];
+  /** template ids whose latest upload was rejected and none accepted */
+  rejected: Array<{ template: string; latest: AttemptSummary }>;
+}
+
+export interface Outstanding {
+  /** institution × template pairs the registry says are owed (应报) */
+  owed: number;
+  /** of those, with a current accepted version (实报) */
+  accepted: number;
+  missing: number;
+  rejected: number;
+  /** institutions with anything outstanding, in registry order */
+  institutions: OutstandingInstitution[];
+}
+
+function resolveCounty(county: County | string): County {
+  if (typeof county !== 'string') return county;
+  const found = findCounty(county);
+  if (!found) throw new Error(`deadlineDigest: county ${county} is not in the registry`);
+  return found;
+}
+
+function parsePeriod(period: string): { year: number; month: number } {
+  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
+  if (!m) throw new Error(`deadlineDigest: period must be YYYY-MM, got ${JSON.stringify(period)}`);
+  return { year: Number(m[1]), month: Number(m[2]) };
+}
+
+/**
+ * The deadline of a period: day `deadlineDay` of the following month, 23:59 Asia/Shanghai. Returns the
+ * first instant after it (the next day 00:00 Beijing time), so 23:59:59 is still in time.
+ */
+export function deadlineEnd(county: County | string, period: string): Date {
+  const { deadlineDay } = resolveCounty(county);
+  const { year, month } = parsePeriod(period);
+  // month is 1-based: Date.UTC(year, month, …) is the following month
+  return new Date(Date.UTC(year, month, deadlineDay + 1) - BEIJING_OFFSET_MS);
+}
+
+/** 2025年4月5日23:59 */
+export function deadlineText(county: County | string, period: string): string {
+  const { deadlineDay } = resolveCounty(county);
+  const { year, month } = parsePeriod(period);
+  const next = month === 12 ? { y: year + 1, m: 1 } : { y: year, m: month + 1 };
+  return `${next.y}年${next.m}月${deadlineDay}日23:59`;
+}
+
+export function deadlinePassed(now: Date, county: County | string, period: string): boolean {
+  return now.getTime() >= deadlineEnd(county, period).getTime();
+}
+
+/**
+ * Monday to Friday in Asia/Shanghai. Public holidays and the make-up working weekends of the Chinese
+ * calendar (调休) are not modelled: on a holiday the digest still goes out, on a make-up Saturday it does not.
+ */
+export function isWorkingDay(now: Date): boolean {
+  const day = new Date(now.getTime() + BEIJING_OFFSET_MS).getUTCDay();
+  return day >= 1 && day <= 5;
+}
+
+/** The deadline has passed and today is a working day: the scheduled function sends the digest. */
+export function isDigestDay(now: Date, county: County | string, period: string): boolean {
+  return deadlinePassed(now, county, period) && isWorkingDay(now);
+}
+
+/**
+ * Who owes what for the period and has not delivered. An owed return is missing when it has neither
+ * a current accepted version nor any upload; rejected when it has no current version and its latest
+ * upload was rejected. A rejected latest upload beside an accepted current one is not outstanding
+ * (the accepted version counts). Entries for returns the registry does not ask for are ignored.
+ */
+export function outstandingOf(county: County | string, entries: readonly PeriodEntry[]): Outstanding {
+  const c = resolveCounty(county);
+  const byKey = new Map(entries.map((e) => [`${e.institution}#${e.template}`, e]));
+  const result: Outstanding = { owed: 0, accepted: 0, missing: 0, rejected: 0, institutions: [] };
+  for (const institution of c.institutions) {
+    const row: OutstandingInstitution = { institution, missing: [], rejected: [] };
+    for (const template of templatesOwed(institution)) {
+      result.owed++;
+      const entry = byKey.get(`${institution.code}#${template}`);
+      if (entry?.current) {
+        result.accepted++;
+      } else if (!entry?.latest) {
+        row.missing.push(template);
+        result.missing++;
+      } else if (entry.latest.status === 'rejected') {
+        row.rejected.push({ template, latest: entry.latest });
+        result.rejected++;
+      }
+      // latest accepted but not current: the store's own business (a newer current is being written)
+    }
+    if (row.missing.length || row.rejected.length) result.institutions.push(row);
+  }
+  return result;
+}
+
+/** The county's digest for the period, or null before the deadline or when nothing is outstanding. */
+export function deadlineDigest(input: DigestInput): Alert | null {
+  const county = resolveCounty(input.county);
+  if (!deadlinePassed(input.now, county, input.period)) return null;
+  const o = outstandingOf(county, input.entries);
+  if (o.missing === 0 && o.rejected === 0) return null;
+
+  const period = periodText(input.period);
+  const rate = o.owed ? `${((o.accepted / o.owed) * 100).toFixed(1)}%` : '—';
+  const lines = [
+    `${county.name}卫生健康统计月报 ${period}（${input.period}）的报送截止时间 ${deadlineText(county, input.period)} 已过。`,
+    `截至 ${beijingTime(input.now)}（北京时间）：应报 ${o.owed} 份，实报 ${o.accepted} 份（已通过校验，上报率 ${rate}），未上报 ${o.missing} 份，未通过 ${o.rejected} 份。`,
+  ];
+
+  const missing = o.institutions.filter((r) => r.missing.length);
+  if (missing.length) {
+    lines.push('', `一、未上报（${o.missing} 份，${missing.length} 个机构）`);
+    missing.forEach((r, n) => {
+      lines.push(`${n + 1}. ${name(r.institution)}：${r.missing.map(templateName).join('、')}`, `   ${contact(r.institution)}`);
+    });
+  }
+  const rejected = o.institutions.filter((r) => r.rejected.length);
+  if (rejected.length) {
+    lines.push('', `${missing.length ? '二' : '一'}、已上报但未通过校验，尚无通过的版本（${o.rejected} 份，${rejected.length} 个机构）`);
+    rejected.forEach((r, n) => {
+      const detail = r.rejected.map(({ template, latest }) => `${templateName(template)}，最近一次上传 ${beijingTime(latest.uploadedAt)}，错误 ${latest.errors} 项${latest.versions > 1 ? `，共上传 ${latest.versions} 次` : ''}`);
+      lines.push(`${n + 1}. ${name(r.institution)}：${detail.join('；')}`, `   ${contact(r.institution)}`);
+    });
+  }
+  lines.push('', '请督促以上机构尽快报送，或按退回的标注工作簿修改后重新上传。本提醒在截止后的每个工作日发送，直到全部报齐。');
+
+  return {
+    subject: subjectOf(`【逾期提醒】${county.name} ${period}：未上报${o.missing}份，未通过${o.rejected}份`),
+    message: capMessage(lines, '……（名单过长，已截断）'),
+    attributes: { county: county.code, period: input.period, severity: 'warning', kind: 'digest' },
+  };
+}
+
+const name = (i: Institution) => `${oneLine(i.name, 60)}（${i.code}）`;
+
+function templateName(id: string): string {
+  const title = findTemplate(id)?.title;
+  return title ? `${title}（${id}）` : id;
+}
+
+function contact(i: Institution): string {
+  const c = i.contact;
+  if (!c) return '联系人：名录中未登记';
+  return [`联系人：${oneLine(c.name, 40) || '—'}`, c.phone ? `电话 ${oneLine(c.phone, 40)}` : '', c.email ? `邮箱 ${oneLine(c.email, 80)}` : ''].filter(Boolean).join('，');
+}

@@ -1,0 +1,61 @@
+/**
+ * Text helpers shared by the alert messages: SNS's limits, Beijing time, one-line cleaning.
+ */
+
+/** SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long." */
+export const SUBJECT_MAX_CHARS = 99;
+/** SNS: at most 256 KiB of UTF-8 per message (SMS subscribers get it split or cut: see the README). */
+export const MESSAGE_MAX_BYTES = 262_144;
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** One line of text: control characters and line breaks become spaces, runs of spaces one. */
+export function oneLine(v: unknown, maxChars = 500): string {
+  const s = (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  return truncateChars(s, maxChars);
+}
+
+/** At most `max` characters (code points, not UTF-16 units), ending in … when cut. */
+export function truncateChars(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : chars.slice(0, Math.max(0, max - 1)).join('') + '…';
+}
+
+/** A subject SNS accepts: one line, < 100 characters. */
+export function subjectOf(s: string): string {
+  return truncateChars(oneLine(s, 1_000), SUBJECT_MAX_CHARS) || '卫生健康统计报送提醒';
+}
+
+/** Joins lines, leaving out whole lines from the end (with a closing remark) to stay under SNS's limit. */
+export function capMessage(lines: readonly string[], cutRemark: string, maxBytes = MESSAGE_MAX_BYTES): string {
+  const full = lines.join('\n');
+  if (Buffer.byteLength(full, 'utf8') <= maxBytes) return full;
+  const budget = maxBytes - Buffer.byteLength(`\n${cutRemark}`, 'utf8');
+  let used = 0;
+  const kept: string[] = [];
+  for (const line of lines) {
+    const size = Buffer.byteLength(line, 'utf8') + 1;
+    if (used + size > budget) break;
+    kept.push(line);
+    used += size;
+  }
+  return [...kept, cutRemark].join('\n');
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** An instant as Beijing wall-clock time (UTC+8, no daylight saving): 2025-04-03 10:15 */
+export function beijingTime(at: string | Date): string {
+  const t = typeof at === 'string' ? Date.parse(at) : at.getTime();
+  if (Number.isNaN(t)) return oneLine(typeof at === 'string' ? at : '', 40) || '—';
+  const d = new Date(t + BEIJING_OFFSET_MS);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+export const BEIJING_OFFSET_MS = 8 * 3_600_000;
+
+/** 2025-03 → 2025年3月 (anything else as it is) */
+export function periodText(period: string): string {
+  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
+  return m ? `${m[1]}年${Number(m[2])}月` : oneLine(period, 20);
+}

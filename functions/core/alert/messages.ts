@@ -1,0 +1,115 @@
+/**
+ * The alert for a rejected submission: one SNS message, in Chinese, to the commission and the
+ * institution's contact (subscriptions filter on the attributes). Pure: the caller publishes it once
+ * per submission version (not per retry or duplicate event).
+ *
+ * Where the marked-up workbook is: the portal's page of the submission once PORTAL_BASE_URL is set,
+ * meanwhile its S3 location. Never a presigned URL: one signed by a Lambda role dies with the role's
+ * session credentials (hours), whatever expiry it states.
+ */
+import type { Alert, SubmissionVersion } from '../../ports/index.ts';
+import type { Issue, Report } from '../report.ts';
+import { beijingTime, capMessage, oneLine, periodText, subjectOf } from './format.ts';
+
+/** issues quoted in the message; the workbook and its 校验结果 sheet have them all */
+export const FIRST_ISSUES = 5;
+
+export interface RejectionAlertInput {
+  version: SubmissionVersion;
+  report: Report;
+  institutionName: string;
+  countyName: string;
+  templateTitle: string;
+  /** where the marked-up workbook is: feedbackLocationOf() */
+  feedbackLocation: string;
+}
+
+/** Only a rejection alerts; warnings are in the report and the feedback workbook. */
+export function shouldAlert(report: Pick<Report, 'status'>): boolean {
+  return report.status === 'rejected';
+}
+
+/**
+ * The link in the alert: `${portalBaseUrl}/submissions/<institution>/<template>/<period>/<versionId>`
+ * when the portal exists, else `s3://<reportsBucket>/<feedbackKey>`.
+ */
+export function feedbackLocationOf(input: {
+  portalBaseUrl?: string | null;
+  reportsBucket: string;
+  feedbackKey: string;
+  version: Pick<SubmissionVersion, 'institution' | 'template' | 'period' | 'versionId'>;
+}): string {
+  const portal = input.portalBaseUrl?.trim().replace(/\/+$/, '');
+  if (portal) {
+    const v = input.version;
+    return `${portal}/submissions/${[v.institution, v.template, v.period, v.versionId].map(encodeURIComponent).join('/')}`;
+  }
+  return `s3://${input.reportsBucket}/${input.feedbackKey}`;
+}
+
+export function rejectionAlert(input: RejectionAlertInput): Alert {
+  const { version, report } = input;
+  const institution = `${oneLine(input.institutionName, 60) || version.institution}（${version.institution}）`;
+  const title = oneLine(input.templateTitle, 60);
+  const templateVersion = report.template?.version ?? version.templateVersion;
+  const template = `${title ? `${title}（${version.template}` : `（${version.template}`}${templateVersion ? ` 第${templateVersion}版` : ''}）`;
+  const period = periodText(version.period);
+  const county = oneLine(input.countyName, 30);
+
+  const problems = (Array.isArray(report.issues) ? report.issues : []).filter((i) => i.severity === 'error' || i.severity === 'warning');
+  const ordered = [...problems.filter((i) => i.severity === 'error'), ...problems.filter((i) => i.severity === 'warning')];
+  const errors = problems.filter((i) => i.severity === 'error').length;
+  const warnings = problems.length - errors;
+  const fileName = oneLine(version.objectKey.slice(version.objectKey.lastIndexOf('/') + 1), 120);
+
+  const location = oneLine(input.feedbackLocation, 1_000);
+  const where = location.startsWith('s3://')
+    ? [
+        '标注后的工作簿（每个有误的单元格已标红并附批注，首页「校验结果」列出全部问题）保存在：',
+        location,
+        '报送平台上线前没有网页链接：统计管理员可在 AWS 控制台的 S3 中打开上述位置下载，或运行',
+        `aws s3 cp "${location}" .`,
+        '下载后转发给机构。',
+      ]
+    : ['标注后的工作簿（每个有误的单元格已标红并附批注，首页「校验结果」列出全部问题）请在报送平台查看和下载：', location];
+
+  const lines = [
+    `${county ? `${county} ` : ''}${institution}上传的${title || version.template} ${period}数据未通过校验，本次上传未被采用。`,
+    '',
+    `机构：${institution}`,
+    `报表：${template}`,
+    `统计期：${period}（${version.period}）`,
+    `上传时间：${beijingTime(version.uploadedAt)}（北京时间）`,
+    `文件：${fileName || '—'}`,
+    `结果：未通过，错误 ${errors} 项，警告 ${warnings} 项`,
+    '',
+    ordered.length > FIRST_ISSUES ? `前 ${FIRST_ISSUES} 项问题（共 ${ordered.length} 项）：` : '问题：',
+    ...ordered.slice(0, FIRST_ISSUES).map((issue, n) => `${n + 1}. ${issueLine(issue)}`),
+    ...(ordered.length > FIRST_ISSUES ? [`……另有 ${ordered.length - FIRST_ISSUES} 项，见标注后的工作簿。`] : []),
+    '',
+    ...where,
+    '',
+    '请按标注修改后重新上传。如此前已有通过校验的版本，该版本仍然有效。',
+  ];
+  return {
+    subject: subjectOf(`【未通过】${oneLine(input.institutionName, 40) || version.institution} ${title || version.template} ${period}：错误${errors}项`),
+    message: capMessage(lines, '……（内容过长，已截断，详见标注后的工作簿）'),
+    attributes: {
+      county: version.county,
+      institution: version.institution,
+      template: version.template,
+      period: version.period,
+      severity: 'error',
+      kind: 'rejection',
+    },
+  };
+}
+
+/** [错误] 基层月报 D14〔JC07〕：D14「…」为 1501，不能大于… */
+function issueLine(issue: Issue): string {
+  const sheet = oneLine(issue.sheet, 31);
+  const cell = oneLine(issue.cell, 10);
+  const place = sheet && cell ? `${sheet} ${cell}` : sheet || cell || '文件';
+  const element = oneLine(issue.element, 40);
+  return `[${issue.severity === 'error' ? '错误' : '警告'}] ${place}${element ? `〔${element}〕` : ''}：${oneLine(issue.message, 200)}`;
+}
