@@ -1,0 +1,138 @@
+/**
+ * Reads what a consolidation needs through the SubmissionStore port only: `listPeriod` for every
+ * county and month needed (a few at a time), `ledgerRows` for the current ledger versions shown.
+ * Who owes what comes from the registry, never from what was stored: a missing submission is missing.
+ */
+import { currentTemplate, findCounty, institutionTypeName, registry, templates as allTemplates, templatesOwed, type County } from '../../../schemas/index.ts';
+import type { TemplateDefinition } from '../../../schemas/model.ts';
+import type { LedgerRow } from '../normalize/submission.ts';
+import type { PeriodEntry, SubmissionStore } from '../../ports/index.ts';
+import { PeriodError, parsePeriod, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodSpec } from './period.ts';
+import { shiftPeriod } from '../validate/history.ts';
+import type { ConsolidationInput, CountyUnit } from './types.ts';
+
+export interface LoadOptions {
+  /** parallel listPeriod calls; default 4 */
+  concurrency?: number;
+}
+
+/** County level: `county` is a county code (150525). */
+export async function loadConsolidationInput(store: SubmissionStore, county: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
+  const c = findCounty(county);
+  if (!c) throw new PeriodError(`旗县代码 ${county} 不在机构名录中`);
+  return load(store, 'county', { code: c.code, name: c.name }, [c], period, now, options);
+}
+
+/** City level: every county of the city (1505), counties as the detail rows. */
+export async function loadCityConsolidationInput(store: SubmissionStore, city: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
+  const counties = registry.counties.filter((c) => c.city.code === city);
+  if (!counties.length) throw new PeriodError(`市级代码 ${city} 下没有旗县`);
+  return load(store, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, options);
+}
+
+/** The months a consolidation of `covered` (months of `spec`) reads: windows and their base months. */
+export function monthsNeeded(spec: PeriodSpec, covered: readonly string[]): string[] {
+  const last = covered[covered.length - 1]!;
+  const windows = [covered, yearToDate(last), previousPeriod(spec).months, shiftMonths(covered, -12)];
+  const out = new Set<string>();
+  for (const w of windows) {
+    w.forEach((m) => out.add(m));
+    const before = shiftPeriod(w[0]!, -1);
+    if (yearOf(before) === yearOf(w[w.length - 1]!)) out.add(before);
+  }
+  return [...out].sort();
+}
+
+async function load(
+  store: SubmissionStore,
+  level: ConsolidationInput['level'],
+  area: { code: string; name: string },
+  counties: County[],
+  period: string,
+  now: Date,
+  options: LoadOptions,
+): Promise<ConsolidationInput> {
+  const started = performance.now();
+  const spec = parsePeriod(period);
+  const nowMonth = shanghaiMonth(now);
+  const begun = spec.months.filter((m) => m <= nowMonth);
+  if (!begun.length) throw new PeriodError(`统计期 ${spec.label} 尚未开始`);
+
+  const units: CountyUnit[] = counties.map((c) => ({
+    code: c.code,
+    name: c.name,
+    deadlineDay: c.deadlineDay,
+    institutions: c.institutions.map((i) => ({ code: i.code, name: i.name, type: i.type, typeName: institutionTypeName(i.type), owes: templatesOwed(i) })),
+  }));
+  const owed = new Set(units.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
+  const defs: TemplateDefinition[] = [...new Set(allTemplates.map((t) => t.id))].filter((id) => owed.has(id)).map((id) => currentTemplate(id));
+
+  // read every (county, month) needed, a few at a time
+  const needed = monthsNeeded(spec, begun);
+  const jobs = needed.flatMap((month) => counties.map((c) => ({ month, county: c.code })));
+  const results = await pool(jobs, options.concurrency ?? 4, (j) => store.listPeriod(j.county, j.month));
+  const entries = new Map<string, PeriodEntry[]>(needed.map((m) => [m, []]));
+  jobs.forEach((j, n) => entries.get(j.month)!.push(...results[n]!));
+
+  // a running quarter or year ends at the latest month anything was submitted for
+  let months = begun;
+  if (spec.kind !== 'month') {
+    while (months.length > 1 && !entries.get(months[months.length - 1]!)!.length) months = months.slice(0, -1);
+  }
+
+  // ledger rows of the ledger each institution shows: the latest month of the period with an accepted one
+  const ledgerRows = new Map<string, LedgerRow[]>();
+  let ledgerReads = 0;
+  let rowCount = 0;
+  const ledgerIds = new Set(defs.filter((d) => d.kind === 'ledger').map((d) => d.id));
+  if (ledgerIds.size && store.ledgerRows) {
+    const wanted = new Map<string, { institution: string; template: string; period: string; versionId: string }>();
+    for (const m of months) {
+      for (const e of entries.get(m)!) {
+        if (!ledgerIds.has(e.template) || !e.current) continue;
+        wanted.set(`${e.institution}|${e.template}`, { institution: e.institution, template: e.template, period: m, versionId: e.current.versionId });
+      }
+    }
+    const list = [...wanted.values()];
+    const rows = await pool(list, options.concurrency ?? 4, (w) => store.ledgerRows!(w.institution, w.template, w.period, w.versionId));
+    list.forEach((w, n) => {
+      ledgerRows.set(w.versionId, rows[n]!);
+      rowCount += rows[n]!.length;
+    });
+    ledgerReads = list.length;
+  }
+
+  return {
+    level,
+    area,
+    period: spec.id,
+    months,
+    counties: units,
+    templates: defs,
+    targets: level === 'county' ? counties[0]!.targets : [],
+    entries,
+    ledgerRows,
+    generatedAt: now,
+    stats: {
+      periodReads: jobs.length,
+      entries: [...entries.values()].reduce((n, l) => n + l.length, 0),
+      ledgerReads,
+      ledgerRows: rowCount,
+      ms: Math.round(performance.now() - started),
+    },
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in item order. */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
