@@ -248,7 +248,7 @@ class TemplateData {
     const needed = el.semantics === 'flow' ? [...window] : [...(base ? [base] : []), window[window.length - 1]!];
     const absent = needed.filter((m) => !this.month(m)[k]);
     if (!absent.length) return '未填';
-    if (needed.length === 1 && window.length === 1 && !base) return this.ctx.absentWord(absent[0]!, this.def.id, u.code);
+    if (window.length === 1 && absent.length === 1 && absent[0] === window[0]) return this.ctx.absentWord(absent[0]!, this.def.id, u.code);
     return absent.map((m) => `${monthLabel(m, this.ctx.spec.year)}${this.ctx.absentWord(m, this.def.id, u.code)}`).join('、');
   }
 

@@ -44,7 +44,8 @@ export function safeValue(v: Value | undefined): Value {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number') return safeNumber(v);
   if (v instanceof Date) return Number.isFinite(v.getTime()) ? v : null;
-  return safeText(v);
+  const t = safeText(v);
+  return t === '' ? null : t;
 }
 
 // ---- number formats ----
