@@ -549,7 +549,7 @@ describe('loader', () => {
         await store.makeCurrent(e.current);
         await store.recordAttempt(e.current);
       }
-      if (e.latest && e.latest !== e.current && e.latest.status === 'rejected') {
+      if (e.latest && e.latest.status === 'rejected') {
         await store.putVersion(e.latest, null);
         await store.recordAttempt(e.latest);
       }
