@@ -12,7 +12,7 @@ import { caseFile } from '../../fixtures/workbooks/make.ts';
 import type { UploadKey } from '../../functions/core/ingest.ts';
 import { META_SHEET } from '../../functions/core/layout.ts';
 import { writeWorkbookBuffer } from '../../functions/core/render/deterministic.ts';
-import { buildFeedback, FEEDBACK_SHEET, feedbackKeyOf, MARK_ARGB, MAX_LISTED, NOTE_PREFIX, renderFeedback, type FeedbackContext } from '../../functions/core/render/feedback.ts';
+import { buildFeedback, expandedCells, FEEDBACK_SHEET, feedbackKeyOf, MARK_ARGB, MAX_EXPANDED_CELLS, MAX_LISTED, NOTE_PREFIX, renderFeedback, type FeedbackContext } from '../../functions/core/render/feedback.ts';
 import type { Issue, Report } from '../../functions/core/report.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
 
@@ -300,6 +300,30 @@ describe('fallbacks', () => {
     // and a re-upload of this copy validates like the original (identity in _hmis, values in place)
     const { report: again } = await validateUpload(result.bytes, { ...c.options, now: NOW });
     expect(again.issues.map((i) => [i.cell, i.code])).toEqual([['D14', 'rule-violation']]);
+  });
+
+  it('many small validations that together cover too many cells: values, not in place', async () => {
+    const c = CASES.find((x) => x.name === 'rule-JC-R03')!;
+    const wb = buildCase(c);
+    const ws = wb.getWorksheet('基层月报')! as unknown as { dataValidations: { add(ref: string, rule: ExcelJS.DataValidation): void } };
+    // each 5,000 cells, well under any per-range limit; 30 of them are 150,000
+    for (let i = 0; i < 30; i++) ws.dataValidations.add(`AA${1 + i * 500}:AJ${500 + i * 500}`, { type: 'whole', operator: 'greaterThan', formulae: [0], allowBlank: true });
+    const bytes = await writeWorkbookBuffer(wb);
+    expect(expandedCells(bytes)).toBeGreaterThan(MAX_EXPANDED_CELLS);
+    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    const result = await buildFeedback(bytes, report, CONTEXT);
+    expect(result.mode).toBe('values');
+    expect(result.reason).toMatch(/ranges cover \d+ cells/);
+  });
+
+  it('print titles are no range exceljs expands: still in place', async () => {
+    const c = CASES.find((x) => x.name === 'rule-JC-R03')!;
+    const wb = buildCase(c);
+    wb.getWorksheet('基层月报')!.pageSetup.printTitlesRow = '1:7';
+    const bytes = await writeWorkbookBuffer(wb);
+    expect(expandedCells(bytes)).toBeLessThan(1_000);
+    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    expect((await buildFeedback(bytes, report, CONTEXT)).mode).toBe('in-place');
   });
 
   it('a report it cannot make sense of still gives a workbook', async () => {

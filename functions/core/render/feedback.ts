@@ -31,6 +31,9 @@ import HyperlinkXform from 'exceljs/lib/xlsx/xform/sheet/hyperlink-xform.js';
 import WorksheetXform from 'exceljs/lib/xlsx/xform/sheet/worksheet-xform.js';
 import { findInstitution, findTemplate, type TemplateDefinition } from '../../../schemas/index.ts';
 import { gateUpload, type GateLimits } from '../gate/index.ts';
+import { rangeSize } from '../gate/refs.ts';
+import { unescapeXml } from '../gate/xml.ts';
+import { checkLocalHeaders, inflateEntry, readCentralDirectory } from '../gate/zip.ts';
 import type { UploadKey } from '../ingest.ts';
 import { INSTITUTION_ROW, META_SHEET, PERIOD_PATTERN, PERIOD_ROW, periodLabel } from '../layout.ts';
 import { parseWorkbook, type RawValue, type Sheet } from '../parse/index.ts';
@@ -50,16 +53,24 @@ export const NOTE_PREFIX = '【校验】';
 const OWN_NOTE_SEPARATOR = '\n——原批注——\n';
 
 /**
- * The limits under which exceljs's full load() is cheap enough: it expands every range a validation
- * covers, is quadratic in merges, and holds the whole workbook as objects. Measured: a 10,000-row
- * ledger (3.4 MB of XML) is marked in place in 2.4 s at 320 MB RSS.
+ * The gate's limits under which exceljs's full load() is cheap enough: it is quadratic in merges and
+ * holds the whole workbook as objects. Measured: a 10,000-row ledger (3.4 MB of XML) is marked in
+ * place in 2.4 s at 320 MB RSS. The cells ranges expand to are bounded in total by
+ * MAX_EXPANDED_CELLS instead of the gate's per-range maxRangeCells, which counts print titles
+ * (rows 1–7 of a sheet: 114,688 cells) that exceljs never expands.
  */
 export const IN_PLACE_LIMITS: Partial<GateLimits> = Object.freeze({
-  maxRangeCells: 20_000,
   maxMergedRanges: 200,
   maxTotalUncompressed: 6 * 1024 * 1024,
   maxPartUncompressed: 5 * 1024 * 1024,
 });
+
+/**
+ * Cells exceljs's load() creates for ranges, all ranges of the workbook together (the gate bounds
+ * each range alone: 5,000 validations of 20,000 cells each would still be 100 million cells).
+ * Our templates need under 1,000; a whole column is 1,048,576.
+ */
+export const MAX_EXPANDED_CELLS = 100_000;
 
 /** Issues listed and marked at most; the JSON report has them all. */
 export const MAX_LISTED = 2_000;
@@ -104,7 +115,10 @@ export async function buildFeedback(original: Uint8Array, report: Report, contex
   }
   try {
     const strict = gateUpload(original, IN_PLACE_LIMITS);
-    if (strict.ok) {
+    const expanded = strict.ok ? expandedCells(original) : 0;
+    if (strict.ok && expanded > MAX_EXPANDED_CELLS) {
+      reasons.push(`in-place limits: ranges cover ${expanded} cells`);
+    } else if (strict.ok) {
       try {
         return { bytes: await inPlace(original, summary), mode: 'in-place' };
       } catch (err) {
@@ -258,6 +272,36 @@ function zipDate(iso: string): Date {
 }
 
 const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).replace(/\s+/g, ' ').slice(0, 200);
+
+/**
+ * Upper bound of the cells exceljs's load() creates for ranges: data validations (plain and x14),
+ * merges, and defined names other than print areas and titles (exceljs keeps those as page setup),
+ * summed over every XML part (the bytes passed the gate: sizes are bounded). Conditional formats in
+ * x14 `<xm:sqref>` are counted too, an over-estimate. Infinity when the zip cannot be read again.
+ */
+export function expandedCells(bytes: Uint8Array): number {
+  try {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const dir = readCentralDirectory(buf, 10_000);
+    if (!dir.ok || checkLocalHeaders(buf, dir.value)) return Infinity;
+    let total = 0;
+    const count = (ref: string) => void (total += rangeSize(unescapeXml(ref)).cells);
+    for (const entry of dir.value.entries) {
+      if (entry.isDirectory || !/\.xml$/i.test(entry.name)) continue;
+      const data = inflateEntry(buf, entry);
+      if (!data.ok) return Infinity;
+      const xml = data.value.toString('utf8');
+      for (const m of xml.matchAll(/<(?:[\w.-]+:)?(?:dataValidation|mergeCell)\s[^>]*?\b(?:sqref|ref)=(["'])(.*?)\1/g)) count(m[2]!);
+      for (const m of xml.matchAll(/<(?:[\w.-]+:)?sqref>([^<]*)</g)) count(m[1]!);
+      for (const m of xml.matchAll(/<(?:[\w.-]+:)?definedName\b([^>]*)>([^<]*)</g)) {
+        if (!/\bname=(["'])_xlnm\.(?:Print_Titles|Print_Area)\1/.test(m[1]!)) count(m[2]!);
+      }
+    }
+    return total;
+  } catch {
+    return Infinity;
+  }
+}
 
 // ---- the three ways ----
 
