@@ -3,7 +3,7 @@
  * (internal hyperlinks, which exceljs's loader drops): one fixture per kind of issue, the fallbacks,
  * notes from plain strings, determinism.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
@@ -261,6 +261,23 @@ describe('fallbacks', () => {
     expect(rows).toEqual([['1', '错误', '—', '—', '—', String(report.issues[0]!.value ?? ''), code, report.issues[0]!.message]]);
     expect(info.get('模板')).toBe('基层医疗卫生机构月报');
     expect(info.get('结论')).toBe('未通过');
+  });
+
+  it('every hostile fixture gives a feedback workbook that opens, 校验结果 first', async () => {
+    const dir = new URL('../../fixtures/hostile/', import.meta.url);
+    const names = (await readdir(dir)).filter((n) => !n.endsWith('.ts'));
+    expect(names.length).toBeGreaterThan(40);
+    const modes = new Map<string, string>();
+    for (const name of names) {
+      const { bytes, report } = await hostile(name);
+      const result = await buildFeedback(bytes, report, CONTEXT);
+      modes.set(name, result.mode);
+      const wb = await load(result.bytes);
+      expect(wb.worksheets[0]!.name, name).toBe(FEEDBACK_SHEET);
+      expect(table(wb).rows.length, name).toBe(Math.min(report.issues.length, MAX_LISTED));
+    }
+    expect(modes.get('encrypted.xlsx')).toBe('summary');
+    expect(modes.get('baseline.xlsx')).toBe('in-place');
   });
 
   it('bytes that are no file at all', async () => {
