@@ -357,8 +357,13 @@ describe('fallbacks', () => {
     } as unknown as Report;
     const { bytes } = await fixture('rule-JC-R03');
     const out = await buildFeedback(bytes, weird, { uploadedAt: 'not a date', fileName: '' });
+    expect(out.mode).toBe('in-place');
     const wb = await load(out.bytes);
     expect(wb.worksheets[0]!.name).toBe(FEEDBACK_SHEET);
+    expect(table(wb).rows.map((r) => [r[1], r[2], r[3], r[7]])).toEqual([
+      ['错误', '—', '—', '12'],
+      ['提示', '基层月报', 'D14', 'badbyte'],
+    ]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

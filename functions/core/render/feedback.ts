@@ -180,7 +180,7 @@ const SEVERITY_LABEL: Record<Severity, string> = { error: '错误', warning: '�
 const STATUS_LABEL: Record<Report['status'], string> = { rejected: '未通过', accepted_with_warnings: '通过（有警告）', accepted: '通过' };
 
 function summarize(report: Report, context: FeedbackContext): Summary {
-  const raw = Array.isArray(report.issues) ? report.issues : [];
+  const raw = (Array.isArray(report.issues) ? report.issues : []).filter((i): i is Report['issues'][number] => typeof i === 'object' && i !== null);
   const all: Line[] = raw.map((i) => ({
     severity: i.severity === 'error' || i.severity === 'warning' ? i.severity : 'info',
     code: text(i.code, 60),
