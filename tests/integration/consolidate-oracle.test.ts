@@ -1,0 +1,423 @@
+/**
+ * The consolidated workbook against an independent oracle.
+ *
+ * The bundled sample submissions (fixtures/sample) are validated and the accepted ones put into the
+ * in-memory store as ingestion would (the latest accepted upload of a slot is current); the county
+ * 150525 is consolidated for 2025-03, 2025-Q1 and 2025 through the loader and the renderer. Python's
+ * openpyxl then reads the written workbook, and every total, rate and comparison it finds is compared
+ * with what this file computes straight from the fixture workbooks' cells (read by openpyxl too, not
+ * through our parser, store or consolidation code). Finally LibreOffice converts each workbook to PDF.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findCounty, templates, templatesOwed, type IndicatorTemplate } from '../../schemas/index.ts';
+import { writeFixtures, type Manifest, type ManifestEntry } from '../../fixtures/sample/write.ts';
+import { validateUpload } from '../../functions/core/validate/index.ts';
+import { consolidate, loadCityConsolidationInput, loadConsolidationInput, renderConsolidated } from '../../functions/core/consolidate/index.ts';
+import type { CurrentSubmission, SubmissionVersion } from '../../functions/ports/index.ts';
+import { MemoryStore } from '../fakes/memory.ts';
+
+const run = promisify(execFile);
+const PYTHON = '/usr/bin/python3';
+const SOFFICE = ['/usr/bin/soffice', '/usr/local/bin/soffice', '/opt/libreoffice/program/soffice'].find((p) => existsSync(p));
+const NOW = new Date('2025-04-10T02:00:00Z');
+const COUNTY = '150525';
+
+let dir: string;
+let manifest: Manifest;
+const store = new MemoryStore();
+/** file → element code → value, read by openpyxl from the fixture workbooks */
+let cells: Record<string, Record<string, [unknown, string]>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hmis-consolidate-oracle-'));
+  ({ manifest } = await writeFixtures(join(dir, 'fx')));
+  // ingestion's semantics: every upload is a version; an accepted one becomes current unless a newer is
+  for (const f of manifest.files) {
+    const { report, submission } = await validateUpload(await readFile(join(dir, 'fx', f.file)), { institution: f.institution, template: f.template, period: f.period, now: NOW });
+    expect(report.status, f.file).toBe(f.expect);
+    const [y, m] = f.period.split('-').map(Number) as [number, number];
+    const uploadedAt = new Date(Date.UTC(y, m, 1, 1, 0, 0) + f.uploadOrder * 60_000).toISOString();
+    const version: SubmissionVersion = {
+      versionId: `v${f.uploadOrder}`,
+      order: `${uploadedAt}#${String(f.uploadOrder).padStart(8, '0')}`,
+      uploadedAt,
+      objectKey: `uploads/${f.file}`,
+      county: f.county,
+      institution: f.institution,
+      template: f.template,
+      period: f.period,
+      templateVersion: report.template?.version ?? null,
+      status: report.status,
+      errors: report.stats.errors,
+      warnings: report.stats.warnings,
+      reportKey: `reports/${f.file}.json`,
+      firstIssues: report.issues.filter((i) => i.severity !== 'info').slice(0, 20),
+    };
+    await store.putVersion(version, submission);
+    if (submission && report.status !== 'rejected') await store.makeCurrent({ ...version, status: report.status, submission } as CurrentSubmission);
+    await store.recordAttempt(version);
+  }
+  cells = JSON.parse((await run(PYTHON, ['-c', READ_FIXTURES, join(dir, 'fx')], { maxBuffer: 256 * 1024 * 1024 })).stdout);
+}, 300_000);
+
+afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
+
+// ---------------------------------------------------------------------------------------------
+// The oracle: straight from the fixture files' cells.
+
+/** openpyxl: the value column of the return sheet (the sheet whose header row has 指标代码 and 本期数值) */
+const READ_FIXTURES = String.raw`
+import json, sys, re, openpyxl
+root = sys.argv[1]
+manifest = json.load(open(root + '/manifest.json'))
+code_re = re.compile(r'^[A-Z]{2}\d{2}$')
+out = {}
+for f in manifest['files']:
+    if f['expect'] == 'rejected' or f['template'] == 'T-TZ':
+        continue
+    wb = openpyxl.load_workbook(root + '/' + f['file'], data_only=True)
+    values = {}
+    for ws in wb.worksheets:
+        code_col = value_col = None
+        for row in ws.iter_rows():
+            if code_col is None:
+                heads = {c.value: c.column for c in row if isinstance(c.value, str)}
+                if '指标代码' in heads and '本期数值' in heads:
+                    code_col, value_col = heads['指标代码'], heads['本期数值']
+                continue
+            a = row[code_col - 1].value
+            if isinstance(a, str) and code_re.match(a.strip()):
+                d = row[value_col - 1]
+                values[a.strip()] = [d.value, d.number_format]
+    out[f['file']] = values
+print(json.dumps(out, ensure_ascii=False))
+`;
+
+/** What people type, as the commission would read it: 13,236 → 13236; full-width digits; 95.26%. */
+function readNumber(raw: unknown, numFmt: string): number | undefined {
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  if (typeof raw === 'number') return numFmt.includes('%') ? raw * 100 : raw;
+  const text = String(raw)
+    .replace(/[\uFF10-\uFF19]/g, (d) => String(d.charCodeAt(0) - 0xff10))
+    .replace(/[,\s\u00a0]/g, '');
+  const n = Number(text.replace(/%$/, ''));
+  if (!Number.isFinite(n)) throw new Error(`oracle cannot read ${JSON.stringify(raw)}`);
+  return n;
+}
+
+type Record_ = Record<string, number>;
+
+/** template → institution → month → values of the accepted upload that counts (the latest accepted) */
+function acceptedValues(): Map<string, Map<string, Map<string, Record_>>> {
+  const winners = new Map<string, ManifestEntry>();
+  for (const f of manifest.files) {
+    if (f.expect === 'rejected' || f.template === 'T-TZ') continue;
+    const key = `${f.template}|${f.institution}|${f.period}`;
+    const w = winners.get(key);
+    if (!w || w.uploadOrder < f.uploadOrder) winners.set(key, f);
+  }
+  const out = new Map<string, Map<string, Map<string, Record_>>>();
+  for (const f of winners.values()) {
+    const values: Record_ = {};
+    for (const [code, [raw, fmt]] of Object.entries(cells[f.file] ?? {})) {
+      const n = readNumber(raw, fmt);
+      if (n !== undefined) values[code] = n;
+    }
+    if (!out.has(f.template)) out.set(f.template, new Map());
+    const byInst = out.get(f.template)!;
+    if (!byInst.has(f.institution)) byInst.set(f.institution, new Map());
+    byInst.get(f.institution)!.set(f.period, values);
+  }
+  return out;
+}
+
+interface Windows {
+  current: string[];
+  ytd: string[];
+  previous: string[];
+  lastYear: string[];
+}
+
+const m = (y: number, ...months: number[]) => months.map((k) => `${y}-${String(k).padStart(2, '0')}`);
+const CASES: Array<{ period: string; labels: [string, string]; windows: Windows }> = [
+  { period: '2025-03', labels: ['本月', '上月'], windows: { current: m(2025, 3), ytd: m(2025, 1, 2, 3), previous: m(2025, 2), lastYear: m(2024, 3) } },
+  { period: '2025-Q1', labels: ['本季', '上季'], windows: { current: m(2025, 1, 2, 3), ytd: m(2025, 1, 2, 3), previous: m(2024, 10, 11, 12), lastYear: m(2024, 1, 2, 3) } },
+  // the running year: the sample data ends in March
+  { period: '2025', labels: ['本年', '上年'], windows: { current: m(2025, 1, 2, 3), ytd: m(2025, 1, 2, 3), previous: m(2024, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), lastYear: m(2024, 1, 2, 3) } },
+];
+
+class Oracle {
+  readonly data = acceptedValues();
+  readonly county = findCounty(COUNTY)!;
+
+  owing(def: IndicatorTemplate) {
+    return this.county.institutions.filter((i) => templatesOwed(i).includes(def.id));
+  }
+
+  /** one institution's value of an element over a window; own: a ytd value's part inside the window */
+  value(def: IndicatorTemplate, inst: string, code: string, window: string[], own: boolean): number | undefined {
+    const el = def.elements.find((e) => e.code === code)!;
+    const months = this.data.get(def.id)?.get(inst);
+    const at = (month: string) => months?.get(month)?.[code];
+    const last = window[window.length - 1]!;
+    if (el.semantics === 'flow') {
+      let s = 0;
+      for (const month of window) {
+        const x = at(month);
+        if (x === undefined) return undefined;
+        s += x;
+      }
+      return s;
+    }
+    if (el.semantics === 'stock' || !own) return at(last);
+    // ytd: the cumulative at the end minus the cumulative the month before the window, within the year
+    const [y, mo] = window[0]!.split('-').map(Number) as [number, number];
+    if (mo === 1) return at(last);
+    const before = `${y}-${String(mo - 1).padStart(2, '0')}`;
+    const a = at(last);
+    const b = at(before);
+    return a === undefined || b === undefined ? undefined : a - b;
+  }
+
+  total(def: IndicatorTemplate, code: string, window: string[], own = true) {
+    let sum = 0;
+    let covered = 0;
+    for (const i of this.owing(def)) {
+      const x = this.value(def, i.code, code, window, own);
+      if (x === undefined) continue;
+      sum += x;
+      covered++;
+    }
+    return { value: covered ? sum : null, covered, owed: this.owing(def).length };
+  }
+
+  rate(def: IndicatorTemplate, code: string, window: string[], own = true, types?: string[]) {
+    const x = def.indicators.find((i) => i.code === code)!;
+    let n = 0;
+    let d = 0;
+    let covered = 0;
+    for (const i of this.owing(def)) {
+      if (types && !types.includes(i.type)) continue;
+      const num = x.numerator.map((c) => this.value(def, i.code, c, window, own));
+      const den = x.denominator.map((c) => this.value(def, i.code, c, window, own));
+      if ([...num, ...den].some((v) => v === undefined)) continue;
+      n += num.reduce((a, b) => a! + b!, 0)!;
+      d += den.reduce((a, b) => a! + b!, 0)!;
+      covered++;
+    }
+    return { value: covered && d > 0 ? (n / d) * x.factor : null, covered };
+  }
+}
+
+const pctChange = (c: number | null, b: number | null) => (c === null || b === null || b === 0 ? null : ((c - b) / b) * 100);
+const pointChange = (c: number | null, b: number | null) => (c === null || b === null ? null : c - b);
+
+// ---------------------------------------------------------------------------------------------
+// The independent reader of the consolidated workbook.
+
+const READ_WORKBOOK = String.raw`
+import json, sys, re, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+out = {'sheets': wb.sheetnames, 'formulas': 0, 'summary': {}, 'details': {}}
+for ws in wb.worksheets:
+    for row in ws.iter_rows():
+        for c in row:
+            if c.data_type == 'f':
+                out['formulas'] += 1
+ws = wb['指标汇总']
+heads = {c.column: c.value for c in ws[3] if c.value is not None}
+for row in ws.iter_rows(min_row=4):
+    a = row[0].value
+    if isinstance(a, str) and re.match(r'^[A-Z]{2}(\d{2}|-I\d{2})$', a):
+        out['summary'][a] = {heads[c.column]: c.value for c in row if c.column in heads}
+        out['summary'][a]['_formats'] = {heads[c.column]: c.number_format for c in row if c.column in heads}
+for ws in wb.worksheets:
+    if not ws.title.endswith('明细'):
+        continue
+    codes = {c.column: c.value for c in ws[3] if isinstance(c.value, str) and re.match(r'^[A-Z]{2}(\d{2}|-I\d{2})$', c.value)}
+    rows = {}
+    for row in ws.iter_rows(min_row=6):
+        a = row[0].value
+        if isinstance(a, str) and (re.match(r'^\d{6}(-\d{3})?$', a) or a == '合计'):
+            rows[a] = {codes[c.column]: c.value for c in row if c.column in codes}
+            rows[a]['_status'] = row[3].value
+    out['details'][ws.title] = rows
+print(json.dumps(out, ensure_ascii=False))
+`;
+
+interface Read {
+  sheets: string[];
+  formulas: number;
+  summary: Record<string, Record<string, unknown> & { _formats: Record<string, string> }>;
+  details: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+async function readWorkbook(file: string): Promise<Read> {
+  return JSON.parse((await run(PYTHON, ['-c', READ_WORKBOOK, file], { maxBuffer: 64 * 1024 * 1024 })).stdout);
+}
+
+/** every mismatch as a line, so one failing run shows them all */
+function check(out: string[], where: string, seen: unknown, expected: number | string | null): void {
+  const s = seen === undefined ? null : seen;
+  if (s !== expected) out.push(`${where}: workbook ${JSON.stringify(s)} ≠ oracle ${JSON.stringify(expected)}`);
+}
+
+const indicatorDefs = templates.filter((t): t is IndicatorTemplate => t.kind === 'indicator' && t.accepting);
+
+describe.each(CASES)('consolidated workbook $period against the oracle', ({ period, labels, windows }) => {
+  let file: string;
+  let read: Read;
+  let oracle: Oracle;
+
+  beforeAll(async () => {
+    const input = await loadConsolidationInput(store, COUNTY, period, NOW);
+    expect(input.months).toEqual(windows.current);
+    const bytes = await renderConsolidated(consolidate(input));
+    file = join(dir, `${period}.xlsx`);
+    await writeFile(file, bytes);
+    read = await readWorkbook(file);
+    oracle = new Oracle();
+  }, 120_000);
+
+  it('has the sheets in order and no formulas', () => {
+    expect(read.sheets).toEqual(['说明', '上报情况', '指标汇总', '基层月报明细', '医院月报明细', '妇幼月报明细', '疾控月报明细', '任务台账', '校验问题']);
+    expect(read.formulas).toBe(0);
+  });
+
+  it('every total, rate and comparison in 指标汇总 equals the oracle’s, to the last digit', () => {
+    const [cur, prev] = labels;
+    const bad: string[] = [];
+    let compared = 0;
+    for (const def of indicatorDefs) {
+      for (const el of def.elements) {
+        const row = read.summary[el.code];
+        if (!row) {
+          bad.push(`${el.code}: no row`);
+          continue;
+        }
+        const c = oracle.total(def, el.code, windows.current);
+        const y = oracle.total(def, el.code, windows.ytd);
+        const p = oracle.total(def, el.code, windows.previous);
+        const l = oracle.total(def, el.code, windows.lastYear);
+        const sums = el.additive ? [c.value, y.value, p.value, l.value] : [null, null, null, null];
+        check(bad, `${el.code} ${cur}`, row[cur], sums[0]!);
+        check(bad, `${el.code} 本年累计`, row['本年累计'], sums[1]!);
+        check(bad, `${el.code} ${prev}`, row[prev], sums[2]!);
+        check(bad, `${el.code} 去年同期`, row['去年同期'], sums[3]!);
+        check(bad, `${el.code} 环比`, row['环比'], pctChange(sums[0]!, sums[2]!));
+        check(bad, `${el.code} 同比`, row['同比'], pctChange(sums[0]!, sums[3]!));
+        check(bad, `${el.code} 实报`, row['实报'], c.covered);
+        check(bad, `${el.code} 应报`, row['应报'], c.owed);
+        compared += 8;
+      }
+      for (const x of def.indicators) {
+        const row = read.summary[x.code];
+        if (!row) {
+          bad.push(`${x.code}: no row`);
+          continue;
+        }
+        const c = oracle.rate(def, x.code, windows.current).value;
+        const y = oracle.rate(def, x.code, windows.ytd).value;
+        const p = oracle.rate(def, x.code, windows.previous).value;
+        const l = oracle.rate(def, x.code, windows.lastYear).value;
+        check(bad, `${x.code} ${cur}`, row[cur], c);
+        check(bad, `${x.code} 本年累计`, row['本年累计'], y);
+        check(bad, `${x.code} ${prev}`, row[prev], p);
+        check(bad, `${x.code} 去年同期`, row['去年同期'], l);
+        check(bad, `${x.code} 环比`, row['环比'], pointChange(c, p));
+        check(bad, `${x.code} 同比`, row['同比'], pointChange(c, l));
+        const fmt = row._formats[cur]!;
+        expect(fmt, x.code).toBe(x.unit === '%' ? '0.00"%"' : x.unit === '‰' ? '0.00"‰"' : x.unit === '1/10万' ? '0.00"/10万"' : '0.00');
+        compared += 6;
+      }
+    }
+    expect(bad).toEqual([]);
+    expect(compared).toBeGreaterThan(600);
+  });
+
+  it('targets: the value judged (本年累计 over the target’s institution types) and met or missed', () => {
+    const bad: string[] = [];
+    const targets = findCounty(COUNTY)!.targets.filter((t) => t.year === 2025);
+    expect(targets.length).toBeGreaterThan(5);
+    for (const t of targets) {
+      const def = indicatorDefs.find((d) => d.indicators.some((x) => x.code === t.indicator))!;
+      const measured = oracle.rate(def, t.indicator, windows.ytd, true, t.institutionTypes).value;
+      const row = read.summary[t.indicator]!;
+      check(bad, `${t.indicator} 目标值`, row['目标值'], t.value);
+      check(bad, `${t.indicator} 考核值`, row['考核值'], measured);
+      const status = measured === null ? '无数据' : (t.direction === '>=' ? measured >= t.value : measured <= t.value) ? '达标' : '未达标';
+      check(bad, `${t.indicator} 达标情况`, row['达标情况'], status);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('every detail sheet: each institution’s values and rates, and the 合计 row', () => {
+    const bad: string[] = [];
+    for (const def of indicatorDefs) {
+      const sheet = read.details[`${def.sheetName}明细`];
+      if (!sheet) {
+        bad.push(`${def.sheetName}明细: missing`);
+        continue;
+      }
+      for (const inst of oracle.owing(def)) {
+        const row = sheet[inst.code];
+        if (!row) {
+          bad.push(`${def.id} ${inst.code}: no row`);
+          continue;
+        }
+        for (const el of def.elements) check(bad, `${def.id} ${inst.code} ${el.code}`, row[el.code], oracle.value(def, inst.code, el.code, windows.current, false) ?? null);
+        for (const x of def.indicators) {
+          const num = x.numerator.map((c) => oracle.value(def, inst.code, c, windows.current, false));
+          const den = x.denominator.map((c) => oracle.value(def, inst.code, c, windows.current, false));
+          const ok = [...num, ...den].every((v) => v !== undefined) && den.reduce((a, b) => a! + b!, 0)! > 0;
+          check(bad, `${def.id} ${inst.code} ${x.code}`, row[x.code], ok ? (num.reduce((a, b) => a! + b!, 0)! / den.reduce((a, b) => a! + b!, 0)!) * x.factor : null);
+        }
+      }
+      const total = sheet['合计']!;
+      for (const el of def.elements) check(bad, `${def.id} 合计 ${el.code}`, total[el.code], el.additive ? oracle.total(def, el.code, windows.current, false).value : '不可加总');
+      for (const x of def.indicators) check(bad, `${def.id} 合计 ${x.code}`, total[x.code], oracle.rate(def, x.code, windows.current, false).value);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('LibreOffice converts it to PDF', async () => {
+    if (!SOFFICE) throw new Error('LibreOffice (soffice) is required: apt-get install -y libreoffice-calc-nogui');
+    const profile = join(tmpdir(), `lo-${randomUUID()}`);
+    try {
+      await run(SOFFICE, [`-env:UserInstallation=file://${profile}`, '--headless', '--convert-to', 'pdf', '--outdir', dir, file], { timeout: 120_000 });
+      const pdf = file.replace(/\.xlsx$/, '.pdf');
+      const head = (await readFile(pdf)).subarray(0, 5).toString('latin1');
+      expect(head).toBe('%PDF-');
+      expect((await stat(pdf)).size).toBeGreaterThan(20_000);
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+describe('the sample data itself', () => {
+  it('has the slot the oracle must treat as missing (治安镇中心卫生院 2025-03, rejected and never fixed)', async () => {
+    const oracle = new Oracle();
+    const jc = indicatorDefs.find((d) => d.id === 'T-JC')!;
+    expect(oracle.data.get('T-JC')!.get('150525-105')!.has('2025-03')).toBe(false);
+    expect(oracle.total(jc, 'JC01', m(2025, 3))).toMatchObject({ covered: 20, owed: 21 });
+    const r = consolidate(await loadConsolidationInput(store, COUNTY, '2025-03', NOW));
+    const row = r.summary.flatMap((s) => s.rows).find((x) => x.code === 'JC01')!;
+    expect(row.current.missing).toEqual([{ code: '150525-105', name: '治安镇中心卫生院', reason: '未通过' }]);
+  });
+
+  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals', async () => {
+    const county = consolidate(await loadConsolidationInput(store, COUNTY, '2025-03', NOW));
+    const city = consolidate(await loadCityConsolidationInput(store, '1505', '2025-03', NOW));
+    const pick = (r: typeof county) => r.summary.flatMap((s) => s.rows).map((x) => [x.code, x.current.value, x.ytd.value, x.previous.value, x.lastYear.value]);
+    expect(pick(city)).toEqual(pick(county));
+    expect(city.details[0]!.rows.map((x) => x.code)).toEqual([COUNTY]);
+  });
+});
