@@ -166,12 +166,46 @@ class Context {
 const slotKey = (month: string, template: string, institution: string) => `${month}|${template}|${institution}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The values of one indicator template over a window, per unit, and why a unit has none. */
+class Win {
+  private readonly missingCache = new Map<string, Array<MissingUnit | undefined>>();
+
+  constructor(
+    private readonly t: TemplateData,
+    readonly window: readonly string[],
+    readonly mode: Mode,
+    /** the month before the window in the same year (own mode only): a ytd value's base */
+    readonly base: string | null,
+    /** per unit, per element: NaN when the unit lacks a month the element needs */
+    readonly values: Float64Array[],
+  ) {}
+
+  /** why unit k has no value of element j: one shared object per unit and months needed */
+  missing(k: number, j: number): MissingUnit {
+    const el = this.t.def.elements[j]!;
+    const variant = el.semantics === 'flow' ? 'all' : el.semantics === 'ytd' && this.base ? 'base' : 'last';
+    const needed = variant === 'all' ? this.window : variant === 'base' ? [this.base!, this.window[this.window.length - 1]!] : [this.window[this.window.length - 1]!];
+    const absent = needed.filter((m) => !this.t.month(m)[k]);
+    // every needed month is there: the element itself was left empty
+    const key = absent.length ? variant : 'empty';
+    let list = this.missingCache.get(key);
+    if (!list) this.missingCache.set(key, (list = []));
+    let m = list[k];
+    if (!m) {
+      const u = this.t.units[k]!;
+      m = { code: u.code, name: u.name, reason: absent.length ? this.t.absentText(k, absent, this.window) : '未填' };
+      list[k] = m;
+    }
+    return m;
+  }
+}
+
 /** The values of one indicator template: a dense grid month × institution × element. */
 class TemplateData {
   readonly units: Unit[];
   private readonly codes: string[];
   private readonly grid = new Map<string, Array<Float64Array | null>>();
-  private readonly aggs = new Map<string, Float64Array[]>();
+  private readonly wins = new Map<string, Win>();
 
   constructor(
     readonly ctx: Context,
@@ -182,16 +216,19 @@ class TemplateData {
   }
 
   /** values of a month, per unit; null: no accepted submission. Non-finite numbers are absent. */
-  private month(month: string): Array<Float64Array | null> {
+  month(month: string): Array<Float64Array | null> {
     let rows = this.grid.get(month);
     if (rows) return rows;
     rows = this.units.map((u) => {
       const s = this.ctx.current(month, this.def.id, u.code)?.submission;
       if (!s || s.kind !== 'indicator') return null;
       const v = new Float64Array(this.codes.length);
+      const values = s.values;
       for (let j = 0; j < this.codes.length; j++) {
-        const x = Object.hasOwn(s.values, this.codes[j]!) ? s.values[this.codes[j]!] : undefined;
-        v[j] = typeof x === 'number' && Number.isFinite(x) ? x : NaN;
+        const code = this.codes[j]!;
+        const x = values[code];
+        // own numbers only: nothing from a prototype, nothing non-finite
+        v[j] = typeof x === 'number' && Number.isFinite(x) && Object.hasOwn(values, code) ? x : NaN;
       }
       return v;
     });
@@ -205,10 +242,10 @@ class TemplateData {
     return yearOf(before) === yearOf(window[window.length - 1]!) ? before : null;
   }
 
-  /** per unit, per element: the window's value (NaN when the unit lacks a month it needs) */
-  aggregate(window: readonly string[], mode: Mode): Float64Array[] {
+  /** The window's values per unit and element (NaN when the unit lacks a month it needs). */
+  win(window: readonly string[], mode: Mode): Win {
     const key = `${mode}:${window.join(',')}`;
-    const cached = this.aggs.get(key);
+    const cached = this.wins.get(key);
     if (cached) return cached;
     const last = window[window.length - 1]!;
     const base = mode === 'own' ? this.base(window) : null;
@@ -216,45 +253,48 @@ class TemplateData {
     const baseRows = base ? this.month(base) : null;
     const all = window.map((m) => this.month(m));
     const E = this.codes.length;
+    const kinds = this.def.elements.map((el) => (el.semantics === 'flow' ? 0 : el.semantics === 'stock' || !baseRows ? 1 : 2));
     const out = this.units.map((_, k) => {
       const v = new Float64Array(E);
+      const lastRow = lastRows[k];
+      const baseRow = baseRows?.[k];
       for (let j = 0; j < E; j++) {
-        const el = this.def.elements[j]!;
-        if (el.semantics === 'flow') {
+        const kind = kinds[j];
+        if (kind === 0) {
           let s = 0;
           for (const rows of all) {
             const r = rows[k];
             s += r ? r[j]! : NaN;
           }
           v[j] = s;
-        } else if (el.semantics === 'stock' || !baseRows) {
-          v[j] = lastRows[k]?.[j] ?? NaN;
+        } else if (kind === 1) {
+          v[j] = lastRow ? lastRow[j]! : NaN;
         } else {
-          const b = baseRows[k];
-          v[j] = (lastRows[k]?.[j] ?? NaN) - (b ? b[j]! : NaN);
+          v[j] = (lastRow ? lastRow[j]! : NaN) - (baseRow ? baseRow[j]! : NaN);
         }
       }
       return v;
     });
-    this.aggs.set(key, out);
-    return out;
+    const w = new Win(this, window, mode, base, out);
+    this.wins.set(key, w);
+    return w;
   }
 
-  /** why unit k has no value of element j in the window */
-  reason(k: number, j: number, window: readonly string[], mode: Mode): string {
-    const el = this.def.elements[j]!;
+  aggregate(window: readonly string[], mode: Mode): Float64Array[] {
+    return this.win(window, mode).values;
+  }
+
+  /** 未上报 / 未通过 for one missing month of a one-month window; else 1月未上报、3月未通过 */
+  absentText(k: number, absent: readonly string[], window: readonly string[]): string {
     const u = this.units[k]!;
-    const base = mode === 'own' && el.semantics === 'ytd' ? this.base(window) : null;
-    const needed = el.semantics === 'flow' ? [...window] : [...(base ? [base] : []), window[window.length - 1]!];
-    const absent = needed.filter((m) => !this.month(m)[k]);
-    if (!absent.length) return '未填';
     if (window.length === 1 && absent.length === 1 && absent[0] === window[0]) return this.ctx.absentWord(absent[0]!, this.def.id, u.code);
     return absent.map((m) => `${monthLabel(m, this.ctx.spec.year)}${this.ctx.absentWord(m, this.def.id, u.code)}`).join('、');
   }
 
   private elementMeasure(j: number, window: readonly string[], mode: Mode, subset?: Set<number>): Measure {
     const el = this.def.elements[j]!;
-    const values = this.aggregate(window, mode);
+    const w = this.win(window, mode);
+    const values = w.values;
     let sum = 0;
     let covered = 0;
     let owed = 0;
@@ -264,8 +304,7 @@ class TemplateData {
       owed++;
       const x = values[k]![j]!;
       if (Number.isNaN(x)) {
-        const u = this.units[k]!;
-        missing.push({ code: u.code, name: u.name, reason: this.reason(k, j, window, mode) });
+        missing.push(w.missing(k, j));
         continue;
       }
       sum += x;
@@ -284,7 +323,8 @@ class TemplateData {
 
   /** Σ numerator / Σ denominator × factor over the units with both */
   private rateMeasure(x: IndicatorTemplate['indicators'][number], window: readonly string[], mode: Mode, subset?: Set<number>): Measure {
-    const values = this.aggregate(window, mode);
+    const w = this.win(window, mode);
+    const values = w.values;
     const num = this.indexes(x.numerator);
     const den = this.indexes(x.denominator);
     let n = 0;
@@ -299,9 +339,8 @@ class TemplateData {
       const a = sumAt(v, num);
       const b = sumAt(v, den);
       if (Number.isNaN(a) || Number.isNaN(b)) {
-        const u = this.units[k]!;
         const j = [...num, ...den].find((i) => Number.isNaN(v[i]!))!;
-        missing.push({ code: u.code, name: u.name, reason: this.reason(k, j, window, mode) });
+        missing.push(w.missing(k, j));
         continue;
       }
       n += a;
@@ -509,12 +548,6 @@ class TemplateData {
     return rows;
   }
 
-  private absentText(k: number, absent: readonly string[], window: readonly string[]): string {
-    const u = this.units[k]!;
-    if (window.length === 1) return this.ctx.absentWord(absent[0]!, this.def.id, u.code);
-    return absent.map((m) => `${monthLabel(m, this.ctx.spec.year)}${this.ctx.absentWord(m, this.def.id, u.code)}`).join('、');
-  }
-
   private unitStatus(k: number, window: readonly string[]): string {
     const u = this.units[k]!;
     if (window.length === 1) {
@@ -531,7 +564,8 @@ class TemplateData {
     const absent = window.filter((m) => !this.month(m)[k]);
     if (absent.length && window.length > 1 && absent.length < window.length) parts.push(`缺${this.absentText(k, absent, window)}`);
     if (absent.length < window.length) {
-      const empty = this.def.elements.filter((_, j) => Number.isNaN(v[j]!) && this.reason(k, j, window, 'asSubmitted') === '未填').map((e) => e.code);
+      const w = this.win(window, 'asSubmitted');
+      const empty = this.def.elements.filter((_, j) => Number.isNaN(v[j]!) && w.missing(k, j).reason === '未填').map((e) => e.code);
       if (empty.length) parts.push(`未填：${empty.join('、')}`);
     }
     const u = this.units[k]!;

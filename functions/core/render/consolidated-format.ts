@@ -126,11 +126,18 @@ const THIN = { style: 'thin' as const, color: { argb: COLOR.border } };
 /** One style object per distinct spec: exceljs caches style ids by object identity. */
 export class Styles {
   private readonly cache = new Map<string, Partial<ExcelJS.Style>>();
+  /** the same spec object again (hoisted out of a loop) skips building the key */
+  private readonly seen = new WeakMap<StyleSpec, Partial<ExcelJS.Style>>();
 
   get(spec: StyleSpec): Partial<ExcelJS.Style> {
-    const key = JSON.stringify([spec.bold, spec.size, spec.italic, spec.color, spec.fill, spec.numFmt, spec.h, spec.wrap, spec.border]);
+    const known = this.seen.get(spec);
+    if (known) return known;
+    const key = `${spec.bold}|${spec.size}|${spec.italic}|${spec.color}|${spec.fill}|${spec.numFmt}|${spec.h}|${spec.wrap}|${spec.border}`;
     let s = this.cache.get(key);
-    if (s) return s;
+    if (s) {
+      this.seen.set(spec, s);
+      return s;
+    }
     s = {
       font: { name: FONT_NAME, size: spec.size ?? 10.5, bold: spec.bold ?? false, italic: spec.italic ?? false, ...(spec.color ? { color: { argb: spec.color } } : {}) },
       alignment: { vertical: 'middle', horizontal: spec.h ?? 'left', wrapText: spec.wrap ?? false },
@@ -139,6 +146,7 @@ export class Styles {
       ...(spec.border === false ? {} : { border: { top: THIN, left: THIN, bottom: THIN, right: THIN } }),
     };
     this.cache.set(key, s);
+    this.seen.set(spec, s);
     return s;
   }
 }

@@ -485,6 +485,7 @@ class Writer {
     s.merge(h1, C, h3, C);
 
     const formats = d.columns.map((c) => valueFormat(c.valueType, c.unit));
+    const valueStyles = formats.map((f) => num(f));
     for (const row of d.rows) {
       const bad = row.status === '未上报' || row.status === '未通过';
       const statusStyle: StyleSpec = bad ? { h: 'center', fill: COLOR.missedFill, color: COLOR.missedFont } : row.status === '有警告' ? { h: 'center', fill: COLOR.warnFill, color: COLOR.warnFont } : CENTER;
@@ -496,7 +497,7 @@ class Writer {
       ];
       for (let j = 0; j < d.columns.length; j++) {
         const v = row.values[j]!;
-        cells.push([Number.isNaN(v) ? null : v, num(formats[j]!)]);
+        cells.push([Number.isNaN(v) ? null : v, valueStyles[j]!]);
       }
       cells.push([row.note, NOTE]);
       s.row(cells, row.note ? Math.max(18, textHeight(row.note, 40, 9)) : undefined);
