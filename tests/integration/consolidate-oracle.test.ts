@@ -238,6 +238,10 @@ for row in ws.iter_rows(min_row=4):
     if isinstance(a, str) and re.match(r'^[A-Z]{2}(\d{2}|-I\d{2})$', a):
         out['summary'][a] = {heads[c.column]: c.value for c in row if c.column in heads}
         out['summary'][a]['_formats'] = {heads[c.column]: c.number_format for c in row if c.column in heads}
+ws = wb['上报情况']
+for row in ws.iter_rows(min_row=4):
+    if row[0].value == '合计':
+        out['status_total'] = [c.value for c in row[:9]]
 for ws in wb.worksheets:
     if not ws.title.endswith('明细'):
         continue
@@ -253,6 +257,7 @@ print(json.dumps(out, ensure_ascii=False))
 `;
 
 interface Read {
+  status_total: unknown[];
   sheets: string[];
   formulas: number;
   summary: Record<string, Record<string, unknown> & { _formats: Record<string, string> }>;
@@ -289,6 +294,15 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
   it('has the sheets in order and no formulas', () => {
     expect(read.sheets).toEqual(['说明', '上报情况', '指标汇总', '基层月报明细', '医院月报明细', '妇幼月报明细', '疾控月报明细', '任务台账', '校验问题']);
     expect(read.formulas).toBe(0);
+  });
+
+  it('上报情况: 应报 from the registry, 实报 from the accepted files', () => {
+    const county = findCounty(COUNTY)!;
+    const owed = county.institutions.reduce((n, i) => n + templatesOwed(i).length, 0) * windows.current.length;
+    const accepted = new Set(manifest.files.filter((f) => f.expect !== 'rejected' && windows.current.includes(f.period)).map((f) => `${f.template}|${f.institution}|${f.period}`));
+    // [合计, (merged), 应报, 实报, 未通过, 未上报, 上报率, 按时上报, 及时率]
+    const [label, , o, sub, , , rate] = read.status_total;
+    expect([label, o, sub, rate]).toEqual(['合计', owed, accepted.size, (accepted.size / owed) * 100]);
   });
 
   it('every total, rate and comparison in 指标汇总 equals the oracle’s, to the last digit', () => {

@@ -35,7 +35,8 @@ export const SHEET = {
   issues: '校验问题',
 } as const;
 
-export const detailSheetName = (sheetName: string): string => `${sheetName}明细`;
+/** `${sheetName}明细`, without the characters a sheet name cannot hold, within Excel's 31 */
+export const detailSheetName = (sheetName: string): string => `${sheetName.replace(/[\[\]:*?/\\]/g, '_').slice(0, 29)}明细`;
 
 /** The header row of 指标汇总 (first data row is the one after it). */
 export const SUMMARY_HEADER_ROW = 3;
@@ -329,13 +330,17 @@ class Writer {
       );
     }
     s.row([]);
+    // the totals: the label spans the code and name columns
+    const lead = this.city ? 3 : 2;
     const head = ['汇总', '应报（份）', '实报（份）', '未通过', '未上报', '上报率', '按时上报', '及时率'];
-    s.row(head.map((h) => [h, HEADER] as Cell), 22);
+    const hr = s.row([[head[0]!, HEADER], ...blank(lead - 1, HEADER), ...head.slice(1).map((h) => [h, HEADER] as Cell)], 22);
+    s.merge(hr, 1, hr, lead);
     const blocks = [...r.status.byTemplate, ...(this.city ? r.status.byCounty : []), o];
     for (const t of blocks) {
       const bold = t === o;
-      s.row([
-        [t.label, { bold, wrap: true }],
+      const n = s.row([
+        [t.label, { bold }],
+        ...blank(lead - 1),
         [t.owed, num(FMT.count, { bold })],
         [t.submitted, num(FMT.count, { bold })],
         [t.rejected, num(FMT.count, { bold })],
@@ -344,6 +349,7 @@ class Writer {
         [t.onTime, num(FMT.count, { bold })],
         [t.timely, num(FMT.percent, { bold })],
       ]);
+      s.merge(n, 1, n, lead);
     }
     s.commit();
   }
@@ -599,7 +605,7 @@ class Writer {
       ...(this.city ? ([['旗县', 10]] as Array<[string, number]>) : []),
       ['机构代码', 12],
       ['机构名称', nameWidth(r.issues.map((x) => x.name))],
-      ['报表', 10],
+      ['报表', 16],
       ['统计月份', 10],
       ['状态', 9],
       ['级别', 7],
@@ -634,7 +640,7 @@ class Writer {
           ...(this.city ? ([[countyOf(i.institution), TEXT]] as Cell[]) : []),
           [i.institution, TEXT],
           [i.name, TEXT],
-          [i.template, CENTER],
+          [this.templateTitle(i.template), TEXT],
           [monthLabel(i.month), CENTER],
           [i.state, i.state === '未解决' ? { h: 'center', fill: COLOR.missedFill, color: COLOR.missedFont } : CENTER],
           [i.severity === 'error' ? '错误' : i.severity === 'warning' ? '警告' : '提示', sev],
@@ -649,6 +655,10 @@ class Writer {
     }
     if (!r.issues.length) s.row([['本期没有未解决的错误或警告', NOTE]]);
     s.commit();
+  }
+
+  private templateTitle(id: string): string {
+    return this.r.status.byTemplate.find((t) => t.key === id)?.label ?? id;
   }
 
   private countyName(code: string): string {
