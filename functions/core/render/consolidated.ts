@@ -173,9 +173,14 @@ class Writer {
     widths: number[],
     opts: { ySplit: number; xSplit?: number; titleRows?: string; portrait?: boolean; across?: boolean; filter?: { row: number; to: number } },
   ): Sheet {
-    const footerText = `${this.r.area.name} ${this.r.spec.label} ${name}`.replace(/&/g, '&&');
+    const footerText = safeText(`${this.r.area.name} ${this.r.spec.label} ${name}`).replace(/^'/, '').replace(/&/g, '&&');
+    const topLeft = `${colLetter((opts.xSplit ?? 0) + 1)}${opts.ySplit + 1}`;
     const ws = this.wb.addWorksheet(name, {
-      views: [{ state: 'frozen', xSplit: opts.xSplit ?? 0, ySplit: opts.ySplit, topLeftCell: `${colLetter((opts.xSplit ?? 0) + 1)}${opts.ySplit + 1}`, activeCell: 'A1', showGridLines: false } as ExcelJS.WorksheetView],
+      views: [
+        opts.ySplit || opts.xSplit
+          ? ({ state: 'frozen', xSplit: opts.xSplit ?? 0, ySplit: opts.ySplit, topLeftCell: topLeft, activeCell: topLeft, showGridLines: false } as ExcelJS.WorksheetView)
+          : ({ state: 'normal', activeCell: 'A1', showGridLines: false } as ExcelJS.WorksheetView),
+      ],
       pageSetup: {
         paperSize: 9,
         orientation: opts.portrait ? 'portrait' : 'landscape',
