@@ -23,6 +23,7 @@ export const ENV = {
   maxUploadBytes: 'MAX_UPLOAD_BYTES',
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   portalBaseUrl: 'PORTAL_BASE_URL',
+  counties: 'COUNTIES',
 } as const;
 
 /** Standard AWS SDK variables (read by the SDK itself, not by us). */
@@ -54,6 +55,8 @@ export interface Config {
   /** true against s3rver (path-style URLs); false in AWS */
   s3ForcePathStyle: boolean;
   portalBaseUrl?: string;
+  /** the counties this deployment serves (scheduled consolidation and digests); absent: every county in the registry */
+  counties?: string[];
   /** AWS_REGION as the SDK will see it (informational) */
   region?: string;
   /** endpoint overrides the SDK will use (informational: the SDK reads them itself) */
@@ -93,6 +96,12 @@ const schema = z.object({
   [ENV.maxUploadBytes]: optional(positiveInt),
   [ENV.s3ForcePathStyle]: optional(bool),
   [ENV.portalBaseUrl]: optional(url),
+  [ENV.counties]: optional(
+    z
+      .string()
+      .regex(/^\d{6}(,\d{6})*$/, 'not a comma-separated list of 6-digit county codes')
+      .transform((s) => s.split(',')),
+  ),
   [AWS_ENV.region]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region')),
   [AWS_ENV.endpointS3]: optional(url),
   [AWS_ENV.endpointDynamoDb]: optional(url),
@@ -123,6 +132,7 @@ export function loadConfig(env: Env): Config {
   if (e[ENV.alertsTopicArn]) config.alertsTopicArn = e[ENV.alertsTopicArn];
   if (e[ENV.opsTopicArn]) config.opsTopicArn = e[ENV.opsTopicArn];
   if (e[ENV.portalBaseUrl]) config.portalBaseUrl = e[ENV.portalBaseUrl];
+  if (e[ENV.counties]) config.counties = e[ENV.counties];
   if (e[AWS_ENV.region]) config.region = e[AWS_ENV.region];
   if (e[AWS_ENV.endpointS3]) config.endpoints.s3 = e[AWS_ENV.endpointS3];
   if (e[AWS_ENV.endpointDynamoDb]) config.endpoints.dynamodb = e[AWS_ENV.endpointDynamoDb];

@@ -5,15 +5,18 @@
  * institutions would, waits for ingestion, prints the 2025-03 status, consolidates 2025-03, and says where
  * everything is. The data dir is emptied first so every run tells the same story.
  */
-import { readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { makeClients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
 import { startLocalStack } from '../adapters/local/stack.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
+import { runTask } from '../core/schedule.ts';
+import { readAlerts } from './alerts.ts';
 import { parseArgs, stringFlag } from './args.ts';
+import { localDeps } from './local.ts';
 import { renderStatus, statusRows } from './status.ts';
 
 const COUNTY = '150525';
@@ -58,7 +61,40 @@ export async function run(argv: string[]): Promise<number> {
 
     const expected = manifest.files.filter((f) => f.expect === 'rejected').length;
     step(`${expected} uploads were wrong on purpose (see manifest.json notes); each has its report in s3://${stack.endpoints.buckets.reports}/reports/…`);
-    console.log(`\n数据目录 data dir: ${dataDir}\n  样例文件 fixtures: ${fixturesDir} (manifest.json)\n  本地 S3 / DynamoDB 数据: ${join(dataDir, 'stack')}\n  告警 alerts: ${stack.files.alerts}`);
+
+    // the commission's workbook, as the scheduled function writes it, and the deadline digest
+    const deps = localDeps(stack.endpoints, clients, store);
+    const reports = stack.endpoints.buckets.reports;
+    const published = (await runTask({ task: 'consolidate', level: 'county', code: COUNTY, period: PERIOD }, deps, new Date())).published[0]!;
+    const workbook = join(dataDir, published.fileName);
+    await writeFile(workbook, (await deps.objects.get(reports, published.key, 100 * 1024 * 1024))!);
+    step(`汇总表 consolidated workbook ${PERIOD}: ${workbook} (s3://${reports}/${published.key})`);
+    const digest = (await runTask({ task: 'digest', county: COUNTY, period: PERIOD }, deps, new Date())).digests[0]!;
+    step(`催报 deadline digest ${PERIOD}: ${digest.sent ? 'sent (see alerts below)' : 'nothing outstanding'}`);
+
+    // the alerts the commission received, and the marked-up workbooks the institutions get back
+    await new Promise((r) => setTimeout(r, 200)); // the local SNS appends asynchronously
+    const alerts = await readAlerts(join(dataDir, 'stack'));
+    const feedbackDir = join(dataDir, 'feedback');
+    await mkdir(feedbackDir, { recursive: true });
+    console.log(`\n告警 alerts received by the alerts topic: ${alerts.length}`);
+    for (const a of alerts) {
+      const where = /s3:\/\/[^/\s]+\/(feedback\/\S+\.xlsx)/.exec(a.message)?.[1];
+      let local = '';
+      if (where) {
+        const bytes = await deps.objects.get(reports, where, 100 * 1024 * 1024);
+        const file = join(feedbackDir, where.split('/').slice(2).join('_'));
+        if (bytes) await writeFile(file, bytes);
+        local = `\n      标注后的工作簿 marked-up workbook: ${relative(process.cwd(), file)}`;
+      }
+      console.log(`  · ${a.subject ?? ''}  (${Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`).join(' ')})${local}`);
+    }
+    console.log(`\n数据目录 data dir: ${dataDir}
+  样例文件 fixtures: ${fixturesDir} (manifest.json)
+  汇总表 consolidated workbook: ${workbook}
+  标注后的工作簿 marked-up workbooks: ${feedbackDir}
+  本地 S3 / DynamoDB 数据: ${join(dataDir, 'stack')}
+  告警 alerts: ${stack.files.alerts}  (npx hmis alerts --data-dir ${relative(process.cwd(), join(dataDir, 'stack'))})`);
     return stats.deadLettered === 0 ? 0 : 1;
   } finally {
     clients.destroy();

@@ -4,6 +4,9 @@
  */
 import { makeClients, type Clients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
+import { S3ObjectStore } from '../adapters/s3/objects.ts';
+import { SnsAlerter } from '../adapters/sns/alerter.ts';
+import type { ScheduleDeps } from '../core/schedule.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
 import { findOrStartStack, type RunningStack } from '../adapters/local/stack.ts';
 
@@ -13,6 +16,8 @@ export interface Local {
   stack: RunningStack;
   clients: Clients;
   store: DynamoSubmissionStore;
+  /** the ports the scheduled function gets in AWS, over the local stack */
+  deps: ScheduleDeps;
   close(): Promise<void>;
 }
 
@@ -21,14 +26,26 @@ export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) 
   const stack = await findOrStartStack(dataDir, { onUpload: lazyUploadHandler(() => env), dynamodbPort: 0, s3Port: 0, snsPort: 0, log });
   env = stack.env;
   const clients = makeClients(stack.endpoints);
+  const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
   return {
     stack,
     clients,
-    store: new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table),
+    store,
+    deps: localDeps(stack.endpoints, clients, store),
     async close() {
       await stack.idle();
       clients.destroy();
       await stack.stop();
     },
+  };
+}
+
+/** ScheduleDeps over the local stack's clients (what awsDeps() builds from the environment in AWS). */
+export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients, store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table)): ScheduleDeps {
+  return {
+    objects: new S3ObjectStore(clients.s3),
+    store,
+    alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
+    reportsBucket: endpoints.buckets.reports,
   };
 }

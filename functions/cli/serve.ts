@@ -12,8 +12,12 @@ import { resetClients } from '../adapters/aws/clients.ts';
 import type { LocalLambdaContext, S3NotificationEvent, UploadHandler } from '../adapters/local/events.ts';
 import { decodeS3EventKey } from '../adapters/local/events.ts';
 import { applyEnv, loadUploadHandler, type LoadedHandler } from '../adapters/local/handler.ts';
-import type { SnsMessage } from '../adapters/local/sns.ts';
+import { startScheduler, type LocalScheduler } from '../adapters/local/scheduler.ts';
 import { startLocalStack, type LocalStack } from '../adapters/local/stack.ts';
+import { makeClients } from '../adapters/aws/clients.ts';
+import { runTask } from '../core/schedule.ts';
+import { renderAlert } from './alerts.ts';
+import { localDeps } from './local.ts';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 
 export const SERVE_DEFAULTS = { dataDir: '.hmis', s3Port: 4569, dynamodbPort: 4567, snsPort: 4575 } as const;
@@ -30,6 +34,8 @@ export interface ServeOptions {
 
 export interface Serving {
   stack: LocalStack;
+  /** the scheduled function's schedules, fired in this process */
+  scheduler: LocalScheduler;
   /** where the upload handler came from ('log' when there is none yet) */
   handlerSource: string;
 }
@@ -56,7 +62,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     dynamodbPort: options.dynamodbPort ?? SERVE_DEFAULTS.dynamodbPort,
     snsPort: options.snsPort ?? SERVE_DEFAULTS.snsPort,
     onUpload,
-    onAlert: (m) => out(formatAlert(m)),
+    onAlert: (m) => out(`[告警 alert] ${renderAlert(m)}`),
     log: (line) => out(line),
   });
 
@@ -77,8 +83,9 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     throw err;
   }
   resolveHandler(loaded.handler);
-  out(banner(stack, loaded.source));
-  return { stack, handlerSource: loaded.source };
+  const scheduler = startLocalSchedule(stack, out);
+  out(banner(stack, loaded.source, scheduler));
+  return { stack, scheduler, handlerSource: loaded.source };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -120,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
+  serving.scheduler.stop();
   await serving.stack.stop();
   resetClients();
   process.off('SIGINT', force);
@@ -138,15 +146,25 @@ function summary(result: unknown): string {
   return text && text.length <= 300 ? ` ${text}` : '';
 }
 
-function formatAlert(m: SnsMessage): string {
-  const topic = m.topicArn.split(':').pop();
-  const attrs = Object.entries(m.attributes)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  return [`[告警 alert → ${topic}] ${m.subject ?? ''}${attrs ? `  (${attrs})` : ''}`, ...m.message.split('\n').map((l) => `    ${l}`)].join('\n');
+/** The scheduled function (functions/core/schedule.ts) on its schedules, against this stack. */
+function startLocalSchedule(stack: LocalStack, out: (line: string) => void): LocalScheduler {
+  const clients = makeClients(stack.endpoints);
+  const deps = localDeps(stack.endpoints, clients);
+  const scheduler = startScheduler(async (task, name) => {
+    try {
+      const outcome = await runTask(task, deps, new Date());
+      const done = outcome.published.map((p) => `s3://${stack.endpoints.buckets.reports}/${p.key}`);
+      const digests = outcome.digests.filter((d) => d.sent).map((d) => `${d.county} ${d.period}`);
+      out(`[定时任务 schedule ${name}] 汇总表 consolidated: ${done.join(', ') || '—'}; 催报 digests: ${digests.join(', ') || '—'}`);
+    } catch (err) {
+      out(`[定时任务 schedule ${name}] 失败 failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  const stop = scheduler.stop;
+  return { ...scheduler, stop: () => (stop(), clients.destroy()) };
 }
 
-function banner(stack: LocalStack, handlerSource: string): string {
+function banner(stack: LocalStack, handlerSource: string, scheduler: LocalScheduler): string {
   const e = stack.endpoints;
   const dir = relative(process.cwd(), stack.dataDir) || '.';
   const key = 'uploads/150525/150525-101/T-JC/2025-03/报表.xlsx';
@@ -181,6 +199,12 @@ Python (boto3):
 ${Object.entries(stack.env)
   .map(([k, v]) => `  export ${k}=${v}`)
   .join('\n')}
+
+定时任务 schedules (北京时间 Asia/Shanghai): ${scheduler
+    .next()
+    .map((n) => `${n.name} 下次 next ${new Date(n.at.getTime() + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ')}`)
+    .join('；')}
+  立即汇总 consolidate now: npx hmis consolidate --county 150525 --period 2025-03 --data-dir ${dir}
 
 告警会显示在下方并写入 ${dir}/alerts.jsonl · alerts are printed below and appended to ${dir}/alerts.jsonl
 按 Ctrl-C 停止 · Ctrl-C to stop

@@ -7,8 +7,10 @@
  * A deterministic rejection is an outcome, not an exception: only transient faults throw.
  */
 import { createHash } from 'node:crypto';
-import { findTemplate } from '../../schemas/index.ts';
-import type { IndicatorSubmission } from './normalize/submission.ts';
+import { findInstitution, findTemplate } from '../../schemas/index.ts';
+import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/messages.ts';
+import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
+import { buildFeedback, feedbackKeyOf } from './render/feedback.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
 import { validateUpload } from './validate/index.ts';
@@ -25,6 +27,8 @@ export interface UploadEvent {
   eTag?: string;
   /** ISO time of the upload */
   eventTime: string;
+  /** the S3 object version, when the bucket keeps versions (AWS): read exactly what this event announced */
+  objectVersionId?: string;
 }
 
 export interface UploadKey {
@@ -41,12 +45,32 @@ export interface IngestDeps {
   alerter?: Alerter;
   reportsBucket: string;
   maxUploadBytes: number;
+  /** the portal, for links in alerts (else the S3 location of the marked-up workbook) */
+  portalBaseUrl?: string;
   now?: () => Date;
 }
 
+/** A claim on a version's alert older than this is taken to be a crashed attempt's (the ingest function times out at 60 s). */
+export const ALERT_LEASE_MS = 90_000;
+
+/** The metadata field an upload can carry to say who uploaded it (the portal's presigned POST sets it). */
+export const UPLOADER_METADATA = 'uploader';
+
 export type IngestOutcome =
   | { kind: 'ignored'; key: string; reason: string }
-  | { kind: 'processed'; versionId: string; status: Report['status']; becameCurrent: boolean; reportKey: string; report: Report };
+  | {
+      kind: 'processed';
+      versionId: string;
+      status: Report['status'];
+      becameCurrent: boolean;
+      reportKey: string;
+      feedbackKey: string | null;
+      /** whether this call sent the version's alert (false for a duplicate event, or nothing to alert) */
+      alerted: boolean;
+      report: Report;
+    };
+
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120}\.xlsx)$/;
 
@@ -76,48 +100,111 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   const reportKey = reportKeyOf(key, ref.versionId);
   const now = deps.now?.() ?? new Date();
 
-  const report = await validateObject(event, key, deps, now);
+  const { report, submission, bytes } = await validateObject(event, key, deps, now);
+  // the marked-up workbook first: the version item, once written, points at it
+  let feedbackKey: string | null = null;
+  if (report.issues.some((i) => i.severity !== 'info')) {
+    feedbackKey = feedbackKeyOf(key, ref.versionId);
+    const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, { uploadedAt: event.eventTime, fileName: key.fileName });
+    await deps.objects.put(deps.reportsBucket, feedbackKey, feedback.bytes, XLSX_TYPE);
+  }
   const version: SubmissionVersion = {
     ...ref,
     county: key.county,
     institution: key.institution,
     template: key.template,
     period: key.period,
-    templateVersion: report.report.template?.version ?? null,
-    status: report.report.status,
-    errors: report.report.stats.errors,
-    warnings: report.report.stats.warnings,
+    templateVersion: report.template?.version ?? null,
+    status: report.status,
+    errors: report.stats.errors,
+    warnings: report.stats.warnings,
     reportKey,
-    firstIssues: report.report.issues.filter((i) => i.severity !== 'info').slice(0, 20),
+    feedbackKey,
+    firstIssues: report.issues.filter((i) => i.severity !== 'info').slice(0, 20),
   };
-  await deps.objects.put(deps.reportsBucket, reportKey, JSON.stringify(report.report, null, 2), 'application/json; charset=utf-8');
-  await deps.store.putVersion(version, report.submission);
+  await deps.objects.put(deps.reportsBucket, reportKey, JSON.stringify(report, null, 2), 'application/json; charset=utf-8');
+  await deps.store.putVersion(version, submission);
   let becameCurrent = false;
-  if (report.submission && version.status !== 'rejected') {
-    const current: CurrentSubmission = { ...version, status: version.status, submission: report.submission };
+  if (submission && version.status !== 'rejected') {
+    const current: CurrentSubmission = { ...version, status: version.status, submission };
     becameCurrent = await deps.store.makeCurrent(current);
   }
   await deps.store.recordAttempt(version);
-  return { kind: 'processed', versionId: ref.versionId, status: version.status, becameCurrent, reportKey, report: report.report };
+  const alerted = await alertOnce(version, report, deps, now);
+  return { kind: 'processed', versionId: ref.versionId, status: version.status, becameCurrent, reportKey, feedbackKey, alerted, report };
 }
 
-async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, now: Date) {
+/**
+ * One alert per rejected version, whatever the number of deliveries: a claim in the store, then the
+ * publish, then the claim settled. A failed publish releases the claim and throws (Lambda retries);
+ * a crash between claim and publish is healed by the lease: the retry may send it.
+ */
+async function alertOnce(version: SubmissionVersion, report: Report, deps: IngestDeps, now: Date): Promise<boolean> {
+  if (!deps.alerter || !shouldAlert(report)) return false;
+  if (!(await deps.store.claimAlert(version, now, ALERT_LEASE_MS))) return false;
+  const found = findInstitution(version.institution);
+  const alert = rejectionAlert({
+    version,
+    report,
+    institutionName: found?.institution.name ?? version.institution,
+    countyName: found?.county.name ?? version.county,
+    templateTitle: findTemplate(version.template)?.title ?? version.template,
+    feedbackLocation: feedbackLocationOf({ portalBaseUrl: deps.portalBaseUrl ?? null, reportsBucket: deps.reportsBucket, feedbackKey: version.feedbackKey ?? version.reportKey, version }),
+  });
+  try {
+    await deps.alerter.publish(alert);
+  } catch (err) {
+    await deps.store.settleAlert(version, false, now);
+    throw err;
+  }
+  await deps.store.settleAlert(version, true, now);
+  return true;
+}
+
+interface Validated {
+  report: Report;
+  submission: Submission | null;
+  /** the upload's bytes, when they were read */
+  bytes?: Uint8Array;
+}
+
+async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, now: Date): Promise<Validated> {
   const options = { institution: key.institution, template: key.template, period: key.period, now };
   if (event.size > deps.maxUploadBytes) return tooLarge(event.size, deps.maxUploadBytes, options);
-  const bytes = await deps.objects.get(event.bucket, event.key, deps.maxUploadBytes);
-  if (!bytes) return tooLarge(event.size, deps.maxUploadBytes, options);
+  const object = await deps.objects.read(event.bucket, event.key, deps.maxUploadBytes, event.objectVersionId);
+  if (!object) return tooLarge(event.size, deps.maxUploadBytes, options);
+  const uploader = object.metadata[UPLOADER_METADATA];
+  if (uploader !== undefined && !mayUploadFor(uploader, key)) return refused(uploader, object.bytes.length, options);
   const history = await historyOf(key, deps.store);
-  return validateUpload(bytes, { ...options, history });
+  return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes };
 }
 
-function tooLarge(size: number, max: number, identity: { institution: string; period: string }) {
-  const issues = [makeIssue('file-too-large', `文件大小 ${(size / 1048576).toFixed(1)} MB，超过 ${(max / 1048576).toFixed(0)} MB 的上限。请只保留模板中的工作表后重新上传。`, { value: size })];
+/**
+ * Who may upload under an institution's prefix: the institution itself and its county's commission
+ * (<county>-000). IAM policies keep each uploader to its prefix in AWS; this refuses what they let
+ * through by mistake (a shared role, a commission account uploading elsewhere, a forged key).
+ */
+export function mayUploadFor(uploader: string, key: Pick<UploadKey, 'county' | 'institution'>): boolean {
+  return uploader === key.institution || uploader === `${key.county}-000`;
+}
+
+function refused(uploader: string, size: number, identity: { institution: string; period: string }): Validated {
+  const shown = uploader.length > 40 ? `${uploader.slice(0, 40)}…` : uploader;
+  return onlyIssue(makeIssue('uploader-not-allowed', `上传者「${shown}」无权报送机构 ${identity.institution} 的报表：请登录本机构的账号，在本机构的目录下上传。`, { value: shown }), size, identity);
+}
+
+function tooLarge(size: number, max: number, identity: { institution: string; period: string }): Validated {
+  return onlyIssue(makeIssue('file-too-large', `文件大小 ${(size / 1048576).toFixed(1)} MB，超过 ${(max / 1048576).toFixed(0)} MB 的上限。请只保留模板中的工作表后重新上传。`, { value: size }), size, identity);
+}
+
+/** A report refusing the upload before it is opened. */
+function onlyIssue(issue: Report['issues'][number], size: number, identity: { institution: string; period: string }): Validated {
   const report: Report = {
-    status: statusOf(issues),
+    status: statusOf([issue]),
     template: null,
     institution: identity.institution,
     period: identity.period,
-    issues,
+    issues: [issue],
     stats: { bytes: size, rows: 0, values: 0, normalized: 0, errors: 1, warnings: 0, infos: 0, durationMs: 0 },
   };
   return { report, submission: null };

@@ -4,23 +4,14 @@
  * is a normal outcome (report stored, success returned); only transient faults throw, so Lambda
  * retries them and finally sends the event to the dead-letter queue.
  */
-import { config } from '../config.ts';
-import { dynamoClient, s3Client } from '../adapters/aws/clients.ts';
-import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
-import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { ingestUpload, type IngestDeps } from '../core/ingest.ts';
+import { awsDeps } from './deps.ts';
 import { decodeKey, log, type S3Event } from './s3-event.ts';
 
-const cfg = config();
-const deps: IngestDeps = {
-  objects: new S3ObjectStore(s3Client()),
-  store: new DynamoSubmissionStore(dynamoClient(), cfg.tableName),
-  reportsBucket: cfg.reportsBucket,
-  maxUploadBytes: cfg.maxUploadBytes,
-};
+const deps: IngestDeps = awsDeps();
 
 /** Returns a summary per record (Lambda ignores it for S3 events; the local stack prints it). */
-export async function handler(event: S3Event): Promise<Array<{ key: string; status: string; errors?: number; warnings?: number; current?: boolean }>> {
+export async function handler(event: S3Event): Promise<Array<{ key: string; status: string; errors?: number; warnings?: number; current?: boolean; feedback?: string; alerted?: boolean }>> {
   const results = [];
   for (const record of event.Records) {
     const key = decodeKey(record.s3.object.key);
@@ -32,6 +23,7 @@ export async function handler(event: S3Event): Promise<Array<{ key: string; stat
         sequencer: record.s3.object.sequencer ?? '0',
         eTag: record.s3.object.eTag,
         eventTime: record.eventTime,
+        ...(record.s3.object.versionId ? { objectVersionId: record.s3.object.versionId } : {}),
       },
       deps,
     );
@@ -41,8 +33,9 @@ export async function handler(event: S3Event): Promise<Array<{ key: string; stat
       continue;
     }
     const { errors, warnings } = outcome.report.stats;
-    log('info', 'upload processed', { key, versionId: outcome.versionId, status: outcome.status, becameCurrent: outcome.becameCurrent, errors, warnings, reportKey: outcome.reportKey });
-    results.push({ key, status: outcome.status, errors, warnings, current: outcome.becameCurrent });
+    const { versionId, status, becameCurrent, reportKey, feedbackKey, alerted } = outcome;
+    log('info', 'upload processed', { key, versionId, status, becameCurrent, errors, warnings, reportKey, feedbackKey, alerted });
+    results.push({ key, status, errors, warnings, current: becameCurrent, ...(feedbackKey ? { feedback: feedbackKey } : {}), ...(alerted ? { alerted } : {}) });
   }
   return results;
 }

@@ -3,7 +3,7 @@ export interface S3Event {
   Records: Array<{
     eventName: string;
     eventTime: string;
-    s3: { bucket: { name: string }; object: { key: string; size: number; eTag?: string; sequencer?: string } };
+    s3: { bucket: { name: string }; object: { key: string; size: number; eTag?: string; sequencer?: string; versionId?: string } };
   }>;
 }
 

@@ -5,10 +5,27 @@
 import type { Report, ReportStatus } from '../core/report.ts';
 import type { LedgerRow, Submission, SubmissionIdentity } from '../core/normalize/submission.ts';
 
+export interface StoredObject {
+  bytes: Uint8Array;
+  /** user metadata (x-amz-meta-*), names in lower case */
+  metadata: Record<string, string>;
+}
+
 export interface ObjectStore {
   /** bytes of an object, refusing (null) anything larger than maxBytes */
   get(bucket: string, key: string, maxBytes: number): Promise<Uint8Array | null>;
+  /** bytes and metadata of an object (a given version when the bucket keeps versions), null when larger than maxBytes */
+  read(bucket: string, key: string, maxBytes: number, versionId?: string): Promise<StoredObject | null>;
   put(bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  /** every object under a prefix (all pages), in key order */
+  list(bucket: string, prefix: string): Promise<ObjectSummary[]>;
+}
+
+export interface ObjectSummary {
+  key: string;
+  size: number;
+  /** ISO time */
+  lastModified: string;
 }
 
 /** Where one upload stands among the uploads of the same submission: later order wins. */
@@ -35,6 +52,8 @@ export interface SubmissionVersion extends VersionRef {
   reportKey: string;
   /** the first issues, for status pages that should not fetch the report */
   firstIssues: Report['issues'];
+  /** where the marked-up workbook is, in the reports bucket (null when the upload had nothing to mark) */
+  feedbackKey?: string | null;
 }
 
 /** The accepted version that counts for a submission: what consolidation reads. */
@@ -68,8 +87,22 @@ export interface SubmissionStore {
   history(institution: string, template: string, from: string, to: string): Promise<CurrentSubmission[]>;
   /** Every version of one submission, oldest first (audit). */
   versions(identity: Omit<SubmissionIdentity, 'template' | 'county'> & { template: string }): Promise<SubmissionVersion[]>;
+  /**
+   * Claims the right to send the one alert of a version: true for exactly one caller until it settles,
+   * again after `leaseMs` if that caller vanished (a crashed attempt must not silence the alert).
+   */
+  claimAlert(version: VersionRef & SubmissionIdentityKey, now: Date, leaseMs: number): Promise<boolean>;
+  /** After the claim: sent (never again) or not sent (the claim is released for a retry). */
+  settleAlert(version: VersionRef & SubmissionIdentityKey, sent: boolean, now: Date): Promise<void>;
   /** Ledger rows of a version (stored apart: a 10,000-row ledger does not fit one item). */
   ledgerRows?(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]>;
+}
+
+/** What names a submission: institution, template, period. */
+export interface SubmissionIdentityKey {
+  institution: string;
+  template: string;
+  period: string;
 }
 
 export interface Alert {

@@ -4,13 +4,24 @@ import type { Alert, Alerter, AttemptSummary, CurrentSubmission, ObjectStore, Pe
 
 export class MemoryObjects implements ObjectStore {
   readonly objects = new Map<string, Uint8Array>();
+  readonly metadata = new Map<string, Record<string, string>>();
   async get(bucket: string, key: string, maxBytes: number) {
+    return (await this.read(bucket, key, maxBytes))?.bytes ?? null;
+  }
+  async read(bucket: string, key: string, maxBytes: number) {
     const body = this.objects.get(`${bucket}/${key}`);
     if (!body) throw new Error(`NoSuchKey ${bucket}/${key}`);
-    return body.length > maxBytes ? null : body;
+    return body.length > maxBytes ? null : { bytes: body, metadata: this.metadata.get(`${bucket}/${key}`) ?? {} };
   }
-  async put(bucket: string, key: string, body: Uint8Array | string, _contentType?: string) {
+  async put(bucket: string, key: string, body: Uint8Array | string, _contentType?: string, metadata: Record<string, string> = {}) {
     this.objects.set(`${bucket}/${key}`, typeof body === 'string' ? Buffer.from(body) : body);
+    this.metadata.set(`${bucket}/${key}`, metadata);
+  }
+  async list(bucket: string, prefix: string) {
+    return [...this.objects.entries()]
+      .filter(([k]) => k.startsWith(`${bucket}/${prefix}`))
+      .map(([k, body]) => ({ key: k.slice(bucket.length + 1), size: body.length, lastModified: new Date(0).toISOString() }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
   text(bucket: string, key: string): string {
     return Buffer.from(this.objects.get(`${bucket}/${key}`)!).toString('utf8');
@@ -57,6 +68,16 @@ export class MemoryStore implements SubmissionStore {
       .map((v) => v.version)
       .filter((v) => v.institution === identity.institution && v.template === identity.template && v.period === identity.period)
       .sort((a, b) => a.order.localeCompare(b.order));
+  }
+  readonly alertStates = new Map<string, { claimedAt?: number; sentAt?: number }>();
+  async claimAlert(version: { versionId: string }, now: Date, leaseMs: number) {
+    const state = this.alertStates.get(version.versionId) ?? {};
+    if (state.sentAt !== undefined || (state.claimedAt !== undefined && state.claimedAt > now.getTime() - leaseMs)) return false;
+    this.alertStates.set(version.versionId, { claimedAt: now.getTime() });
+    return true;
+  }
+  async settleAlert(version: { versionId: string }, sent: boolean, now: Date) {
+    this.alertStates.set(version.versionId, sent ? { sentAt: now.getTime() } : {});
   }
   async ledgerRows(_i: string, _t: string, _p: string, versionId: string): Promise<LedgerRow[]> {
     const s = this.versionsById.get(versionId)?.submission;

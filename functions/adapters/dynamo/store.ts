@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LedgerRow, Submission } from '../../core/normalize/submission.ts';
-import type { AttemptSummary, CurrentSubmission, PeriodEntry, SubmissionStore, SubmissionVersion } from '../../ports/index.ts';
+import type { AttemptSummary, CurrentSubmission, PeriodEntry, SubmissionIdentityKey, SubmissionStore, SubmissionVersion, VersionRef } from '../../ports/index.ts';
 
 /** rows per ledger chunk item: 10,000 rows → 50 items, well under 400 KB each */
 export const LEDGER_CHUNK_ROWS = 200;
@@ -163,6 +163,40 @@ export class DynamoSubmissionStore implements SubmissionStore {
     return items.map((i) => fromItem(i));
   }
 
+  async claimAlert(version: VersionRef & SubmissionIdentityKey, now: Date, leaseMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.versionKey(version),
+          UpdateExpression: 'SET alertClaimedAt = :now',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(alertSentAt) AND (attribute_not_exists(alertClaimedAt) OR alertClaimedAt < :stale)',
+          ExpressionAttributeValues: marshall({ ':now': now.getTime(), ':stale': now.getTime() - leaseMs }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async settleAlert(version: VersionRef & SubmissionIdentityKey, sent: boolean, now: Date): Promise<void> {
+    await this.db.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.versionKey(version),
+        ...(sent
+          ? { UpdateExpression: 'SET alertSentAt = :now REMOVE alertClaimedAt', ExpressionAttributeValues: marshall({ ':now': now.getTime() }) }
+          : { UpdateExpression: 'REMOVE alertClaimedAt' }),
+      }),
+    );
+  }
+
+  private versionKey(v: VersionRef & SubmissionIdentityKey): Record<string, AttributeValue> {
+    return marshall({ PK: keys.submission(v.institution, v.template, v.period), SK: keys.version(v.order, v.versionId) });
+  }
+
   async ledgerRows(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,
@@ -181,7 +215,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 }
 
-const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'firstIssues'] as const;
+const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'feedbackKey', 'firstIssues'] as const;
 
 function toItem(v: SubmissionVersion): Record<string, unknown> {
   const out: Record<string, unknown> = {};

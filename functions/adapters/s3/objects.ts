@@ -1,12 +1,16 @@
 /** ObjectStore over S3 (or s3rver locally): bounded reads, plain puts. */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ObjectStore } from '../../ports/index.ts';
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore, ObjectSummary, StoredObject } from '../../ports/index.ts';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
   async get(bucket: string, key: string, maxBytes: number): Promise<Uint8Array | null> {
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await this.read(bucket, key, maxBytes))?.bytes ?? null;
+  }
+
+  async read(bucket: string, key: string, maxBytes: number, versionId?: string): Promise<StoredObject | null> {
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
     if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
       (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
       return null;
@@ -16,13 +20,28 @@ export class S3ObjectStore implements ObjectStore {
     let total = 0;
     for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
       total += chunk.length;
-      if (total > maxBytes) return null;
+      if (total > maxBytes) {
+        (out.Body as { destroy?: () => void }).destroy?.();
+        return null;
+      }
       chunks.push(chunk);
     }
-    return Buffer.concat(chunks);
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(out.Metadata ?? {})) metadata[k.toLowerCase()] = v;
+    return { bytes: Buffer.concat(chunks), metadata };
   }
 
   async put(bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
     await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  async list(bucket: string, prefix: string): Promise<ObjectSummary[]> {
+    const out: ObjectSummary[] = [];
+    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix })) {
+      for (const o of page.Contents ?? []) {
+        if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: (o.LastModified ?? new Date(0)).toISOString() });
+      }
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }

@@ -38,6 +38,7 @@ export const ISSUE_CODES = {
   'institution-mismatch': { severity: 'error', stage: 'structure', title: '机构与上传机构不符' },
   'template-not-owed': { severity: 'error', stage: 'structure', title: '该机构无需报送此模板' },
   'period-invalid': { severity: 'error', stage: 'structure', title: '统计期格式错误' },
+  'uploader-not-allowed': { severity: 'error', stage: 'structure', title: '上传者无权报送该机构的报表' },
   'period-mismatch': { severity: 'error', stage: 'structure', title: '统计期与上传统计期不符' },
   'period-future': { severity: 'error', stage: 'structure', title: '统计期尚未结束' },
   'element-missing': { severity: 'error', stage: 'structure', title: '缺少指标行' },

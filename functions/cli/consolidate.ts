@@ -1,0 +1,53 @@
+/**
+ * `hmis consolidate --county 150525 --period 2025-03 [--out FILE] [--data-dir .hmis]`
+ * `hmis consolidate --level city --city 1505 --period 2025-Q1 …`
+ *
+ * Runs the scheduled function's on-demand task against the local stack (the one `hmis serve` runs on
+ * the data dir, or one started here): the workbook is written to the reports bucket exactly as in AWS
+ * (consolidated/<code>/<period>/…, and consolidated/<code>/latest/<period>.xlsx), and saved to FILE
+ * (default out/<workbook name>.xlsx) to open at once.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { findCounty, registry } from '../../schemas/index.ts';
+import { PeriodError } from '../core/consolidate/period.ts';
+import { runTask } from '../core/schedule.ts';
+import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
+import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { county: 'string', city: 'string', level: 'string', period: 'string', out: 'string', 'data-dir': 'string' });
+  if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const level = stringFlag(args, 'level') ?? 'county';
+  if (level !== 'county' && level !== 'city') throw new UsageError(`--level must be county or city, got ${level}`);
+  const code = level === 'city' ? requireFlag(args, 'city') : requireFlag(args, 'county');
+  if (level === 'county' && !findCounty(code)) throw new UsageError(`unknown county ${code} (hmis registry lists them)`);
+  if (level === 'city' && !registry.counties.some((c) => c.city.code === code)) throw new UsageError(`no county of city ${code} in the registry`);
+  const period = requireFlag(args, 'period');
+  if (!/^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$/.test(period)) throw new UsageError(`--period must be YYYY-MM, YYYY-Qn or YYYY, got ${period}`);
+
+  const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
+  try {
+    const started = performance.now();
+    const outcome = await runTask({ task: 'consolidate', level, code, period }, local.deps, new Date());
+    const published = outcome.published[0]!;
+    const bytes = await local.deps.objects.get(local.stack.endpoints.buckets.reports, published.key, 200 * 1024 * 1024);
+    const out = stringFlag(args, 'out') ?? join('out', published.fileName);
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, bytes!);
+    const bucket = local.stack.endpoints.buckets.reports;
+    console.log(`汇总表已生成 consolidated (${Math.round(performance.now() - started)} ms)
+  文件 file:   ${relative(process.cwd(), out) || out}
+  S3:          s3://${bucket}/${published.key}
+  最新 latest: s3://${bucket}/${published.latestKey}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof PeriodError) {
+      console.error(`hmis consolidate: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await local.close();
+  }
+}
