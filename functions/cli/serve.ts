@@ -14,6 +14,7 @@ import { decodeS3EventKey } from '../adapters/local/events.ts';
 import { applyEnv, loadUploadHandler, type LoadedHandler } from '../adapters/local/handler.ts';
 import { startScheduler, type LocalScheduler } from '../adapters/local/scheduler.ts';
 import { startLocalStack, type LocalStack } from '../adapters/local/stack.ts';
+import { PORTAL_DEFAULT_PORT, startPortal, type LocalPortal } from '../adapters/local/portal.ts';
 import { makeClients } from '../adapters/aws/clients.ts';
 import { runTask } from '../core/schedule.ts';
 import { renderAlert } from './alerts.ts';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   snsPort?: number;
   /** the upload handler; default: the ingest handler module, imported once the environment is set */
   handler?: UploadHandler;
+  /** the portal (page and API, functions/adapters/local/portal.ts): default 8080, 0 = a free port, null = none */
+  portalPort?: number | null;
   out?: (line: string) => void;
 }
 
@@ -38,6 +41,8 @@ export interface Serving {
   scheduler: LocalScheduler;
   /** where the upload handler came from ('log' when there is none yet) */
   handlerSource: string;
+  /** the portal, unless portalPort was null */
+  portal: LocalPortal | null;
 }
 
 /** Starts the stack, sets process.env from it, loads the handler, prints how to use it. */
@@ -84,12 +89,23 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   }
   resolveHandler(loaded.handler);
   const scheduler = startLocalSchedule(stack, out);
+  let portal: LocalPortal | null = null;
+  if (options.portalPort !== null) {
+    try {
+      portal = await startPortal({ stack, dataDir: stack.dataDir, port: options.portalPort ?? PORTAL_DEFAULT_PORT, log: out });
+    } catch (err) {
+      scheduler.stop();
+      await stack.stop();
+      throw err;
+    }
+  }
   out(banner(stack, loaded.source, scheduler));
-  return { stack, scheduler, handlerSource: loaded.source };
+  if (portal) out(portalBanner(portal));
+  return { stack, scheduler, handlerSource: loaded.source, portal };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', help: 'boolean' });
+  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', 'portal-port': 'string', help: 'boolean' });
   if (args.flags.help) {
     console.log(USAGE);
     return 0;
@@ -106,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
     s3Port: port('s3-port', SERVE_DEFAULTS.s3Port),
     dynamodbPort: port('dynamodb-port', SERVE_DEFAULTS.dynamodbPort),
     snsPort: port('sns-port', SERVE_DEFAULTS.snsPort),
+    portalPort: port('portal-port', PORTAL_DEFAULT_PORT),
   };
 
   let serving: Serving;
@@ -128,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   serving.scheduler.stop();
+  await serving.portal?.close();
   await serving.stack.stop();
   resetClients();
   process.off('SIGINT', force);
@@ -136,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}]
+const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}] [--portal-port ${PORTAL_DEFAULT_PORT}]
   本机运行 S3、DynamoDB、SNS 与上传触发（无需 AWS 账号）；端口 0 = 任一空闲端口。
   Runs S3, DynamoDB, SNS and the upload trigger on this machine (no AWS account); port 0 = any free port.`;
 
@@ -208,5 +226,17 @@ ${Object.entries(stack.env)
 
 告警会显示在下方并写入 ${dir}/alerts.jsonl · alerts are printed below and appended to ${dir}/alerts.jsonl
 按 Ctrl-C 停止 · Ctrl-C to stop
+`;
+}
+
+/** Where the portal is and who can sign in (every access code is in <data-dir>/portal-users.txt). */
+function portalBanner(portal: LocalPortal): string {
+  const shown = [...portal.users.filter((u) => u.role === 'commission'), ...portal.users.filter((u) => u.county === '150525' && u.role === 'institution').slice(0, 4)];
+  const rel = relative(process.cwd(), portal.usersFile);
+  const dir = rel && !rel.startsWith('..') ? rel : portal.usersFile;
+  return `报表平台 portal: ${portal.url}/
+  演示账号 demo users (机构代码 code / 访问码 access code):
+${shown.map((u) => `    ${u.code}  ${u.accessCode}  ${u.role === 'commission' ? '卫健委 commission' : '机构 institution'}  ${u.countyName} ${u.name}`).join('\n')}
+  全部账号 all ${portal.users.length} users: ${dir}
 `;
 }

@@ -1,0 +1,256 @@
+/**
+ * The portal on one machine: one HTTP server that serves the page (functions/portal/web) and the
+ * same API core as the Lambda (functions/portal/api.ts), over the local stack's S3 and DynamoDB.
+ *
+ * The browser uploads straight to s3rver with the presigned POST, as it would to S3: the uploads
+ * bucket gets a CORS rule for that (in AWS the CDK stack sets the same rule). The secret is
+ * PORTAL_SECRET when set, else <dataDir>/portal-secret, generated once and kept.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { PutBucketCorsCommand } from '@aws-sdk/client-s3';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../config.ts';
+import { makeClients } from '../aws/clients.ts';
+import { DynamoSubmissionStore } from '../dynamo/store.ts';
+import { S3ObjectLinks } from '../s3/links.ts';
+import { S3ObjectStore } from '../s3/objects.ts';
+import { publishConsolidated } from '../../core/consolidate/publish.ts';
+import { createPortalApi, type ApiRequest, type PortalApi } from '../../portal/api.ts';
+import { countyAccessCodes, MIN_SECRET_LENGTH, type Role } from '../../portal/auth.ts';
+import { registry } from '../../../schemas/index.ts';
+import type { StackEndpoints } from './stack.ts';
+
+export const WEB_DIR = fileURLToPath(new URL('../../portal/web/', import.meta.url));
+export const PORTAL_DEFAULT_PORT = 8080;
+
+export interface StartPortalOptions {
+  /** the local stack (started here or found running): its endpoints */
+  stack: { endpoints: StackEndpoints };
+  /** <dataDir>/portal-secret keeps the secret between runs */
+  dataDir: string;
+  /** 0 = a free port; default 8080 */
+  port?: number;
+  /** default 127.0.0.1; 0.0.0.0 to reach it from other machines of the LAN */
+  host?: string;
+  /** default: PORTAL_SECRET, else <dataDir>/portal-secret */
+  secret?: string;
+  maxUploadBytes?: number;
+  now?: () => Date;
+  log?: (line: string) => void;
+}
+
+export interface PortalUser {
+  code: string;
+  name: string;
+  county: string;
+  countyName: string;
+  role: Role;
+  accessCode: string;
+}
+
+export interface LocalPortal {
+  url: string;
+  port: number;
+  /** every sign-in (commissions and institutions of every county) */
+  users: PortalUser[];
+  /** <dataDir>/portal-users.txt: the same list, for whoever hands out access codes */
+  usersFile: string;
+  api: PortalApi;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.png': 'image/png',
+};
+
+/** PORTAL_SECRET, or the one kept in <dataDir>/portal-secret (created on first use, mode 600). */
+export async function portalSecret(dataDir: string, env: Record<string, string | undefined> = process.env): Promise<string> {
+  const fromEnv = env.PORTAL_SECRET?.trim();
+  if (fromEnv) return fromEnv;
+  const file = join(resolve(dataDir), 'portal-secret');
+  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (kept.length >= MIN_SECRET_LENGTH) return kept;
+  await mkdir(resolve(dataDir), { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+export function portalUsers(secret: string): PortalUser[] {
+  return registry.counties.flatMap((c) => countyAccessCodes(secret, c.code).map((u) => ({ ...u, county: c.code, countyName: c.name })));
+}
+
+interface StaticFile {
+  body: Buffer;
+  gzip: Buffer | null;
+  type: string;
+  etag: string;
+}
+
+async function loadWeb(dir: string): Promise<Map<string, StaticFile>> {
+  const files = new Map<string, StaticFile>();
+  for (const name of ['index.html', 'app.js', 'style.css', 'favicon.svg']) {
+    const body = await readFile(join(dir, name)).catch(() => null);
+    if (!body) continue;
+    const type = TYPES[extname(name)] ?? 'application/octet-stream';
+    files.set(`/${name}`, { body, gzip: /^text\//.test(type) ? gzipSync(body, { level: 9 }) : null, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` });
+  }
+  if (!files.has('/index.html')) throw new Error(`portal page not found in ${dir}`);
+  return files;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the page and the API on `port`; the API talks to the stack's S3 and DynamoDB. */
+export async function startPortal(options: StartPortalOptions): Promise<LocalPortal> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const endpoints = options.stack.endpoints;
+  const secret = options.secret ?? (await portalSecret(options.dataDir));
+  const clients = makeClients(endpoints);
+  const objects = new S3ObjectStore(clients.s3);
+  const store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table);
+  const reportsBucket = endpoints.buckets.reports;
+
+  // the page (another origin) posts to s3rver and reads the answer: CORS, as the CDK stack sets on the uploads bucket
+  await clients.s3.send(
+    new PutBucketCorsCommand({
+      Bucket: endpoints.buckets.uploads,
+      CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }] },
+    }),
+  );
+
+  const api = createPortalApi({
+    secret,
+    store,
+    objects,
+    links: new S3ObjectLinks(clients.s3),
+    publish: (request) => publishConsolidated({ objects, store, reportsBucket }, request),
+    uploadsBucket: endpoints.buckets.uploads,
+    reportsBucket,
+    maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    secureCookie: false,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const web = await loadWeb(WEB_DIR);
+  const s3Origin = new URL(endpoints.s3).origin;
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${s3Origin}`,
+    `form-action 'self' ${s3Origin}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/api/')) {
+      const body = req.method === 'POST' ? await readBody(req, 64 * 1024) : null;
+      const headers: ApiRequest['headers'] = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      const response = await api({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
+      res.writeHead(response.status, { ...response.headers, ...(response.cookies.length ? { 'set-cookie': response.cookies } : {}) });
+      res.end(response.body);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    // deep links (the alert's /submissions/<institution>/<template>/<period>/<versionId>) open the page
+    const file = web.get(url.pathname) ?? (url.pathname === '/' || url.pathname.startsWith('/submissions/') ? web.get('/index.html') : undefined);
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('未找到 not found');
+      return;
+    }
+    const headers: Record<string, string> = {
+      'content-type': file.type,
+      etag: file.etag,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      vary: 'Accept-Encoding',
+    };
+    if (file.type.startsWith('text/html')) headers['content-security-policy'] = csp;
+    if (req.headers['if-none-match'] === file.etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    const gzip = file.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    if (gzip) headers['content-encoding'] = 'gzip';
+    const body = gzip ? file.gzip! : file.body;
+    headers['content-length'] = String(body.length);
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      log(`[portal] ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ error: '服务暂时不可用' }));
+    });
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', (err: Error & { code?: string }) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`portal: port ${options.port ?? PORTAL_DEFAULT_PORT} is in use (choose another with --portal-port, or 0 for a free one)`) : err),
+    );
+    server.listen(options.port ?? PORTAL_DEFAULT_PORT, options.host ?? '127.0.0.1', () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const users = portalUsers(secret);
+  const usersFile = join(resolve(options.dataDir), 'portal-users.txt');
+  await writeFile(
+    usersFile,
+    ['机构代码\t访问码\t角色\t旗县\t名称', ...users.map((u) => `${u.code}\t${u.accessCode}\t${u.role === 'commission' ? '卫健委' : '机构'}\t${u.countyName}\t${u.name}`)].join('\n') + '\n',
+    { mode: 0o600 },
+  );
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    users,
+    usersFile,
+    api,
+    async close() {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 2_000);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(timer);
+        clients.destroy();
+      }
+    },
+  };
+}

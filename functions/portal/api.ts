@@ -1,0 +1,556 @@
+/**
+ * The portal's API, one core for AWS (functions/handlers/portal-api.ts, API Gateway HTTP API) and
+ * for one machine (functions/adapters/local/portal.ts). Pure over ports: no AWS SDK here. Requests
+ * and responses are plain data; every route checks who is signed in before it reads anything.
+ *
+ *   POST /api/login                {code, accessCode}  → session cookie
+ *   POST /api/logout
+ *   GET  /api/me                                       who, templates owed, periods
+ *   GET  /api/template             ?template&period[&institution]    blank template, pre-filled (.xlsx)
+ *   POST /api/uploads              {template, period, fileName, size}  presigned POST for one exact key
+ *   GET  /api/upload-status        ?key                 pending | the version and its report summary
+ *   GET  /api/submissions          ?period[&institution]             status and every upload per template
+ *   GET  /api/report               ?institution&template&period&versionId   issues of one upload
+ *   GET  /api/download/feedback    ?institution&template&period&versionId   → short-lived link (302)
+ *   GET  /api/county               ?period              commission: grid, totals, open issues
+ *   GET  /api/indicators           ?period              commission: key indicators against targets
+ *   GET  /api/consolidated                              commission: workbooks, latest and by run
+ *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)
+ *   POST /api/regenerate           {period}             commission: publish the workbook now
+ *
+ * Access: an institution reads and writes only its own code; the commission (`<county>-000`) reads
+ * everything of its county and writes only its own returns (it reports T-FY and T-TZ itself).
+ */
+import { randomBytes } from 'node:crypto';
+import { currentTemplate, findCounty, findInstitution, findTemplate, templates as allTemplates, templatesOwed, type County, type Institution } from '../../schemas/index.ts';
+import { consolidate } from '../core/consolidate/compute.ts';
+import { loadConsolidationInput } from '../core/consolidate/load.ts';
+import { deadlineOf, shanghaiMonth } from '../core/consolidate/period.ts';
+import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
+import { PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
+import { feedbackKeyOf } from '../core/render/feedback.ts';
+import { deadlineLabel, writeTemplate } from '../core/render/template.ts';
+import type { Issue, Report } from '../core/report.ts';
+import { shiftPeriod } from '../core/validate/history.ts';
+import type { ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../ports/index.ts';
+import { checkSecret, issueToken, signIn, verifyToken, SESSION_TTL_SECONDS, type Principal } from './auth.ts';
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+export const SESSION_COOKIE = 'hmis_session';
+/** presigned POST lifetime: long enough for a 10 MB upload at 1 Mbit/s (≈ 90 s), short enough not to be kept */
+export const UPLOAD_LINK_SECONDS = 15 * 60;
+/** presigned GET lifetime: issued at the click, used at once */
+export const DOWNLOAD_LINK_SECONDS = 60;
+const MAX_REPORT_BYTES = 8 * 1024 * 1024;
+const MAX_LISTED_ISSUES = 300;
+const MAX_BODY_CHARS = 16 * 1024;
+
+/** Short-lived links to objects: presigned POST (upload) and GET (download). The AWS adapter: functions/adapters/s3/links.ts. */
+export interface ObjectLinks {
+  presignPost(request: {
+    bucket: string;
+    key: string;
+    contentType: string;
+    maxBytes: number;
+    /** x-amz-meta-* fields, names without the prefix */
+    metadata: Record<string, string>;
+    expiresSeconds: number;
+  }): Promise<{ url: string; fields: Record<string, string> }>;
+  presignGet(request: { bucket: string; key: string; fileName: string; contentType: string; expiresSeconds: number }): Promise<string>;
+}
+
+/** What "regenerate now" runs: functions/core/consolidate/publish.ts publishConsolidated, bound to its deps. */
+export type PublishFn = (request: { level: 'county'; code: string; period: string; now?: Date }) => Promise<{ key: string; latestKey: string; fileName: string }>;
+
+export interface PortalDeps {
+  /** PORTAL_SECRET: access codes and session tokens derive from it (≥ 32 characters) */
+  secret: string;
+  store: SubmissionStore;
+  objects: ObjectStore;
+  links: ObjectLinks;
+  publish: PublishFn;
+  uploadsBucket: string;
+  reportsBucket: string;
+  maxUploadBytes: number;
+  now?: () => Date;
+  sessionTtlSeconds?: number;
+  /** Secure on the cookie: true behind HTTPS (AWS), false on http://127.0.0.1 */
+  secureCookie?: boolean;
+}
+
+export interface ApiRequest {
+  method: string;
+  /** path only, e.g. /api/me */
+  path: string;
+  query: Record<string, string | undefined>;
+  /** lower-case names */
+  headers: Record<string, string | undefined>;
+  /** cookie header values or API Gateway's event.cookies, `name=value` each */
+  cookies?: string[];
+  body?: string | null;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Set-Cookie values (API Gateway v2 takes them apart from headers) */
+  cookies: string[];
+  body: string | Uint8Array;
+}
+
+export type PortalApi = (request: ApiRequest) => Promise<ApiResponse>;
+
+/** A refusal with its HTTP status and a Chinese message for the page. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
+function json(status: number, data: unknown, cookies: string[] = []): ApiResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, cookies, body: JSON.stringify(data) };
+}
+
+function redirect(location: string): ApiResponse {
+  return { status: 302, headers: { location, ...NO_STORE }, cookies: [], body: '' };
+}
+
+/** RFC 6266: an ASCII fallback and the UTF-8 name. */
+export function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+}
+
+function cookieOf(request: ApiRequest, name: string): string | undefined {
+  const parts = [...(request.cookies ?? []), ...(request.headers.cookie ? [request.headers.cookie] : [])].flatMap((c) => c.split(';'));
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export function createPortalApi(deps: PortalDeps): PortalApi {
+  checkSecret(deps.secret);
+  const now = () => deps.now?.() ?? new Date();
+  const ttl = deps.sessionTtlSeconds ?? SESSION_TTL_SECONDS;
+  const cookieAttrs = `Path=/; HttpOnly; SameSite=Strict${deps.secureCookie ? '; Secure' : ''}`;
+
+  function principalOf(request: ApiRequest): Principal {
+    const auth = request.headers.authorization;
+    const token = auth && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '') : cookieOf(request, SESSION_COOKIE);
+    const principal = verifyToken(deps.secret, token, now());
+    if (!principal) throw new ApiError(401, '登录已过期或未登录，请重新登录');
+    return principal;
+  }
+
+  /** A mutating request must be JSON: a cross-site form cannot send it without a CORS preflight we never answer. */
+  function bodyOf(request: ApiRequest): Record<string, unknown> {
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new ApiError(415, '请求格式错误（需要 application/json）');
+    const text = request.body ?? '';
+    if (text.length > MAX_BODY_CHARS) throw new ApiError(413, '请求过大');
+    try {
+      const data = JSON.parse(text || '{}') as unknown;
+      if (data && typeof data === 'object' && !Array.isArray(data)) return data as Record<string, unknown>;
+    } catch {
+      // fall through
+    }
+    throw new ApiError(400, '请求格式错误');
+  }
+
+  const routes: Record<string, (request: ApiRequest) => Promise<ApiResponse>> = {
+    'POST /api/login': async (request) => {
+      const body = bodyOf(request);
+      const principal = signIn(deps.secret, String(body.code ?? ''), String(body.accessCode ?? ''), now(), ttl);
+      if (!principal) throw new ApiError(401, '机构代码或访问码不正确');
+      const token = issueToken(deps.secret, principal);
+      return json(200, meOf(principal, now()), [`${SESSION_COOKIE}=${token}; Max-Age=${ttl}; ${cookieAttrs}`]);
+    },
+    'POST /api/logout': async () => json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]),
+    'GET /api/me': async (request) => json(200, meOf(principalOf(request), now())),
+
+    'GET /api/template': async (request) => {
+      const p = principalOf(request);
+      const { institution, county } = readable(p, request.query.institution);
+      const period = periodParam(request.query.period, now());
+      const id = owedTemplate(institution, request.query.template);
+      const def = currentTemplate(id);
+      const bytes = await writeTemplate(def, county, institution, period);
+      return {
+        status: 200,
+        headers: { 'content-type': XLSX_TYPE, 'content-disposition': contentDisposition(`${def.title}_${institution.name}_${period}.xlsx`), ...NO_STORE },
+        cookies: [],
+        body: new Uint8Array(bytes),
+      };
+    },
+
+    'POST /api/uploads': async (request) => {
+      const p = principalOf(request);
+      const body = bodyOf(request);
+      if (body.institution !== undefined && body.institution !== p.code) throw new ApiError(403, '只能上报本单位的报表');
+      const { institution, county } = readable(p, p.code);
+      const id = owedTemplate(institution, typeof body.template === 'string' ? body.template : undefined);
+      const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
+      const fileName = typeof body.fileName === 'string' ? body.fileName : '';
+      if (!/\.xlsx$/i.test(fileName.trim())) throw new ApiError(400, '只接受 Excel 工作簿（.xlsx）；.xls、.csv、WPS 的 .et 请先另存为 .xlsx');
+      const size = body.size === undefined ? undefined : Number(body.size);
+      if (size !== undefined && !(Number.isFinite(size) && size > 0)) throw new ApiError(400, '文件为空');
+      if (size !== undefined && size > deps.maxUploadBytes) throw new ApiError(413, `文件超过 ${Math.round(deps.maxUploadBytes / 1048576)} MB 的上限`);
+      const key = uploadKeyFor(county.code, institution.code, id, period, fileName, now());
+      const post = await deps.links.presignPost({
+        bucket: deps.uploadsBucket,
+        key,
+        contentType: XLSX_TYPE,
+        maxBytes: deps.maxUploadBytes,
+        metadata: { uploader: p.code },
+        expiresSeconds: UPLOAD_LINK_SECONDS,
+      });
+      return json(200, { ...post, key, maxBytes: deps.maxUploadBytes, expiresAt: new Date(now().getTime() + UPLOAD_LINK_SECONDS * 1000).toISOString() });
+    },
+
+    'GET /api/upload-status': async (request) => {
+      const p = principalOf(request);
+      const key = parseUploadKey(request.query.key ?? '');
+      if (!key) throw new ApiError(400, '上传位置无效');
+      readable(p, key.institution);
+      const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
+      const version = versions.find((v) => v.objectKey === request.query.key);
+      if (!version) return json(200, { state: 'pending' });
+      return json(200, { state: 'done', version: versionView(version), report: await reportView(version) });
+    },
+
+    'GET /api/submissions': async (request) => {
+      const p = principalOf(request);
+      const { institution, county } = readable(p, request.query.institution);
+      const period = periodParam(request.query.period, now());
+      const entries = (await deps.store.listPeriod(county.code, period)).filter((e) => e.institution === institution.code);
+      const rows = await Promise.all(
+        templatesOwed(institution).map(async (id) => {
+          const versions = await deps.store.versions({ institution: institution.code, template: id, period });
+          return {
+            template: id,
+            title: findTemplate(id)?.title ?? id,
+            deadline: deadlineLabel(period, county.deadlineDay),
+            ...cellOf(entries.find((e) => e.template === id), period, county, now()),
+            versions: versions.reverse().map(versionView),
+          };
+        }),
+      );
+      return json(200, { institution: institution.code, name: institution.name, period, periodLabel: periodLabel(period), rows });
+    },
+
+    'GET /api/report': async (request) => json(200, await reportView(await versionParam(request))),
+
+    'GET /api/download/feedback': async (request) => {
+      const version = await versionParam(request);
+      const key = await feedbackOf(version);
+      if (!key) throw new ApiError(404, '这次上报没有批注工作簿');
+      const name = `校验结果_${version.template}_${version.institution}_${version.period}.xlsx`;
+      return redirect(await deps.links.presignGet({ bucket: deps.reportsBucket, key, fileName: name, contentType: XLSX_TYPE, expiresSeconds: DOWNLOAD_LINK_SECONDS }));
+    },
+
+    'GET /api/county': async (request) => {
+      const p = commission(principalOf(request));
+      const county = findCounty(p.county)!;
+      const period = periodParam(request.query.period, now());
+      const entries = await deps.store.listPeriod(county.code, period);
+      return json(200, countyView(county, period, entries, now()));
+    },
+
+    'GET /api/indicators': async (request) => {
+      const p = commission(principalOf(request));
+      const period = periodParam(request.query.period, now());
+      const result = consolidate(await loadConsolidationInput(deps.store, p.county, period, now()));
+      const rows = result.summary.flatMap((section) =>
+        section.rows
+          .filter((r) => r.target || r.kind === 'indicator')
+          .map((r) => ({
+            template: section.template.id,
+            code: r.code,
+            name: r.name,
+            unit: r.unit,
+            current: r.current.value,
+            ytd: r.ytd.value,
+            covered: r.ytd.covered,
+            owed: r.ytd.owed,
+            target: r.target && { direction: r.target.direction, value: r.target.value, document: r.target.document, measured: r.target.measured, status: r.target.status },
+          })),
+      );
+      rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));
+      return json(200, { period, labels: result.labels, rows });
+    },
+
+    'GET /api/consolidated': async (request) => {
+      const p = commission(principalOf(request));
+      const prefix = `consolidated/${p.county}/`;
+      const objects = (await deps.objects.list(deps.reportsBucket, prefix)).filter((o) => o.key.endsWith('.xlsx'));
+      const latest = [];
+      const runs = [];
+      for (const o of objects) {
+        const rest = o.key.slice(prefix.length).split('/');
+        if (rest.length !== 2) continue;
+        if (rest[0] === 'latest') latest.push({ period: rest[1]!.replace(/\.xlsx$/, ''), key: o.key, size: o.size, lastModified: o.lastModified });
+        else runs.push({ period: rest[0]!, name: rest[1]!, key: o.key, size: o.size, lastModified: o.lastModified });
+      }
+      latest.sort((a, b) => b.period.localeCompare(a.period));
+      runs.sort((a, b) => b.lastModified.localeCompare(a.lastModified) || b.key.localeCompare(a.key));
+      return json(200, { latest, runs: runs.slice(0, 100) });
+    },
+
+    'GET /api/download/consolidated': async (request) => {
+      const p = commission(principalOf(request));
+      const key = request.query.key ?? '';
+      const prefix = `consolidated/${p.county}/`;
+      if (!key.startsWith(prefix) || !key.endsWith('.xlsx') || key.includes('..') || key.split('/').length !== 4) throw new ApiError(403, '无权下载该文件');
+      const found = (await deps.objects.list(deps.reportsBucket, key)).some((o) => o.key === key);
+      if (!found) throw new ApiError(404, '汇总表不存在，请先生成');
+      const [, , folder, file] = key.split('/') as [string, string, string, string];
+      const county = findCounty(p.county)!;
+      const name = folder === 'latest' ? `${county.name}汇总表_${file}` : file;
+      return redirect(await deps.links.presignGet({ bucket: deps.reportsBucket, key, fileName: name, contentType: XLSX_TYPE, expiresSeconds: DOWNLOAD_LINK_SECONDS }));
+    },
+
+    'POST /api/regenerate': async (request) => {
+      const p = commission(principalOf(request));
+      const body = bodyOf(request);
+      const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
+      const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
+      return json(200, { key: published.key, latestKey: published.latestKey, fileName: published.fileName });
+    },
+  };
+
+  function commission(p: Principal): Principal {
+    if (p.role !== 'commission') throw new ApiError(403, '仅卫健委账号可以查看');
+    return p;
+  }
+
+  /** The institution a principal may read: its own, or (commission) any of its county. */
+  function readable(p: Principal, code: string | undefined): { institution: Institution; county: County } {
+    const wanted = code === undefined || code === '' ? p.code : code;
+    const found = findInstitution(wanted);
+    if (!found) throw new ApiError(404, `机构代码 ${String(wanted).slice(0, 20)} 不在名录中`);
+    const allowed = wanted === p.code || (p.role === 'commission' && found.county.code === p.county);
+    if (!allowed) throw new ApiError(403, '无权查看其他机构的数据');
+    return found;
+  }
+
+  async function versionParam(request: ApiRequest): Promise<SubmissionVersion> {
+    const p = principalOf(request);
+    const { institution } = readable(p, request.query.institution);
+    const template = owedTemplate(institution, request.query.template);
+    const period = periodParam(request.query.period, now());
+    const versionId = request.query.versionId ?? '';
+    if (!/^[0-9a-f]{8,64}$/.test(versionId)) throw new ApiError(400, '版本号无效');
+    const version = (await deps.store.versions({ institution: institution.code, template, period })).find((v) => v.versionId === versionId);
+    if (!version) throw new ApiError(404, '找不到这次上报');
+    return version;
+  }
+
+  async function feedbackOf(version: SubmissionVersion): Promise<string | null> {
+    const recorded = (version as Partial<Pick<SubmissionVersion, 'feedbackKey'>>).feedbackKey;
+    if (recorded !== undefined) return recorded;
+    // versions stored before feedbackKey was recorded: the key is derived, look for the object
+    const key = parseUploadKey(version.objectKey);
+    if (!key) return null;
+    const derived = feedbackKeyOf(key, version.versionId);
+    return (await deps.objects.list(deps.reportsBucket, derived)).some((o) => o.key === derived) ? derived : null;
+  }
+
+  async function reportView(version: SubmissionVersion) {
+    let report: Report | null = null;
+    try {
+      const bytes = await deps.objects.get(deps.reportsBucket, version.reportKey, MAX_REPORT_BYTES);
+      if (bytes) report = JSON.parse(Buffer.from(bytes).toString('utf8')) as Report;
+    } catch {
+      report = null; // the version's first issues still say what went wrong
+    }
+    const all: Issue[] = Array.isArray(report?.issues) ? report!.issues : version.firstIssues;
+    const rank = { error: 0, warning: 1, info: 2 } as Record<string, number>;
+    const ordered = [...all].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
+    return {
+      ...versionView(version),
+      infos: all.filter((i) => i.severity === 'info').length,
+      issues: ordered.slice(0, MAX_LISTED_ISSUES).map((i) => ({ severity: i.severity, code: i.code, sheet: i.sheet, cell: i.cell, element: i.element, message: i.message })),
+      more: Math.max(0, ordered.length - MAX_LISTED_ISSUES),
+      feedback: (await feedbackOf(version)) !== null,
+    };
+  }
+
+  return async function handle(request: ApiRequest): Promise<ApiResponse> {
+    const route = routes[`${request.method.toUpperCase()} ${request.path.replace(/\/+$/, '')}`];
+    try {
+      if (!route) throw new ApiError(404, '接口不存在');
+      return await route(request);
+    } catch (err) {
+      if (err instanceof ApiError) return json(err.status, { error: err.message });
+      const id = randomBytes(4).toString('hex');
+      console.error(JSON.stringify({ level: 'error', message: 'portal api failed', id, path: request.path, error: err instanceof Error ? err.stack : String(err) }));
+      return json(500, { error: `服务暂时不可用，请稍后再试（错误编号 ${id}）` });
+    }
+  };
+}
+
+/** The months a user can pick: the current month back 24 months; the default is last month (what is due now). */
+export function periodsAround(now: Date): { periods: string[]; defaultPeriod: string } {
+  const current = shanghaiMonth(now);
+  const periods = Array.from({ length: 25 }, (_, i) => shiftPeriod(current, -i));
+  return { periods, defaultPeriod: periods[1]! };
+}
+
+function periodParam(period: string | undefined, now: Date): string {
+  if (!period || !PERIOD_PATTERN.test(period)) throw new ApiError(400, '统计期格式应为 YYYY-MM，如 2025-03');
+  if (period > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
+  return period;
+}
+
+function owedTemplate(institution: Institution, template: string | undefined): string {
+  if (!template || !allTemplates.some((t) => t.id === template)) throw new ApiError(400, '报表模板无效');
+  if (!templatesOwed(institution).includes(template)) throw new ApiError(403, `${institution.name}无需报送 ${template}`);
+  return template;
+}
+
+/** uploads/<county>/<institution>/<template>/<period>/<Beijing time>_<random>_<name>.xlsx: one exact key per upload. */
+export function uploadKeyFor(county: string, institution: string, template: string, period: string, fileName: string, now: Date): string {
+  const base = fileName
+    .trim()
+    .replace(/^.*[\\/]/, '')
+    .replace(/\.xlsx$/i, '')
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}_\-（）()]+/gu, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 60);
+  const t = new Date(now.getTime() + 8 * 3600_000).toISOString();
+  const stamp = `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 19).replace(/:/g, '')}`;
+  return `uploads/${county}/${institution}/${template}/${period}/${stamp}_${randomBytes(3).toString('hex')}_${base || '报表'}.xlsx`;
+}
+
+function versionView(v: SubmissionVersion) {
+  return {
+    versionId: v.versionId,
+    institution: v.institution,
+    template: v.template,
+    period: v.period,
+    objectKey: v.objectKey,
+    fileName: v.objectKey.split('/').pop()!.replace(/^\d{8}-\d{6}_[0-9a-f]{6}_/, ''),
+    uploadedAt: v.uploadedAt,
+    status: v.status,
+    errors: v.errors,
+    warnings: v.warnings,
+  };
+}
+
+export type CellStatus = 'accepted' | 'accepted_with_warnings' | 'rejected' | 'missing';
+export type Timeliness = '按时' | '逾期' | '逾期未报' | '逾期未改' | '未到期';
+
+/** One institution × template of a period: the accepted version when there is one, else the latest attempt. */
+function cellOf(entry: PeriodEntry | undefined, period: string, county: County, now: Date) {
+  const deadline = deadlineOf(period, county.deadlineDay);
+  const current = entry?.current ?? null;
+  const latest = entry?.latest ?? null;
+  const shown = current ?? latest;
+  const status: CellStatus = shown ? shown.status : 'missing';
+  const pastDeadline = now.getTime() > deadline.getTime();
+  let timeliness: Timeliness;
+  if (current) timeliness = Date.parse(current.uploadedAt) > deadline.getTime() ? '逾期' : '按时';
+  else if (!pastDeadline) timeliness = '未到期';
+  else timeliness = latest ? '逾期未改' : '逾期未报';
+  const laterRejected = current && latest && latest.status === 'rejected' && latest.order > current.order ? { uploadedAt: latest.uploadedAt, errors: latest.errors } : null;
+  return {
+    status,
+    timeliness,
+    late: timeliness === '逾期' || timeliness === '逾期未报' || timeliness === '逾期未改',
+    uploadedAt: shown?.uploadedAt ?? null,
+    versionCount: latest?.versions ?? 0,
+    errors: shown?.errors ?? 0,
+    warnings: shown?.warnings ?? 0,
+    laterRejected,
+  };
+}
+
+function countyView(county: County, period: string, entries: readonly PeriodEntry[], now: Date) {
+  const used = new Set(county.institutions.flatMap((i) => templatesOwed(i)));
+  const columns = allTemplates.filter((t, i, all) => used.has(t.id) && all.findIndex((x) => x.id === t.id) === i).map((t) => ({ id: t.id, title: t.title }));
+  const byKey = new Map(entries.map((e) => [`${e.institution}|${e.template}`, e]));
+  const totals = { owed: 0, accepted: 0, warnings: 0, rejected: 0, missing: 0, onTime: 0, late: 0 };
+  const issues: Array<Record<string, unknown>> = [];
+  const rows = county.institutions.map((inst) => {
+    const owed = new Set(templatesOwed(inst));
+    const cells: Record<string, ReturnType<typeof cellOf> | null> = {};
+    for (const col of columns) {
+      if (!owed.has(col.id)) {
+        cells[col.id] = null;
+        continue;
+      }
+      const entry = byKey.get(`${inst.code}|${col.id}`);
+      const cell = cellOf(entry, period, county, now);
+      cells[col.id] = cell;
+      totals.owed++;
+      if (cell.status === 'accepted') totals.accepted++;
+      if (cell.status === 'accepted_with_warnings') totals.warnings++;
+      if (cell.status === 'rejected') totals.rejected++;
+      if (cell.status === 'missing') totals.missing++;
+      if (cell.timeliness === '按时') totals.onTime++;
+      if (cell.late) totals.late++;
+      const latest = entry?.latest;
+      const open = latest && latest.status === 'rejected' && (!entry.current || latest.order > entry.current.order) ? latest : null;
+      const source = open ?? (entry?.current?.warnings ? entry.current : null);
+      for (const issue of source?.firstIssues ?? []) {
+        if (issue.severity === 'info') continue;
+        issues.push({
+          institution: inst.code,
+          name: inst.name,
+          template: col.id,
+          state: open ? '未解决' : '已接收',
+          severity: issue.severity,
+          cell: issue.cell,
+          message: issue.message,
+          uploadedAt: source!.uploadedAt,
+          versionId: source!.versionId,
+        });
+      }
+    }
+    return { code: inst.code, name: inst.name, type: inst.type, cells };
+  });
+  const submitted = totals.accepted + totals.warnings;
+  return {
+    county: county.code,
+    countyName: county.name,
+    period,
+    periodLabel: periodLabel(period),
+    deadline: deadlineLabel(period, county.deadlineDay),
+    columns,
+    rows,
+    totals: {
+      ...totals,
+      submitted,
+      rate: totals.owed ? Math.round((submitted / totals.owed) * 1000) / 10 : null,
+      timely: totals.owed ? Math.round((totals.onTime / totals.owed) * 1000) / 10 : null,
+    },
+    issues: issues.slice(0, 500),
+    moreIssues: Math.max(0, issues.length - 500),
+  };
+}
+
+function meOf(p: Principal, now: Date) {
+  const { institution, county } = findInstitution(p.code)!;
+  return {
+    code: p.code,
+    name: institution.name,
+    role: p.role,
+    county: county.code,
+    countyName: county.name,
+    cityName: county.city.name,
+    templates: templatesOwed(institution).map((id) => ({ id, title: findTemplate(id)?.title ?? id })),
+    deadlineDay: county.deadlineDay,
+    expiresAt: new Date(p.exp * 1000).toISOString(),
+    ...periodsAround(now),
+  };
+}
+
+export type { UploadKey };

@@ -1,0 +1,467 @@
+/* 卫生健康统计报表平台 — the page. Plain ES2017 (Chromium ≥ 60, WPS/360 speed mode), no framework,
+   no build. The DOM is built with textContent only: nothing from the server is parsed as HTML. */
+(function () {
+  'use strict';
+
+  var STATUS = { accepted: '已通过', accepted_with_warnings: '有警告', rejected: '未通过', missing: '未上报', pending: '校验中' };
+  var SEV = { error: '错误', warning: '警告', info: '提示' };
+  var POLL_MS = 1000;
+  var POLL_LIMIT_MS = 120000;
+
+  var state = { me: null, period: null, tab: 'own', deepLink: null, uploads: {}, lastKey: null };
+
+  function $(id) { return document.getElementById(id); }
+
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === 'text') el.textContent = v;
+        else if (k === 'class') el.className = v;
+        else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? '' : v);
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return;
+      el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return el;
+  }
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+  function qs(params) {
+    return Object.keys(params).filter(function (k) { return params[k] !== undefined && params[k] !== null; })
+      .map(function (k) { return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]); }).join('&');
+  }
+
+  /** Beijing time of an ISO instant: 2025-04-02 10:05 */
+  function bj(iso) {
+    var t = Date.parse(iso);
+    if (!isFinite(t)) return '—';
+    return new Date(t + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' ');
+  }
+
+  function periodText(p) { return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月'; }
+
+  function mb(bytes) { return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(bytes / 1024)) + ' KB'; }
+
+  var toastTimer = null;
+  function toast(text, isError) {
+    var t = $('toast');
+    t.textContent = text;
+    t.className = 'toast' + (isError ? ' error' : '');
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; }, isError ? 8000 : 4000);
+  }
+
+  function api(method, path, body) {
+    var init = { method: method, credentials: 'same-origin', headers: {} };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        if (res.status === 401 && path !== '/api/login') { showLogin(); }
+        if (!res.ok) {
+          var err = new Error(data && data.error ? data.error : '请求失败（' + res.status + '）');
+          err.status = res.status;
+          throw err;
+        }
+        return data;
+      });
+    }, function () { throw new Error('网络连接失败，请检查网络后重试'); });
+  }
+
+  function chip(status, late) {
+    var box = h('span', null, [h('span', { class: 'chip s-' + status, text: STATUS[status] || status })]);
+    if (late) box.appendChild(h('span', { class: 'late-tag', text: '逾期', title: late }));
+    return box;
+  }
+
+  // ---------- sign-in ----------
+
+  function showLogin() {
+    state.me = null;
+    $('who').hidden = true;
+    $('app-view').hidden = true;
+    $('login-view').hidden = false;
+    $('brand-sub').textContent = '机构月报 · 在线报送与汇总';
+    setTimeout(function () { $('login-code').focus(); }, 0);
+  }
+
+  $('login-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var btn = $('login-submit');
+    btn.disabled = true;
+    $('login-error').textContent = '';
+    api('POST', '/api/login', { code: $('login-code').value.trim(), accessCode: $('login-access').value })
+      .then(function (me) { $('login-access').value = ''; start(me); })
+      .catch(function (err) { $('login-error').textContent = err.message; })
+      .then(function () { btn.disabled = false; });
+  });
+
+  $('logout').addEventListener('click', function () {
+    api('POST', '/api/logout', {}).catch(function () {}).then(showLogin);
+  });
+
+  // ---------- the signed-in page ----------
+
+  function start(me) {
+    state.me = me;
+    $('login-view').hidden = true;
+    $('app-view').hidden = false;
+    $('who').hidden = false;
+    $('who-name').textContent = me.name + '（' + me.code + '）';
+    $('who-role').textContent = me.role === 'commission' ? '卫健委' : '填报机构';
+    $('brand-sub').textContent = me.cityName + ' · ' + me.countyName;
+    var sel = clear($('period'));
+    me.periods.forEach(function (p) { sel.appendChild(h('option', { value: p, text: periodText(p) })); });
+    state.period = me.defaultPeriod;
+    if (state.deepLink && me.periods.indexOf(state.deepLink.period) >= 0) state.period = state.deepLink.period;
+    sel.value = state.period;
+    $('tabs').hidden = me.role !== 'commission';
+    state.tab = me.role === 'commission' && !state.deepLink ? 'county' : 'own';
+    if (state.deepLink && me.role === 'commission' && state.deepLink.institution !== me.code) state.tab = 'county';
+    showTab();
+    if (state.deepLink) {
+      var d = state.deepLink;
+      state.deepLink = null;
+      showReport(d);
+    }
+  }
+
+  function showTab() {
+    $('own-view').hidden = state.tab !== 'own';
+    $('county-view').hidden = state.tab !== 'county';
+    $('tab-own').className = 'tab' + (state.tab === 'own' ? ' active' : '');
+    $('tab-county').className = 'tab' + (state.tab === 'county' ? ' active' : '');
+    load();
+  }
+
+  $('tab-own').addEventListener('click', function () { state.tab = 'own'; showTab(); });
+  $('tab-county').addEventListener('click', function () { state.tab = 'county'; showTab(); });
+  $('period').addEventListener('change', function () { state.period = this.value; $('result-card').hidden = true; load(); });
+  $('refresh').addEventListener('click', function () { load(); });
+
+  function load() {
+    var me = state.me;
+    if (!me) return Promise.resolve();
+    var d = new Date(Date.UTC(Number(state.period.slice(0, 4)), Number(state.period.slice(5, 7)), me.deadlineDay));
+    $('deadline').textContent = '报送截止：' + d.getUTCFullYear() + '年' + (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日23:59';
+    return state.tab === 'own' ? loadOwn() : loadCounty();
+  }
+
+  // ---------- institution: templates, upload, result, history ----------
+
+  function loadOwn() {
+    var period = state.period;
+    return api('GET', '/api/submissions?' + qs({ period: period })).then(function (data) {
+      if (period !== state.period) return;
+      $('own-sub').textContent = data.name + ' · ' + data.periodLabel;
+      renderOwn(data);
+    }).catch(function (err) { toast(err.message, true); });
+  }
+
+  function renderOwn(data) {
+    var body = clear($('own-table').tBodies[0]);
+    data.rows.forEach(function (row) {
+      var last = row.versions[0];
+      var up = state.uploads[row.template] || null;
+      var file = h('input', { type: 'file', accept: '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', hidden: true, 'data-template': row.template });
+      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, file.files[0], file); });
+      var progress = h('div', { class: 'upload-progress', id: 'up-' + row.template, hidden: !up }, [
+        h('div', { class: 'progress' }, [h('div', { class: 'bar' })]),
+        h('div', { class: 'progress-text' }),
+      ]);
+      var lateNote = row.late ? row.timeliness : null;
+      body.appendChild(h('tr', { 'data-template': row.template }, [
+        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + ' · 截止 ' + row.deadline })]),
+        h('td', null, [chip(row.status, lateNote)]),
+        h('td', { class: 'small' }, [last ? bj(last.uploadedAt) + '（共 ' + row.versions.length + ' 次）' : '—']),
+        h('td', { class: 'upload-cell' }, [
+          h('div', { class: 'actions' }, [
+            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: data.period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
+            h('button', { type: 'button', class: 'btn primary', 'data-action': 'upload', onclick: function () { file.value = ''; file.click(); } }, [row.versions.length ? '重新上传' : '上传报表']),
+            file,
+          ]),
+          progress,
+        ]),
+      ]));
+    });
+    var hist = clear($('history-table').tBodies[0]);
+    var all = [];
+    data.rows.forEach(function (row) { row.versions.forEach(function (v) { all.push({ v: v, title: row.title }); }); });
+    all.sort(function (a, b) { return a.v.uploadedAt < b.v.uploadedAt ? 1 : -1; });
+    if (!all.length) hist.appendChild(h('tr', null, [h('td', { colspan: '6', class: 'empty', text: '本统计期尚无上报记录' })]));
+    all.forEach(function (x) {
+      var v = x.v;
+      hist.appendChild(h('tr', null, [
+        h('td', { class: 'small', text: bj(v.uploadedAt) }),
+        h('td', { text: x.title }),
+        h('td', { class: 'small', text: v.fileName }),
+        h('td', null, [chip(v.status)]),
+        h('td', { class: 'small', text: v.errors + ' / ' + v.warnings }),
+        h('td', null, [h('div', { class: 'actions' }, [
+          h('button', { type: 'button', class: 'link-btn', onclick: function () { showReport(v); } }, ['查看']),
+          v.status !== 'accepted' ? h('a', { href: feedbackHref(v), 'data-action': 'feedback' }, ['批注工作簿']) : null,
+        ])]),
+      ]));
+    });
+  }
+
+  function feedbackHref(v) {
+    return '/api/download/feedback?' + qs({ institution: v.institution, template: v.template, period: v.period, versionId: v.versionId });
+  }
+
+  function setProgress(template, pct, text) {
+    var box = $('up-' + template);
+    if (!box) return;
+    box.hidden = false;
+    box.querySelector('.bar').style.width = Math.max(0, Math.min(100, pct)) + '%';
+    box.querySelector('.progress-text').textContent = text;
+  }
+
+  function upload(template, file, input) {
+    var period = state.period;
+    if (!/\.xlsx$/i.test(file.name)) { toast('只接受 .xlsx 工作簿；.xls、.csv、.et 请先在 Excel 或 WPS 中另存为 .xlsx', true); return; }
+    state.uploads[template] = true;
+    setProgress(template, 0, '正在准备上传…');
+    api('POST', '/api/uploads', { template: template, period: period, fileName: file.name, size: file.size })
+      .then(function (post) {
+        if (file.size > post.maxBytes) throw new Error('文件超过 ' + mb(post.maxBytes) + ' 的上限');
+        return send(post, file, function (loaded, total) {
+          setProgress(template, total ? loaded * 100 / total : 0, '正在上传 ' + Math.round(total ? loaded * 100 / total : 0) + '%（' + mb(loaded) + ' / ' + mb(total) + '）');
+        }).then(function () { return post.key; });
+      })
+      .then(function (key) {
+        state.lastKey = key;
+        setProgress(template, 100, '上传完成，正在校验…');
+        return poll(key, Date.now());
+      })
+      .then(function (result) {
+        delete state.uploads[template];
+        if (!result) { setProgress(template, 100, '校验仍在进行，请稍后点击“刷新”查看结果'); return; }
+        renderResult(result.report);
+        return loadOwn().then(function () { scrollToResult(); });
+      })
+      .catch(function (err) {
+        delete state.uploads[template];
+        setProgress(template, 0, '上传失败：' + err.message);
+        toast('上传失败：' + err.message, true);
+      })
+      .then(function () { if (input) input.value = ''; });
+  }
+
+  /** The presigned POST, straight to object storage, with progress (fetch has no upload progress). */
+  function send(post, file, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var form = new FormData();
+      Object.keys(post.fields).forEach(function (k) { form.append(k, post.fields[k]); });
+      form.append('file', file);
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', post.url);
+      xhr.upload.onprogress = function (e) { onProgress(e.loaded, e.lengthComputable ? e.total : file.size); };
+      xhr.onload = function () {
+        if (xhr.status >= 200 && xhr.status < 300) return resolve();
+        var m = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText || '');
+        reject(new Error('存储服务拒绝了上传（' + xhr.status + (m ? '：' + m[1] : '') + '）'));
+      };
+      xhr.onerror = function () { reject(new Error('网络中断，请重新上传')); };
+      xhr.ontimeout = function () { reject(new Error('上传超时，请重新上传')); };
+      xhr.send(form);
+    });
+  }
+
+  function poll(key, started) {
+    return api('GET', '/api/upload-status?' + qs({ key: key })).then(function (s) {
+      if (s.state === 'done') return s;
+      if (Date.now() - started > POLL_LIMIT_MS) return null;
+      return new Promise(function (r) { setTimeout(r, POLL_MS); }).then(function () { return poll(key, started); });
+    });
+  }
+
+  function showReport(v) {
+    return api('GET', '/api/report?' + qs({ institution: v.institution, template: v.template, period: v.period, versionId: v.versionId }))
+      .then(function (report) {
+        if (state.tab !== 'own' && state.me.code === report.institution) { state.tab = 'own'; showTab(); }
+        if (state.tab !== 'own') { $('own-view').hidden = false; }
+        renderResult(report);
+        scrollToResult();
+      })
+      .catch(function (err) { toast(err.message, true); });
+  }
+
+  function scrollToResult() {
+    var card = $('result-card');
+    if (card.scrollIntoView) card.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }
+
+  function templateTitle(id) {
+    var t = (state.me.templates || []).filter(function (x) { return x.id === id; })[0];
+    return t ? t.title : id;
+  }
+
+  function renderResult(r) {
+    $('result-card').hidden = false;
+    $('result-sub').textContent = r.fileName + ' · ' + bj(r.uploadedAt) + ' 上传';
+    var body = clear($('result-body'));
+    var what = periodText(r.period) + ' ' + templateTitle(r.template);
+    var cls = r.status === 'rejected' ? 'error' : r.status === 'accepted_with_warnings' ? 'warn' : 'ok';
+    var head = r.status === 'rejected'
+      ? '未通过：发现 ' + r.errors + ' 个错误' + (r.warnings ? '、' + r.warnings + ' 个警告' : '') + '，本次上报未入库。请按下列说明修改后重新上传。'
+      : r.status === 'accepted_with_warnings'
+        ? '已通过（有 ' + r.warnings + ' 个警告）：' + what + ' 已入库。请核实下列警告，如数据有误可重新上传。'
+        : '已通过：' + what + ' 已通过校验并入库。';
+    body.appendChild(h('div', { class: 'notice ' + cls, id: 'result-status', 'data-status': r.status }, [
+      h('strong', { text: head }),
+      r.feedback && r.status !== 'accepted' ? h('div', { class: 'actions' }, [
+        h('a', { class: 'btn', href: feedbackHref(r), id: 'feedback-link', 'data-action': 'feedback' }, ['下载批注工作簿（问题单元格已标出）']),
+      ]) : null,
+    ]));
+    var issues = r.issues.filter(function (i) { return i.severity !== 'info'; });
+    if (issues.length) {
+      var rows = issues.map(function (i, n) {
+        return h('tr', null, [
+          h('td', { class: 'num', text: String(n + 1) }),
+          h('td', { class: 'sev-' + i.severity, text: SEV[i.severity] || i.severity }),
+          h('td', { class: 'cellref', text: (i.sheet ? i.sheet + ' ' : '') + (i.cell || '') }),
+          h('td', { text: i.message }),
+        ]);
+      });
+      body.appendChild(h('table', { class: 'table compact', id: 'issue-table' }, [
+        h('thead', null, [h('tr', null, [h('th', { style: 'width:44px', class: 'num', text: '序号' }), h('th', { style: 'width:60px', text: '级别' }), h('th', { style: 'width:160px', text: '位置' }), h('th', { text: '问题说明' })])]),
+        h('tbody', null, rows),
+      ]));
+      if (r.more) body.appendChild(h('p', { class: 'small muted', text: '另有 ' + r.more + ' 条问题未列出，见批注工作簿。' }));
+    }
+    if (r.infos) body.appendChild(h('p', { class: 'small muted', text: '系统自动规范了 ' + r.infos + ' 处填写格式（如文本数字、全角数字），不影响入库。' }));
+  }
+
+  // ---------- commission: grid, indicators, workbooks, issues ----------
+
+  function loadCounty() {
+    var period = state.period;
+    var county = api('GET', '/api/county?' + qs({ period: period })).then(function (data) {
+      if (period === state.period) renderCounty(data);
+    });
+    var indicators = api('GET', '/api/indicators?' + qs({ period: period })).then(function (data) {
+      if (period === state.period) renderIndicators(data);
+    });
+    return Promise.all([county, indicators, loadConsolidated()]).catch(function (err) { toast(err.message, true); });
+  }
+
+  function renderCounty(d) {
+    $('grid-title').textContent = d.countyName + ' ' + d.periodLabel + ' 上报情况';
+    var t = d.totals;
+    var stats = clear($('stats'));
+    [
+      ['应报', t.owed, ''],
+      ['已通过', t.submitted, 'ok'],
+      ['未通过', t.rejected, 'bad'],
+      ['未上报', t.missing, 'grey'],
+      ['上报率', t.rate === null ? '—' : t.rate + '%', ''],
+      ['及时率', t.timely === null ? '—' : t.timely + '%', t.late ? 'bad' : 'ok'],
+    ].forEach(function (s) {
+      stats.appendChild(h('div', { class: 'stat ' + s[2] }, [h('div', { class: 'v', text: String(s[1]) }), h('div', { class: 'k', text: s[0] })]));
+    });
+    var grid = clear($('grid'));
+    grid.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '机构' })].concat(d.columns.map(function (c) {
+      return h('th', { title: c.title }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id })]);
+    })))]));
+    var tb = h('tbody');
+    d.rows.forEach(function (r) {
+      tb.appendChild(h('tr', { 'data-institution': r.code }, [h('td', { class: 'inst' }, [h('span', { class: 'code', text: r.code }), r.name])].concat(d.columns.map(function (c) {
+        var cell = r.cells[c.id];
+        if (!cell) return h('td', { class: 'na', text: '—', title: '无需报送' });
+        var tip = STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
+        return h('td', { class: 'cell', 'data-template': c.id, 'data-status': cell.status }, [
+          h('span', { class: 'box s-' + cell.status, title: tip }, [STATUS[cell.status], cell.late ? h('span', { class: 'late-tag', text: '逾期' }) : null]),
+        ]);
+      }))));
+    });
+    grid.appendChild(tb);
+    var issues = clear($('issues').tBodies[0]);
+    $('issues-sub').textContent = d.issues.length ? '共 ' + (d.issues.length + d.moreIssues) + ' 条（未解决的错误在前）' : '';
+    var list = d.issues.slice().sort(function (a, b) { return (a.state === '未解决' ? 0 : 1) - (b.state === '未解决' ? 0 : 1); });
+    if (!list.length) issues.appendChild(h('tr', null, [h('td', { colspan: '5', class: 'empty', text: '本期没有待处理的校验问题' })]));
+    list.slice(0, 200).forEach(function (i) {
+      issues.appendChild(h('tr', null, [
+        h('td', null, [h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: d.period, versionId: i.versionId }); } }, [i.name])]),
+        h('td', { class: 'small', text: i.template }),
+        h('td', null, [h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' })]),
+        h('td', { class: 'cellref', text: i.cell || '—' }),
+        h('td', { class: 'small', text: i.message }),
+      ]));
+    });
+  }
+
+  function fmt(v, unit) {
+    if (v === null || v === undefined) return '—';
+    var pct = unit === '%' || unit === '‰' || unit === '1/10万';
+    var n = pct || unit === '比值' ? v.toFixed(2) : Math.round(v * 100) / 100;
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (pct ? unit : '');
+  }
+
+  function renderIndicators(d) {
+    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '，目标按本年累计判定' : '';
+    var tb = clear($('indicators').tBodies[0]);
+    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '5', class: 'empty', text: '暂无数据' })]));
+    d.rows.slice(0, 14).forEach(function (r) {
+      var t = r.target;
+      var state = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
+      tb.appendChild(h('tr', null, [
+        h('td', null, [r.name, h('span', { class: 'doc', text: r.template + ' · 覆盖 ' + r.covered + '/' + r.owed + ' 家' })]),
+        h('td', { class: 'num', text: fmt(r.current, r.unit) }),
+        h('td', { class: 'num', text: fmt(r.ytd, r.unit) }),
+        h('td', { class: 'num' }, t ? [(t.direction === '>=' ? '≥' : '≤') + fmt(t.value, r.unit), h('span', { class: 'doc', text: t.document })] : ['—']),
+        h('td', null, [state]),
+      ]));
+    });
+  }
+
+  function loadConsolidated() {
+    return api('GET', '/api/consolidated').then(function (d) {
+      var tb = clear($('consolidated').tBodies[0]);
+      if (!d.latest.length) tb.appendChild(h('tr', null, [h('td', { colspan: '3', class: 'empty', text: '尚未生成汇总表' })]));
+      d.latest.forEach(function (o) {
+        tb.appendChild(h('tr', { 'data-period': o.period }, [
+          h('td', { text: /^\d{4}-\d{2}$/.test(o.period) ? periodText(o.period) : o.period }),
+          h('td', { class: 'small', text: bj(o.lastModified) }),
+          h('td', null, [h('a', { href: '/api/download/consolidated?' + qs({ key: o.key }), 'data-action': 'consolidated' }, ['下载（' + mb(o.size) + '）'])]),
+        ]));
+      });
+      var runs = clear($('runs'));
+      d.runs.slice(0, 30).forEach(function (o) {
+        runs.appendChild(h('li', null, [h('a', { href: '/api/download/consolidated?' + qs({ key: o.key }) }, [o.name]), ' ', h('span', { class: 'muted', text: bj(o.lastModified) })]));
+      });
+    });
+  }
+
+  $('regenerate').addEventListener('click', function () {
+    var btn = this;
+    var period = state.period;
+    btn.disabled = true;
+    $('regen-msg').textContent = '正在生成 ' + periodText(period) + ' 汇总表…';
+    api('POST', '/api/regenerate', { period: period })
+      .then(function (r) {
+        $('regen-msg').textContent = '';
+        toast('已生成：' + r.fileName);
+        return loadConsolidated();
+      })
+      .catch(function (err) { $('regen-msg').textContent = ''; toast('生成失败：' + err.message, true); })
+      .then(function () { btn.disabled = false; });
+  });
+
+  // ---------- start ----------
+
+  var m = /^\/submissions\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
+  if (m) state.deepLink = { institution: decodeURIComponent(m[1]), template: decodeURIComponent(m[2]), period: decodeURIComponent(m[3]), versionId: decodeURIComponent(m[4]) };
+
+  api('GET', '/api/me').then(start, function () { showLogin(); });
+})();
