@@ -219,7 +219,7 @@ const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county
 
 function toItem(v: SubmissionVersion): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of VERSION_FIELDS) out[f] = f === 'firstIssues' ? JSON.stringify(v.firstIssues) : v[f];
+  for (const f of VERSION_FIELDS) out[f] = f === 'firstIssues' ? JSON.stringify(v.firstIssues) : (v[f] ?? null);
   return out;
 }
 

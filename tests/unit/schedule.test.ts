@@ -1,0 +1,102 @@
+/** The scheduled function's tasks over in-memory ports: when they run, what they publish, who gets the digest. */
+import { describe, expect, it } from 'vitest';
+import { makeEntry } from '../../functions/core/consolidate/build.ts';
+import { nextRun, reportingMonth, runTask, ScheduledTask, SCHEDULES, servedCounties } from '../../functions/core/schedule.ts';
+import { registry } from '../../schemas/index.ts';
+import { MemoryAlerter, MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+
+const REPORTS = 'hmis-reports';
+const nightly = SCHEDULES.find((s) => s.name === 'nightly')!;
+const afterDeadline = SCHEDULES.find((s) => s.name === 'after-deadline')!;
+const beijing = (iso: string) => new Date(`${iso}+08:00`);
+
+async function setup(counties = ['150525']) {
+  const objects = new MemoryObjects();
+  const store = new MemoryStore();
+  const alerter = new MemoryAlerter();
+  // 2025-03 of 奈曼旗: 150525-101 accepted T-JC, 150525-102 only a rejected T-JC, everyone else nothing
+  for (const e of [
+    makeEntry({ institution: '150525-101', template: 'T-JC', period: '2025-03', values: { JC01: 10000 } }),
+    makeEntry({ institution: '150525-102', template: 'T-JC', period: '2025-03', rejected: [] }),
+  ]) {
+    if (e.current) {
+      await store.putVersion(e.current, e.current.submission);
+      await store.makeCurrent(e.current);
+      await store.recordAttempt(e.current);
+    }
+    if (e.latest && e.latest !== e.current) await store.recordAttempt(e.latest);
+  }
+  const keys = () => [...objects.objects.keys()].filter((k) => k.startsWith(`${REPORTS}/consolidated/`)).map((k) => k.slice(REPORTS.length + 1)).sort();
+  return { deps: { objects, store, alerter, reportsBucket: REPORTS, counties }, alerter, keys };
+}
+
+describe('schedules (Asia/Shanghai)', () => {
+  it('nightly fires at 02:00 Beijing time, the next day once past', () => {
+    expect(nextRun(nightly, beijing('2025-04-03T01:59:00')).toISOString()).toBe('2025-04-02T18:00:00.000Z');
+    expect(nextRun(nightly, beijing('2025-04-03T02:00:00')).toISOString()).toBe('2025-04-03T18:00:00.000Z');
+  });
+
+  it('after-deadline fires at 09:00 on working days only', () => {
+    // Friday 2025-04-04 10:00 → Monday 2025-04-07 09:00
+    expect(nextRun(afterDeadline, beijing('2025-04-04T10:00:00'))).toEqual(beijing('2025-04-07T09:00:00'));
+    expect(nextRun(afterDeadline, beijing('2025-04-07T08:59:59'))).toEqual(beijing('2025-04-07T09:00:00'));
+  });
+
+  it('the reporting month is the calendar month before today in Beijing (the 1st at 00:30 Beijing is still the previous day in UTC)', () => {
+    expect(reportingMonth(beijing('2025-04-01T00:30:00'))).toBe('2025-03');
+    expect(reportingMonth(beijing('2025-01-15T12:00:00'))).toBe('2024-12');
+  });
+
+  it('served counties default to the registry and refuse unknown codes', () => {
+    expect(servedCounties()).toEqual(registry.counties.map((c) => c.code));
+    expect(() => servedCounties(['999999'])).toThrow(/999999/);
+  });
+});
+
+describe('runTask', () => {
+  it('nightly writes a new workbook per run and the latest copy of the reporting month; nothing is overwritten but latest', async () => {
+    const { deps, keys, alerter } = await setup();
+    const first = await runTask({ task: 'nightly' }, deps, beijing('2025-04-03T02:00:00'));
+    await runTask({ task: 'nightly' }, deps, beijing('2025-04-04T02:00:00'));
+    expect(first.published[0]).toMatchObject({ code: '150525', period: '2025-03', latestKey: 'consolidated/150525/latest/2025-03.xlsx' });
+    expect(keys()).toEqual([
+      'consolidated/150525/2025-03/奈曼旗卫生健康统计月报汇总（2025年3月）_20250403-020000.xlsx',
+      'consolidated/150525/2025-03/奈曼旗卫生健康统计月报汇总（2025年3月）_20250404-020000.xlsx',
+      'consolidated/150525/latest/2025-03.xlsx',
+    ]);
+    expect(alerter.sent).toHaveLength(0);
+  });
+
+  it('after-deadline does nothing before the deadline, nor on a weekend after it', async () => {
+    const { deps, keys, alerter } = await setup();
+    expect(await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-03T09:00:00'))).toMatchObject({ published: [], digests: [] });
+    // Saturday 2025-04-12
+    expect(await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-12T09:00:00'))).toMatchObject({ published: [], digests: [] });
+    expect(keys()).toEqual([]);
+    expect(alerter.sent).toHaveLength(0);
+  });
+
+  it('after the deadline, on a working day: consolidates and sends one digest naming the missing and the rejected', async () => {
+    const { deps, keys, alerter } = await setup();
+    const out = await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-07T09:00:00'));
+    expect(out.digests).toEqual([{ county: '150525', period: '2025-03', sent: true }]);
+    expect(keys()).toContain('consolidated/150525/latest/2025-03.xlsx');
+    expect(alerter.sent).toHaveLength(1);
+    const digest = alerter.sent[0]!;
+    expect(digest.attributes).toMatchObject({ county: '150525', kind: 'digest', period: '2025-03' });
+    expect(digest.message).toContain('150525-102'); // rejected, nothing accepted
+    expect(digest.message).toContain('150525-103'); // missing
+    expect(digest.message).not.toMatch(/150525-101[^\n]*T-JC/); // accepted
+  });
+
+  it('on demand: a county quarter, a city year, a digest; refused tasks are schema errors', async () => {
+    const { deps, keys } = await setup();
+    await runTask({ task: 'consolidate', level: 'county', code: '150525', period: '2025-Q1' }, deps, beijing('2025-04-10T12:00:00'));
+    await runTask({ task: 'consolidate', level: 'city', code: '1505', period: '2025' }, deps, beijing('2025-04-10T12:00:00'));
+    expect(keys().filter((k) => k.includes('/latest/'))).toEqual(['consolidated/1505/latest/2025.xlsx', 'consolidated/150525/latest/2025-Q1.xlsx']);
+    for (const bad of [{}, { task: 'nightly', extra: 1 }, { task: 'consolidate', code: '150525', period: '2025-13' }, { task: 'consolidate', level: 'city', code: '150525', period: '2025' }, { task: 'digest', county: '150525', period: '2025-Q1' }]) {
+      expect(ScheduledTask.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+    expect(ScheduledTask.parse({ task: 'consolidate', code: '150525', period: '2025-03' })).toMatchObject({ level: 'county' });
+  });
+});
