@@ -204,13 +204,12 @@ function banner(stack: LocalStack, handlerSource: string, scheduler: LocalSchedu
   ${creds} ${checksums} \\
     aws --endpoint-url ${e.s3} --region ${e.region} s3 cp 报表.xlsx s3://${e.buckets.uploads}/${key}
 
-Python (boto3):
+Python (boto3; 先设置上面的两个 checksum 环境变量 export the two checksum variables above first):
   import boto3
   from botocore.config import Config
   s3 = boto3.client('s3', endpoint_url='${e.s3}', region_name='${e.region}',
                     aws_access_key_id='${e.credentials.accessKeyId}', aws_secret_access_key='${e.credentials.secretAccessKey}',
-                    config=Config(s3={'addressing_style': 'path'},
-                                  request_checksum_calculation='when_required', response_checksum_validation='when_required'))
+                    config=Config(s3={'addressing_style': 'path'}))
   s3.upload_file('报表.xlsx', '${e.buckets.uploads}', '${key}')
 
 任何 SDK 或脚本的环境变量 · environment for any SDK, script or handler process:
