@@ -1,0 +1,82 @@
+/** The deployment config (infra/config.ts): context and file, defaults, and every problem reported at once. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../functions/config.ts';
+import { registry } from '../../schemas/index.ts';
+import { DeployConfigError, loadDeployConfig } from '../../infra/config.ts';
+
+const load = (context: Record<string, unknown>, cwd?: string) => loadDeployConfig((k) => context[k], cwd);
+
+describe('deployment config', () => {
+  it('a fresh clone needs nothing: stage dev, every county of the registry, schedules in Asia/Shanghai', () => {
+    const c = load({});
+    expect(c.stage).toBe('dev');
+    expect(c.counties).toEqual(registry.counties.map((x) => x.code));
+    expect(c.schedule).toEqual({
+      afterDeadline: `cron(0 6 ${Math.max(...registry.counties.map((x) => x.deadlineDay)) + 1} * ? *)`,
+      nightly: 'cron(0 2 * * ? *)',
+      timezone: 'Asia/Shanghai',
+    });
+    expect(c.institutionAccess).toBe('per-institution');
+    expect(c.maxUploadBytes).toBe(DEFAULT_MAX_UPLOAD_BYTES);
+    expect(c.alerts).toEqual([]);
+  });
+
+  it('context keys: counties and e-mail lists as comma-separated strings, schedule overrides', () => {
+    const c = load({ stage: 'naiman-prod', counties: '150525, 150425', alertEmails: 'a@example.org,b@example.org', afterDeadlineCron: 'cron(0 8 7 * ? *)' });
+    expect(c.counties).toEqual(['150525', '150425']);
+    expect(c.alerts).toEqual([
+      { protocol: 'email', endpoint: 'a@example.org' },
+      { protocol: 'email', endpoint: 'b@example.org' },
+    ]);
+    expect(c.schedule.afterDeadline).toBe('cron(0 8 7 * ? *)');
+  });
+
+  it('a config file (infra/config.example.json), context overriding it', () => {
+    const c = load({ config: 'infra/config.example.json', stage: 'other' }, process.cwd());
+    expect(c.stage).toBe('other');
+    expect(c.counties).toEqual(['150525']);
+    expect(c.alerts.some((s) => s.filter?.county?.[0] === '150525')).toBe(true);
+    expect(c.alerts.some((s) => s.filter?.institution?.[0] === '150525-101')).toBe(true);
+  });
+
+  it('lists every problem, with its path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hmis-config-'));
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({
+        stage: 'Prod!',
+        counties: ['150525', '999999'],
+        alerts: [
+          { protocol: 'email', endpoint: 'not-an-email' },
+          { protocol: 'email', endpoint: 'x@example.org', filter: { county: ['150425'] } },
+          { protocol: 'sms', endpoint: '13800000000' },
+        ],
+        schedule: { nightly: '0 2 * * *' },
+        logRetentionDays: 42,
+        unknownKey: true,
+      }),
+    );
+    let message = '';
+    try {
+      load({ config: 'bad.json' }, dir);
+    } catch (err) {
+      expect(err).toBeInstanceOf(DeployConfigError);
+      message = (err as Error).message;
+    }
+    for (const path of ['stage', 'alerts.0.endpoint', 'alerts.2.endpoint', 'schedule.nightly', 'logRetentionDays', 'unknownKey']) expect(message).toContain(path);
+  });
+
+  it('refuses counties not in the registry and filters on counties the deployment does not serve', () => {
+    expect(() => load({ counties: '150525,999999' })).toThrow(/counties\.1: 999999 is not in the registry/);
+    const dir = mkdtempSync(join(tmpdir(), 'hmis-config-'));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { county: ['150425'] } }] }));
+    expect(() => load({ config: 'c.json' }, dir)).toThrow(/alerts\.0\.filter\.county: 150425 is not served/);
+  });
+
+  it('a missing config file is one clear error', () => {
+    expect(() => load({ config: '/nonexistent/hmis.json' })).toThrow(/cannot read the deployment config/);
+  });
+});

@@ -1,0 +1,413 @@
+/**
+ * The synthesised template, asserted: what issue 6 promises a county (notification filter, schedule,
+ * dead letters, alarms, encryption, retention) and least privilege (one role per function, no
+ * wildcard action, writes only under the function's own prefixes). One synth for the file, no bundling.
+ */
+import { App, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
+import { ENV, UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../functions/config.ts';
+import { registry } from '../../schemas/index.ts';
+import { loadDeployConfig } from '../../infra/config.ts';
+import { COUNTIES_ENV, HmisStack } from '../../infra/stack.ts';
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Condition?: unknown };
+
+let template: Template;
+let resources: Record<string, Resource>;
+let stack: HmisStack;
+
+const CONTEXT: Record<string, string> = {
+  stage: 'test',
+  counties: '150525,150425',
+  opsEmails: 'ops@example.org',
+};
+const CONFIG_FILE = {
+  alerts: [
+    { protocol: 'email', endpoint: 'naiman@example.org', filter: { county: ['150525'] } },
+    { protocol: 'sms', endpoint: '+8613800000000', filter: { institution: ['150525-101'], severity: ['error'] } },
+  ],
+};
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const ref = (id: string) => ({ Ref: id });
+const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const actionsOf = (s: Statement) => [s.Action].flat();
+const resourcesOf = (s: Statement) => [s.Resource].flat();
+
+/** The statements of every policy attached to a role (inline default policy). */
+function roleStatements(roleId: string): Statement[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(ref(roleId))))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** `{"Fn::Join": ["", [<GetAtt bucket.Arn>, "/reports/*"]]}` → "<bucketId>/reports/*" for comparison. */
+function flat(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, any>;
+  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(flat).join(v['Fn::Join'][0]);
+  if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'][0]}>`;
+  if (v.Ref) return `<${v.Ref}>`;
+  return JSON.stringify(value);
+}
+
+beforeAll(async () => {
+  const { mkdtemp, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'hmis-infra-'));
+  await writeFile(join(dir, 'config.json'), JSON.stringify(CONFIG_FILE));
+  const context: Record<string, string> = { ...CONTEXT, config: join(dir, 'config.json') };
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: join(dir, 'cdk.out') });
+  stack = new HmisStack(app, 'hmis-test', { config: loadDeployConfig((k) => context[k]) });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+});
+
+describe('storage', () => {
+  it('uploads bucket: versioned, encrypted, public access blocked, old versions expire, retained', () => {
+    const uploads = logicalId(stack.storage.uploads);
+    const bucket = resources[uploads]!;
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LoggingConfiguration: { DestinationBucketName: ref(logicalId(stack.storage.accessLogs)) },
+    });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 730 }, Status: 'Enabled' }),
+    );
+  });
+
+  it('every bucket is encrypted, private, TLS only (1.2+) and retained', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    expect(buckets).toHaveLength(3);
+    for (const [id, bucket] of buckets) {
+      expect(bucket.DeletionPolicy, id).toBe('Retain');
+      expect(bucket.Properties.BucketEncryption, id).toBeDefined();
+      expect(bucket.Properties.PublicAccessBlockConfiguration, id).toMatchObject({ BlockPublicPolicy: true, RestrictPublicBuckets: true });
+      const policy = ofType('AWS::S3::BucketPolicy').find(([, p]) => JSON.stringify(p.Properties.Bucket) === JSON.stringify(ref(id)));
+      expect(policy, `${id} has a bucket policy`).toBeDefined();
+      const statements = policy![1].Properties.PolicyDocument.Statement as Statement[];
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }));
+    }
+  });
+
+  it('reports are a separate bucket: nothing a function writes can trigger ingest', () => {
+    expect(stack.storage.reports).not.toBe(stack.storage.uploads);
+    const withNotifications = ofType('AWS::S3::Bucket').filter(([, b]) => b.Properties.NotificationConfiguration);
+    expect(withNotifications.map(([id]) => id)).toEqual([logicalId(stack.storage.uploads)]);
+  });
+
+  it('table: keys of functions/adapters/dynamo/table.ts, on demand, PITR, deletion protection, retained', () => {
+    const [[, table]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      DeletionProtectionEnabled: true,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey.name, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TABLE_KEYS.gsi1.indexName,
+          KeySchema: [
+            { AttributeName: TABLE_KEYS.gsi1.partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: TABLE_KEYS.gsi1.sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+});
+
+describe('ingest', () => {
+  it('S3 ObjectCreated under the upload prefix, .xlsx only (functions/config.ts), invokes the ingest function', () => {
+    const fn = logicalId(stack.ingest.function.fn);
+    const bucket = resources[logicalId(stack.storage.uploads)]!;
+    expect(bucket.Properties.NotificationConfiguration).toEqual({
+      LambdaConfigurations: [
+        {
+          Event: 's3:ObjectCreated:*',
+          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: UPLOAD_PREFIX }, { Name: 'suffix', Value: UPLOAD_SUFFIX }] } },
+          Function: arn(fn),
+        },
+      ],
+    });
+    // S3 may invoke it from that bucket of this account only, and the permission exists before the notification
+    const [[permissionId, permission]] = ofType('AWS::Lambda::Permission') as [[string, Resource]];
+    expect(permission.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      Principal: 's3.amazonaws.com',
+      FunctionName: arn(fn),
+      SourceAccount: ref('AWS::AccountId'),
+    });
+    expect(flat(permission.Properties.SourceArn)).toBe('arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>');
+    expect(bucket.DependsOn).toContain(permissionId);
+  });
+
+  it('no custom resource: the notification is part of the bucket, no helper Lambda', () => {
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(2);
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
+  });
+});
+
+describe('functions', () => {
+  const specs = () => [
+    { construct: stack.ingest.function, memory: 1536, timeout: 60 },
+    { construct: stack.consolidate.function, memory: 1024, timeout: 300 },
+  ];
+
+  it('current Node.js on arm64, explicit memory and timeout, recursive loops terminated, own log group with retention', () => {
+    for (const { construct, memory, timeout } of specs()) {
+      const fn = resources[logicalId(construct.fn)]!;
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        MemorySize: memory,
+        Timeout: timeout,
+        RecursiveLoop: 'Terminate',
+        Handler: 'index.handler',
+        LoggingConfig: { LogGroup: ref(logicalId(construct.logGroup)) },
+        Role: arn(logicalId(construct.role)),
+      });
+      const logs = resources[logicalId(construct.logGroup)]!;
+      expect(logs.Properties.RetentionInDays).toBe(365);
+      expect(logs.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('environment: the names of functions/config.ts, the counties served', () => {
+    for (const { construct } of specs()) {
+      const vars = resources[logicalId(construct.fn)]!.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(vars).sort()).toEqual(
+        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.opsTopicArn, ENV.maxUploadBytes, COUNTIES_ENV].sort(),
+      );
+      expect(COUNTIES_ENV).toBe('COUNTIES');
+      expect(vars[COUNTIES_ENV]).toBe('150525,150425');
+      expect(vars[ENV.maxUploadBytes]).toBe(String(10 * 1024 * 1024));
+      expect(flat(vars[ENV.uploadsBucket])).toBe('hmis-test-uploads-<AWS::AccountId>-<AWS::Region>');
+      expect(vars[ENV.reportsBucket]).toEqual(ref(logicalId(stack.storage.reports)));
+      expect(vars[ENV.tableName]).toEqual(ref(logicalId(stack.storage.table)));
+      expect(vars[ENV.alertsTopicArn]).toEqual(ref(logicalId(stack.topics.alerts)));
+      expect(vars[ENV.opsTopicArn]).toEqual(ref(logicalId(stack.topics.ops)));
+      expect(vars).not.toHaveProperty(ENV.s3ForcePathStyle);
+    }
+  });
+
+  it('async failures: two retries, then the SQS dead-letter queue (encrypted, TLS only, retained, 14 days)', () => {
+    for (const { construct } of specs()) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(logicalId(construct.fn)),
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: arn(logicalId(construct.deadLetterQueue)) } },
+      });
+      const queue = resources[logicalId(construct.deadLetterQueue)]!;
+      expect(queue.DeletionPolicy).toBe('Retain');
+      expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(logicalId(construct.deadLetterQueue))],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+  });
+
+  it('alarms: dead-letter depth and function errors, each to the operations topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms).toHaveLength(4);
+    const ops = ref(logicalId(stack.topics.ops));
+    for (const { construct } of specs()) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Namespace: 'AWS/SQS',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(construct.deadLetterQueue), 'QueueName'] } }],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          AlarmActions: [ops],
+        }),
+      );
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'Errors',
+          Namespace: 'AWS/Lambda',
+          Dimensions: [{ Name: 'FunctionName', Value: ref(logicalId(construct.fn)) }],
+          Threshold: 1,
+          AlarmActions: [ops],
+        }),
+      );
+    }
+  });
+});
+
+describe('schedule', () => {
+  it('EventBridge Scheduler in Asia/Shanghai: the morning after the deadline and every night, with retries and a dead-letter queue', () => {
+    const fn = arn(logicalId(stack.consolidate.function.fn));
+    const dlq = arn(logicalId(stack.consolidate.function.deadLetterQueue));
+    const schedules = ofType('AWS::Scheduler::Schedule').map(([, s]) => s.Properties);
+    expect(schedules).toHaveLength(2);
+    const deadlineDay = Math.max(...registry.counties.filter((c) => ['150525', '150425'].includes(c.code)).map((c) => c.deadlineDay));
+    for (const [expression, task] of [
+      [`cron(0 6 ${deadlineDay + 1} * ? *)`, 'after-deadline'],
+      ['cron(0 2 * * ? *)', 'nightly'],
+    ]) {
+      expect(schedules).toContainEqual(
+        expect.objectContaining({
+          ScheduleExpression: expression,
+          ScheduleExpressionTimezone: 'Asia/Shanghai',
+          State: 'ENABLED',
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: expect.objectContaining({
+            Arn: fn,
+            Input: JSON.stringify({ task }),
+            DeadLetterConfig: { Arn: dlq },
+            RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: 2 }),
+          }),
+        }),
+      );
+    }
+  });
+
+  it("the Scheduler's role may invoke the consolidate function (not its versions) and send to its dead-letter queue, nothing else", () => {
+    const [[, schedule]] = ofType('AWS::Scheduler::Schedule') as [[string, Resource]];
+    const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
+    expect(resources[roleId]!.Properties.AssumeRolePolicyDocument.Statement[0]).toMatchObject({
+      Principal: { Service: 'scheduler.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+    });
+    const grants = roleStatements(roleId).map((s) => [actionsOf(s).join(','), resourcesOf(s)]);
+    expect(grants).toEqual([
+      ['lambda:InvokeFunction', [arn(logicalId(stack.consolidate.function.fn))]],
+      ['sqs:SendMessage', [arn(logicalId(stack.consolidate.function.deadLetterQueue))]],
+    ]);
+  });
+});
+
+describe('topics', () => {
+  it('alerts and ops topics: TLS only; alerts encrypted with the AWS-managed SNS key', () => {
+    for (const topic of [stack.topics.alerts, stack.topics.ops]) {
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [ref(logicalId(topic))],
+        PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+      });
+    }
+    expect(flat(resources[logicalId(stack.topics.alerts)]!.Properties.KmsMasterKeyId)).toContain('alias/aws/sns');
+  });
+
+  it('subscriptions carry the filter policies of the config', () => {
+    const subs = ofType('AWS::SNS::Subscription').map(([, s]) => s.Properties);
+    const alerts = ref(logicalId(stack.topics.alerts));
+    expect(subs).toContainEqual(expect.objectContaining({ TopicArn: alerts, Protocol: 'email', Endpoint: 'naiman@example.org', FilterPolicy: { county: ['150525'] } }));
+    expect(subs).toContainEqual(
+      expect.objectContaining({ TopicArn: alerts, Protocol: 'sms', Endpoint: '+8613800000000', FilterPolicy: { institution: ['150525-101'], severity: ['error'] } }),
+    );
+    expect(subs).toContainEqual(expect.objectContaining({ TopicArn: ref(logicalId(stack.topics.ops)), Protocol: 'email', Endpoint: 'ops@example.org' }));
+    expect(subs).toHaveLength(3);
+  });
+});
+
+describe('least privilege', () => {
+  it('no Allow statement anywhere has a wildcard action or Resource "*"', () => {
+    const docs = Object.entries(resources).flatMap(([id, r]) => {
+      if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') return [[id, r.Properties.PolicyDocument] as const];
+      if (r.Type === 'AWS::IAM::Role') return (r.Properties.Policies ?? []).map((p: any) => [id, p.PolicyDocument] as const);
+      return [];
+    });
+    expect(docs.length).toBeGreaterThan(5);
+    for (const [id, doc] of docs) {
+      for (const s of doc.Statement as Statement[]) {
+        if (s.Effect !== 'Allow') continue;
+        for (const action of actionsOf(s)) expect(action, `${id}: ${action}`).not.toContain('*');
+        for (const resource of resourcesOf(s)) expect(resource, id).not.toBe('*');
+      }
+    }
+    // and no role holds an AWS managed policy (AWSLambdaBasicExecutionRole grants logs on "*")
+    for (const [id, role] of ofType('AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+  });
+
+  it('one role per function', () => {
+    const roles = ofType('AWS::Lambda::Function').map(([, f]) => JSON.stringify(f.Properties.Role));
+    expect(new Set(roles).size).toBe(roles.length);
+  });
+
+  it('ingest: reads uploads, writes only report and feedback keys, reads and writes the table and GSI1, publishes alerts', () => {
+    const f = stack.ingest.function;
+    const reports = logicalId(stack.storage.reports);
+    const grants = roleStatements(logicalId(f.role)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
+    expect(grants).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${logicalId(f.logGroup)}>`] },
+      { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: [`<${logicalId(f.deadLetterQueue)}>`] },
+      { actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: ['arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>/uploads/*'] },
+      { actions: ['s3:PutObject'], resources: [`<${reports}>/feedback/*`, `<${reports}>/reports/*`] },
+      {
+        actions: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        resources: [`<${logicalId(stack.storage.table)}>`],
+      },
+      { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
+      { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`, `<${logicalId(stack.topics.ops)}>`].sort() },
+    ]);
+  });
+
+  it('consolidate: reads the table (never writes it), writes only consolidated keys, publishes the digest', () => {
+    const f = stack.consolidate.function;
+    const grants = roleStatements(logicalId(f.role)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
+    expect(grants).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${logicalId(f.logGroup)}>`] },
+      { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: [`<${logicalId(f.deadLetterQueue)}>`] },
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>`] },
+      { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
+      { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
+      { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`, `<${logicalId(stack.topics.ops)}>`].sort() },
+    ]);
+  });
+});
+
+describe('institution upload rights (per-institution policies from the registry)', () => {
+  const uploads = 'arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>/uploads/';
+
+  it('one managed policy per institution of the served counties: PutObject under its own prefix, nothing else', () => {
+    const served = registry.counties.filter((c) => ['150525', '150425'].includes(c.code));
+    const institutions = served.flatMap((c) => c.institutions.map((i) => [c.code, i.code] as const));
+    expect(stack.access.institutionPolicies.size).toBe(institutions.length);
+    for (const [county, inst] of institutions) {
+      const policy = resources[logicalId(stack.access.institutionPolicies.get(inst)!)]!;
+      expect(policy.Properties.ManagedPolicyName).toBe(`hmis-test-upload-${inst}`);
+      const statements = policy.Properties.PolicyDocument.Statement as Statement[];
+      expect(statements.map((s) => [s.Effect, actionsOf(s), resourcesOf(s).map(flat)])).toEqual([['Allow', ['s3:PutObject'], [`${uploads}${county}/${inst}/*`]]]);
+    }
+    // counties not served get nothing
+    expect([...stack.access.institutionPolicies.keys()].every((code) => code.startsWith('150525-') || code.startsWith('150425-'))).toBe(true);
+  });
+
+  it("a county's commission uploads under the county and reads (lists) only its consolidated workbooks", () => {
+    const reports = logicalId(stack.storage.reports);
+    const policy = resources[logicalId(stack.access.commissionPolicies.get('150525')!)]!;
+    expect(policy.Properties.ManagedPolicyName).toBe('hmis-test-commission-150525');
+    const statements = (policy.Properties.PolicyDocument.Statement as Statement[]).map((s) => [actionsOf(s), resourcesOf(s).map(flat), s.Condition]);
+    expect(statements).toEqual([
+      [['s3:PutObject'], [`${uploads}150525/*`], undefined],
+      [['s3:GetObject'], [`<${reports}>/consolidated/150525/*`], undefined],
+      [['s3:ListBucket'], [`<${reports}>`], { StringLike: { 's3:prefix': ['consolidated/150525/*'] } }],
+    ]);
+  });
+
+  it('outputs name what an operator needs', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestDeadLetterQueue', 'ConsolidateDeadLetterQueue']) {
+      expect(outputs).toContain(name);
+    }
+    expect(outputs.filter((o) => o.includes('CommissionPolicy'))).toHaveLength(2);
+  });
+});
