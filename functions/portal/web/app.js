@@ -381,22 +381,23 @@
         if (!cell) return h('td', { class: 'na', text: '—', title: '无需报送' });
         var tip = STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
         return h('td', { class: 'cell', 'data-template': c.id, 'data-status': cell.status }, [
-          h('span', { class: 'box s-' + cell.status, title: tip }, [STATUS[cell.status], cell.late ? h('span', { class: 'late-tag', text: '逾期' }) : null]),
+          h('span', { class: 'box s-' + cell.status + (cell.late ? ' late-mark' : ''), title: tip }, [STATUS[cell.status]]),
         ]);
       }))));
     });
     grid.appendChild(tb);
-    var issues = clear($('issues').tBodies[0]);
-    $('issues-sub').textContent = d.issues.length ? '共 ' + (d.issues.length + d.moreIssues) + ' 条（未解决的错误在前）' : '';
+    var issues = clear($('issues'));
+    $('issues-sub').textContent = d.issues.length ? '共 ' + (d.issues.length + d.moreIssues) + ' 条' : '';
     var list = d.issues.slice().sort(function (a, b) { return (a.state === '未解决' ? 0 : 1) - (b.state === '未解决' ? 0 : 1); });
-    if (!list.length) issues.appendChild(h('tr', null, [h('td', { colspan: '5', class: 'empty', text: '本期没有待处理的校验问题' })]));
+    if (!list.length) issues.appendChild(h('li', { class: 'empty', text: '本期没有待处理的校验问题' }));
     list.slice(0, 200).forEach(function (i) {
-      issues.appendChild(h('tr', null, [
-        h('td', null, [h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: d.period, versionId: i.versionId }); } }, [i.name])]),
-        h('td', { class: 'small', text: i.template }),
-        h('td', null, [h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' })]),
-        h('td', { class: 'cellref', text: i.cell || '—' }),
-        h('td', { class: 'small', text: i.message }),
+      issues.appendChild(h('li', null, [
+        h('div', { class: 'line1' }, [
+          h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' }),
+          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: d.period, versionId: i.versionId }); } }, [i.name]),
+          h('span', { class: 'small muted', text: i.template + (i.cell ? ' · ' + i.cell : '') }),
+        ]),
+        h('div', { class: 'msg', text: i.message }),
       ]));
     });
   }
@@ -409,18 +410,20 @@
   }
 
   function renderIndicators(d) {
-    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '，目标按本年累计判定' : '';
+    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算，目标按本年累计判定' : '';
     var tb = clear($('indicators').tBodies[0]);
-    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '5', class: 'empty', text: '暂无数据' })]));
-    d.rows.slice(0, 14).forEach(function (r) {
+    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'empty', text: '暂无数据' })]));
+    d.rows.forEach(function (r) {
       var t = r.target;
-      var state = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
-      tb.appendChild(h('tr', null, [
-        h('td', null, [r.name, h('span', { class: 'doc', text: r.template + ' · 覆盖 ' + r.covered + '/' + r.owed + ' 家' })]),
+      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
+      tb.appendChild(h('tr', { 'data-indicator': r.code }, [
+        h('td', { class: 'ellipsis', title: r.name + '（' + r.template + '）' }, [r.name]),
         h('td', { class: 'num', text: fmt(r.current, r.unit) }),
         h('td', { class: 'num', text: fmt(r.ytd, r.unit) }),
-        h('td', { class: 'num' }, t ? [(t.direction === '>=' ? '≥' : '≤') + fmt(t.value, r.unit), h('span', { class: 'doc', text: t.document })] : ['—']),
-        h('td', null, [state]),
+        h('td', { class: 'num small', text: r.covered + '/' + r.owed }),
+        h('td', { class: 'num', text: t ? (t.direction === '>=' ? '≥' : '≤') + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'small muted ellipsis', title: t ? t.document : '', text: t ? t.document : '' }),
+        h('td', null, [verdict]),
       ]));
     });
   }

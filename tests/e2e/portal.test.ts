@@ -1,0 +1,229 @@
+/**
+ * The portal end to end: a real headless Chromium (Debian's /usr/bin/chromium through playwright-core)
+ * against `hmis serve`'s own serve() in this process, every port free, a fresh data dir.
+ *
+ * Before the browser starts, 奈曼旗's sample returns of 2025-01 … 2025-03 are uploaded for every
+ * institution except 八仙筒镇中心卫生院 (150525-101), whose statistician then signs in, downloads the
+ * blank template, uploads a wrong workbook (rule JC-R01: 规范建档 > 建档), sees the errors and the
+ * marked-up workbook, uploads a correct one and sees it accepted. The commission (150525-000) sees
+ * that cell of the grid change, regenerates the consolidated workbook and downloads it.
+ *
+ * Screenshots at 1366×768 go to test-output/screenshots/ (git-ignored).
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { tsImport } from 'tsx/esm/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Serving } from '../../functions/cli/serve.ts';
+
+type ServeModule = typeof import('../../functions/cli/serve.ts');
+type ClientsModule = typeof import('../../functions/adapters/aws/clients.ts');
+type FixturesModule = typeof import('../../fixtures/sample/write.ts');
+
+const CHROMIUM = process.env.HMIS_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = resolve('test-output/screenshots');
+const FIXTURES = resolve('fixtures/workbooks');
+const INSTITUTION = '150525-101';
+const COMMISSION = '150525-000';
+const PERIOD = '2025-03';
+const VIEWPORT = { width: 1366, height: 768 };
+
+const available = existsSync(CHROMIUM);
+if (!available) console.warn(`[e2e] ${CHROMIUM} not found: portal e2e skipped (apt-get install chromium)`);
+
+describe.skipIf(!available)('portal in a browser', { timeout: 60_000 }, () => {
+  let dataDir: string;
+  let serving: Serving;
+  let browser: Browser;
+  let base: string;
+  let codes: Map<string, string>;
+  let inst: { context: BrowserContext; page: Page };
+  let comm: { context: BrowserContext; page: Page };
+  const out: string[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'hmis-e2e-portal-'));
+    await mkdir(SHOTS, { recursive: true });
+    // Node (tsx) loads the AWS SDK, not vitest's module runner (seconds faster, as in tests/setup/global.ts)
+    const { serve } = (await tsImport('../../functions/cli/serve.ts', import.meta.url)) as ServeModule;
+    const { makeClients } = (await tsImport('../../functions/adapters/aws/clients.ts', import.meta.url)) as ClientsModule;
+    const { writeFixtures } = (await tsImport('../../fixtures/sample/write.ts', import.meta.url)) as FixturesModule;
+
+    const [served, fixtures] = await Promise.all([
+      serve({ dataDir: join(dataDir, 'stack'), s3Port: 0, dynamodbPort: 0, snsPort: 0, portalPort: 0, out: (line) => out.push(line) }),
+      writeFixtures(join(dataDir, 'samples'), { periods: ['2025-01', '2025-02', PERIOD] }),
+    ]);
+    serving = served;
+    base = serving.portal!.url;
+    codes = new Map(serving.portal!.users.map((u) => [u.code, u.accessCode]));
+    expect(out.join('\n')).toContain(`${COMMISSION}  ${codes.get(COMMISSION)}`);
+
+    const clients = makeClients(serving.stack.endpoints);
+    const files = fixtures.manifest.files.filter((f) => f.institution !== INSTITUTION).sort((a, b) => a.uploadOrder - b.uploadOrder);
+    for (const f of files) {
+      const key = `uploads/${f.county}/${f.institution}/${f.template}/${f.period}/${f.file.split('/').pop()}`;
+      await clients.s3.send(new PutObjectCommand({ Bucket: serving.stack.endpoints.buckets.uploads, Key: key, Body: await readFile(join(dataDir, 'samples', f.file)) }));
+    }
+    clients.destroy();
+    await serving.stack.idle();
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const open = async () => {
+      const context = await browser.newContext({ viewport: VIEWPORT, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
+      const page = await context.newPage();
+      page.on('pageerror', (err) => out.push(`[page error] ${err.message}`));
+      return { context, page };
+    };
+    inst = await open();
+    comm = await open();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    serving?.scheduler.stop();
+    await serving?.portal?.close();
+    await serving?.stack.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    const errors = out.filter((l) => l.startsWith('[page error]'));
+    expect(errors).toEqual([]);
+  });
+
+  async function signIn(page: Page, code: string) {
+    await page.goto(base);
+    await page.fill('#login-code', code);
+    await page.fill('#login-access', codes.get(code)!);
+    await page.click('#login-submit');
+    await page.waitForSelector('#app-view:not([hidden])');
+    await page.selectOption('#period', PERIOD);
+  }
+
+  const gridCell = (page: Page, institution: string, template: string) => page.locator(`#grid tr[data-institution="${institution}"] td[data-template="${template}"]`);
+
+  it('the commission signs in and sees the grid before the institution reports', async () => {
+    const { page } = comm;
+    await page.goto(base);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.screenshot({ path: join(SHOTS, '01-login.png') });
+    await signIn(page, COMMISSION);
+    await expect.poll(() => gridCell(page, INSTITUTION, 'T-JC').getAttribute('data-status')).toBe('missing');
+    // the sample set's own wrong upload of this period shows as rejected, others accepted
+    await expect.poll(() => page.locator('#grid td[data-status="accepted"]').count()).toBeGreaterThan(10);
+  });
+
+  it('an institution signs in, downloads its template, uploads a wrong workbook and sees the errors', async () => {
+    const { page } = inst;
+    await signIn(page, INSTITUTION);
+    await expect(page.locator('#who-name').textContent()).resolves.toContain('八仙筒镇中心卫生院');
+    const row = page.locator('#own-table tr[data-template="T-JC"]');
+    await row.waitFor();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), row.locator('[data-action="template"]').click()]);
+    expect(download.suggestedFilename()).toBe(`基层医疗卫生机构月报_八仙筒镇中心卫生院_${PERIOD}.xlsx`);
+    const template = await readFile((await download.path())!);
+    expect(template.subarray(0, 2).toString()).toBe('PK');
+
+    await page.setInputFiles('#own-table input[data-template="T-JC"]', join(FIXTURES, 'rule-JC-R01.xlsx'));
+    const status = page.locator('#result-status');
+    await status.waitFor({ timeout: 30_000 });
+    await expect(status.getAttribute('data-status')).resolves.toBe('rejected');
+    const issues = await page.locator('#issue-table tbody').textContent();
+    expect(issues).toContain('D10');
+    expect(issues).toContain('不能大于');
+
+    const [feedback] = await Promise.all([page.waitForEvent('download'), page.click('#feedback-link')]);
+    expect(feedback.suggestedFilename()).toMatch(/^校验结果_T-JC_150525-101_2025-03\.xlsx$/);
+    expect((await readFile((await feedback.path())!)).subarray(0, 2).toString()).toBe('PK');
+    await page.screenshot({ path: join(SHOTS, '02-institution-rejected.png') });
+    await page.screenshot({ path: join(SHOTS, '02-institution-rejected-full.png'), fullPage: true });
+  });
+
+  it('the corrected workbook is accepted and listed in the history', async () => {
+    const { page } = inst;
+    await page.setInputFiles('#own-table input[data-template="T-JC"]', join(FIXTURES, 'valid-T-JC.xlsx'));
+    await expect.poll(() => page.locator('#result-status').getAttribute('data-status'), { timeout: 30_000 }).toBe('accepted');
+    await expect.poll(() => page.locator('#history-table tbody tr').count()).toBe(2);
+    await expect(page.locator('#own-table tr[data-template="T-JC"] .chip').first().textContent()).resolves.toBe('已通过');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, '03-institution-accepted.png') });
+  });
+
+  it('the commission sees the grid change, regenerates and downloads the consolidated workbook', async () => {
+    const { page } = comm;
+    await page.click('#refresh');
+    await expect.poll(() => gridCell(page, INSTITUTION, 'T-JC').getAttribute('data-status')).toBe('accepted');
+    await expect.poll(() => page.locator('#indicators tbody tr').count()).toBeGreaterThan(3);
+
+    await page.click('#regenerate');
+    const latest = page.locator(`#consolidated tr[data-period="${PERIOD}"] a`);
+    await latest.waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), latest.click()]);
+    expect(download.suggestedFilename()).toBe(`奈曼旗汇总表_${PERIOD}.xlsx`);
+    const bytes = await readFile((await download.path())!);
+    expect(bytes.subarray(0, 2).toString()).toBe('PK');
+    expect(bytes.length).toBeGreaterThan(10_000);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, '04-commission.png') });
+    await page.screenshot({ path: join(SHOTS, '04-commission-full.png'), fullPage: true });
+  });
+
+  it('an institution cannot read or upload another institution’s data', async () => {
+    const request = inst.context.request;
+    const other = '150525-102';
+    const forbidden = [
+      `/api/submissions?period=${PERIOD}&institution=${other}`,
+      `/api/template?template=T-JC&period=${PERIOD}&institution=${other}`,
+      `/api/report?institution=${other}&template=T-JC&period=${PERIOD}&versionId=0123456789abcdef0123`,
+      `/api/download/feedback?institution=${other}&template=T-JC&period=${PERIOD}&versionId=0123456789abcdef0123`,
+      `/api/upload-status?key=${encodeURIComponent(`uploads/150525/${other}/T-JC/${PERIOD}/x.xlsx`)}`,
+      `/api/county?period=${PERIOD}`,
+      `/api/indicators?period=${PERIOD}`,
+      '/api/consolidated',
+      `/api/download/consolidated?key=${encodeURIComponent(`consolidated/150525/latest/${PERIOD}.xlsx`)}`,
+    ];
+    for (const path of forbidden) {
+      const res = await request.get(base + path, { maxRedirects: 0 });
+      expect(res.status(), path).toBe(403);
+    }
+    const signOther = await request.post(`${base}/api/uploads`, { data: { institution: other, template: 'T-JC', period: PERIOD, fileName: 'x.xlsx', size: 100 } });
+    expect(signOther.status()).toBe(403);
+    const regenerate = await request.post(`${base}/api/regenerate`, { data: { period: PERIOD } });
+    expect(regenerate.status()).toBe(403);
+
+    // what it may sign is one exact key under its own prefix, with its own code as uploader
+    const own = await request.post(`${base}/api/uploads`, { data: { template: 'T-JC', period: PERIOD, fileName: '../../150525-102/x.xlsx', size: 100 } });
+    expect(own.status()).toBe(200);
+    const post = (await own.json()) as { key: string; fields: Record<string, string> };
+    expect(post.key).toMatch(new RegExp(`^uploads/150525/${INSTITUTION}/T-JC/${PERIOD}/[^/]+\\.xlsx$`));
+    expect(post.fields.key).toBe(post.key);
+    expect(post.fields['x-amz-meta-uploader']).toBe(INSTITUTION);
+    const policy = JSON.parse(Buffer.from(post.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
+    expect(policy.conditions).toContainEqual({ key: post.key });
+    expect(policy.conditions).toContainEqual(['content-length-range', 1, 10 * 1024 * 1024]);
+
+    // s3rver does not enforce POST policies (S3 does): a forged key under another prefix still gets
+    // stored locally, and ingest refuses it because the uploader is not that institution
+    const forged = `uploads/150525/${other}/T-JC/${PERIOD}/forged.xlsx`;
+    const form = new FormData();
+    for (const [k, v] of Object.entries(post.fields)) form.append(k, k === 'key' ? forged : v);
+    form.append('file', new Blob([await readFile(join(FIXTURES, 'valid-T-JC.xlsx'))]), 'forged.xlsx');
+    const posted = await fetch(post.url, { method: 'POST', body: form });
+    expect(posted.status).toBe(204);
+    await serving.stack.idle();
+    const seen = await comm.context.request.get(`${base}/api/submissions?period=${PERIOD}&institution=${other}`);
+    const rows = ((await seen.json()) as { rows: Array<{ template: string; versions: Array<{ objectKey: string; status: string; versionId: string }> }> }).rows;
+    const version = rows.find((r) => r.template === 'T-JC')!.versions.find((v) => v.objectKey === forged)!;
+    expect(version.status).toBe('rejected');
+    const report = await comm.context.request.get(`${base}/api/report?institution=${other}&template=T-JC&period=${PERIOD}&versionId=${version.versionId}`);
+    expect(((await report.json()) as { issues: Array<{ code: string }> }).issues.map((i) => i.code)).toEqual(['uploader-not-allowed']);
+
+    // without the session nothing is readable
+    const anonymous = await browser.newContext();
+    const res = await anonymous.request.get(`${base}/api/submissions?period=${PERIOD}`);
+    expect(res.status()).toBe(401);
+    await anonymous.close();
+  });
+});
