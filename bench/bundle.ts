@@ -35,7 +35,7 @@ const ENVIRONMENT: Record<string, string> = {
   [ENV.tableName]: 'hmis-bench',
   [ENV.alertsTopicArn]: 'arn:aws:sns:us-east-1:123456789012:hmis-bench-alerts',
   [ENV.opsTopicArn]: 'arn:aws:sns:us-east-1:123456789012:hmis-bench-ops',
-  COUNTIES: '150525',
+  [ENV.counties]: '150525',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',

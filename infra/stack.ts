@@ -19,9 +19,6 @@ import { Storage } from './constructs/storage.ts';
 import { Topics } from './constructs/topics.ts';
 import { UploadAccess } from './constructs/upload-access.ts';
 
-/** The variable with the served county codes (comma-separated); `ENV.counties` once functions/config.ts has it. */
-export const COUNTIES_ENV: string = (ENV as Readonly<Record<string, string>>)['counties'] ?? 'COUNTIES';
-
 /** Feature flags the stack relies on, set on the stack itself. */
 export const FEATURE_FLAGS = [
   // access logs delivered under a bucket policy, not the legacy LogDeliveryWrite ACL
@@ -59,7 +56,7 @@ export class HmisStack extends Stack {
       [ENV.alertsTopicArn]: this.topics.alerts.topicArn,
       [ENV.opsTopicArn]: this.topics.ops.topicArn,
       [ENV.maxUploadBytes]: String(cfg.maxUploadBytes),
-      [COUNTIES_ENV]: cfg.counties.join(','),
+      [ENV.counties]: cfg.counties.join(','),
     };
     if (cfg.portalBaseUrl) environment[ENV.portalBaseUrl] = cfg.portalBaseUrl;
 

@@ -11,7 +11,7 @@ import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
 import { ENV, UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../functions/config.ts';
 import { registry } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
-import { COUNTIES_ENV, HmisStack } from '../../infra/stack.ts';
+import { HmisStack } from '../../infra/stack.ts';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Condition?: unknown };
@@ -193,10 +193,9 @@ describe('functions', () => {
     for (const { construct } of specs()) {
       const vars = resources[logicalId(construct.fn)]!.Properties.Environment.Variables as Record<string, unknown>;
       expect(Object.keys(vars).sort()).toEqual(
-        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.opsTopicArn, ENV.maxUploadBytes, COUNTIES_ENV].sort(),
+        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.opsTopicArn, ENV.maxUploadBytes, ENV.counties].sort(),
       );
-      expect(COUNTIES_ENV).toBe('COUNTIES');
-      expect(vars[COUNTIES_ENV]).toBe('150525,150425');
+      expect(vars[ENV.counties]).toBe('150525,150425');
       expect(vars[ENV.maxUploadBytes]).toBe(String(10 * 1024 * 1024));
       expect(flat(vars[ENV.uploadsBucket])).toBe('hmis-test-uploads-<AWS::AccountId>-<AWS::Region>');
       expect(vars[ENV.reportsBucket]).toEqual(ref(logicalId(stack.storage.reports)));
@@ -204,6 +203,7 @@ describe('functions', () => {
       expect(vars[ENV.alertsTopicArn]).toEqual(ref(logicalId(stack.topics.alerts)));
       expect(vars[ENV.opsTopicArn]).toEqual(ref(logicalId(stack.topics.ops)));
       expect(vars).not.toHaveProperty(ENV.s3ForcePathStyle);
+      expect(vars).not.toHaveProperty(ENV.portalBaseUrl);
     }
   });
 
