@@ -165,6 +165,7 @@ describe.skipIf(!available)('portal in a browser', { timeout: 60_000 }, () => {
     const bytes = await readFile((await download.path())!);
     expect(bytes.subarray(0, 2).toString()).toBe('PK');
     expect(bytes.length).toBeGreaterThan(10_000);
+    await page.click('#toast');
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, '04-commission.png') });
     await page.screenshot({ path: join(SHOTS, '04-commission-full.png'), fullPage: true });

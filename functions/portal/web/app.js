@@ -50,6 +50,7 @@
   function mb(bytes) { return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(bytes / 1024)) + ' KB'; }
 
   var toastTimer = null;
+  $('toast').addEventListener('click', function () { this.hidden = true; });
   function toast(text, isError) {
     var t = $('toast');
     t.textContent = text;
@@ -335,7 +336,7 @@
         ]);
       });
       body.appendChild(h('table', { class: 'table compact', id: 'issue-table' }, [
-        h('thead', null, [h('tr', null, [h('th', { style: 'width:44px', class: 'num', text: '序号' }), h('th', { style: 'width:60px', text: '级别' }), h('th', { style: 'width:160px', text: '位置' }), h('th', { text: '问题说明' })])]),
+        h('thead', null, [h('tr', null, [h('th', { class: 'num c-no', text: '序号' }), h('th', { class: 'c-sev', text: '级别' }), h('th', { class: 'c-pos', text: '位置' }), h('th', { text: '问题说明' })])]),
         h('tbody', null, rows),
       ]));
       if (r.more) body.appendChild(h('p', { class: 'small muted', text: '另有 ' + r.more + ' 条问题未列出，见批注工作簿。' }));
@@ -379,9 +380,12 @@
       tb.appendChild(h('tr', { 'data-institution': r.code }, [h('td', { class: 'inst' }, [h('span', { class: 'code', text: r.code }), r.name])].concat(d.columns.map(function (c) {
         var cell = r.cells[c.id];
         if (!cell) return h('td', { class: 'na', text: '—', title: '无需报送' });
-        var tip = STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
+        var tip = (cell.laterRejected ? '其后一次上报未通过；' : '') + STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
         return h('td', { class: 'cell', 'data-template': c.id, 'data-status': cell.status }, [
-          h('span', { class: 'box s-' + cell.status + (cell.late ? ' late-mark' : ''), title: tip }, [STATUS[cell.status]]),
+          h('span', { class: 'box s-' + cell.status + (cell.late ? ' late-mark' : ''), title: tip }, [
+            STATUS[cell.status],
+            cell.laterRejected ? h('span', { class: 'later-bad', title: '其后一次上报未通过（' + cell.laterRejected.errors + ' 个错误），仍以已通过的版本为准', text: '!' }) : null,
+          ]),
         ]);
       }))));
     });
@@ -413,7 +417,9 @@
     $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算，目标按本年累计判定' : '';
     var tb = clear($('indicators').tBodies[0]);
     if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'empty', text: '暂无数据' })]));
-    d.rows.forEach(function (r) {
+    var withTarget = d.rows.filter(function (r) { return r.target; });
+    var shown = state.allIndicators ? d.rows : withTarget.concat(d.rows.filter(function (r) { return !r.target; }).slice(0, 6));
+    shown.forEach(function (r) {
       var t = r.target;
       var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
       tb.appendChild(h('tr', { 'data-indicator': r.code }, [
@@ -426,6 +432,12 @@
         h('td', null, [verdict]),
       ]));
     });
+    if (d.rows.length > shown.length || state.allIndicators) {
+      tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'more' }, [
+        h('button', { type: 'button', class: 'link-btn', onclick: function () { state.allIndicators = !state.allIndicators; renderIndicators(d); } },
+          [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
+      ])]));
+    }
   }
 
   function loadConsolidated() {
