@@ -14,7 +14,15 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../functions/config.ts';
+import { SCHEDULE_TIMEZONE, SCHEDULES } from '../functions/core/schedule.ts';
 import { registry } from '../schemas/index.ts';
+
+/** The handler's own schedule (functions/core/schedule.ts SCHEDULES): the defaults here. */
+export const DEFAULT_SCHEDULE = {
+  afterDeadline: SCHEDULES.find((s) => s.name === 'after-deadline')!.cron,
+  nightly: SCHEDULES.find((s) => s.name === 'nightly')!.cron,
+  timezone: SCHEDULE_TIMEZONE,
+} as const;
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -65,10 +73,13 @@ const DeployConfigShape = z
     ops: z.array(Subscription).default([]),
     schedule: z
       .object({
-        /** the day after the monthly deadline; default: 06:00 on the day after the latest deadline of the counties. */
-        afterDeadline: scheduleExpression.optional(),
-        nightly: scheduleExpression.default('cron(0 2 * * ? *)'),
-        timezone: z.string().default('Asia/Shanghai'),
+        /**
+         * when the after-deadline task runs; the handler itself decides whether a county's deadline has
+         * passed and the day is a working day (digest every working day until the returns are in).
+         */
+        afterDeadline: scheduleExpression.default(DEFAULT_SCHEDULE.afterDeadline),
+        nightly: scheduleExpression.default(DEFAULT_SCHEDULE.nightly),
+        timezone: z.string().regex(/^[A-Za-z_]+\/[A-Za-z_]+$/, 'an IANA time zone such as Asia/Shanghai').default(DEFAULT_SCHEDULE.timezone),
       })
       .strict()
       .prefault({}),
@@ -113,10 +124,7 @@ export const DeployConfig = DeployConfigShape.transform((c, ctx) => {
       message: `${institutions} institutions: more than ${MAX_INSTITUTION_POLICIES} managed policies; use "by-tag" (one policy, principal tags)`,
     });
   }
-  // deadlines are 23:59 Asia/Shanghai on deadlineDay of the following month: run the morning after
-  const lastDeadline = Math.max(...counties.map((county) => county.deadlineDay), 1);
-  const afterDeadline = c.schedule.afterDeadline ?? `cron(0 6 ${Math.min(lastDeadline + 1, 28)} * ? *)`;
-  return { ...c, counties: codes, schedule: { ...c.schedule, afterDeadline } };
+  return { ...c, counties: codes };
 });
 export type DeployConfig = z.output<typeof DeployConfig>;
 

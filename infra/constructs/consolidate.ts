@@ -1,10 +1,12 @@
 /**
  * store → consolidate: functions/handlers/consolidate.ts, invoked by EventBridge Scheduler in the
  * configured time zone (Asia/Shanghai) with
- *   {"task":"after-deadline"}   the morning after the monthly deadline
- *   {"task":"nightly"}          every night
+ *   {"task":"after-deadline"}   working days 09:00: consolidation and the digest of missing returns
+ *                               for each county whose deadline has passed (the handler decides)
+ *   {"task":"nightly"}          every night 02:00: consolidation of the reporting month
  * and on demand (`aws lambda invoke`, docs/DEPLOY.md) with
- *   {"task":"consolidate","county":"150525","period":"2025-03","level":"county"}.
+ *   {"task":"consolidate","level":"county","code":"150525","period":"2025-03"} or
+ *   {"task":"digest","county":"150525","period":"2025-03"}.
  *
  * It may read the table (never write it), write consolidated/ keys only, and publish the digest.
  */
@@ -15,16 +17,17 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { SCHEDULES } from '../../functions/core/schedule.ts';
 import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
 export const CONSOLIDATE_WRITES = 'consolidated/';
 export const CONSOLIDATE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
-/** The scheduled tasks and the input each sends (the handler's contract). */
+/** The scheduled tasks and the input each sends: the handler's own (functions/core/schedule.ts SCHEDULES). */
 export const SCHEDULED_TASKS = {
-  AfterDeadline: { task: 'after-deadline' },
-  Nightly: { task: 'nightly' },
+  AfterDeadline: SCHEDULES.find((s) => s.name === 'after-deadline')!.task,
+  Nightly: SCHEDULES.find((s) => s.name === 'nightly')!.task,
 } as const;
 
 export interface ConsolidateProps {
@@ -75,8 +78,8 @@ export class Consolidate extends Construct {
         }),
       });
     this.schedules = {
-      AfterDeadline: schedule('AfterDeadline', props.schedule.afterDeadline, `hmis ${props.stage}: consolidate the month whose deadline has passed, digest of missing returns`),
-      Nightly: schedule('Nightly', props.schedule.nightly, `hmis ${props.stage}: nightly consolidation of the open periods`),
+      AfterDeadline: schedule('AfterDeadline', props.schedule.afterDeadline, `hmis ${props.stage}: after the deadline, consolidation and the digest of missing returns (working days)`),
+      Nightly: schedule('Nightly', props.schedule.nightly, `hmis ${props.stage}: nightly consolidation of the reporting month`),
     };
   }
 }

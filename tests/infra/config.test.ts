@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../functions/config.ts';
 import { registry } from '../../schemas/index.ts';
-import { DeployConfigError, loadDeployConfig } from '../../infra/config.ts';
+import { DEFAULT_SCHEDULE, DeployConfigError, loadDeployConfig } from '../../infra/config.ts';
 
 const load = (context: Record<string, unknown>, cwd?: string) => loadDeployConfig((k) => context[k], cwd);
 
@@ -14,11 +14,9 @@ describe('deployment config', () => {
     const c = load({});
     expect(c.stage).toBe('dev');
     expect(c.counties).toEqual(registry.counties.map((x) => x.code));
-    expect(c.schedule).toEqual({
-      afterDeadline: `cron(0 6 ${Math.max(...registry.counties.map((x) => x.deadlineDay)) + 1} * ? *)`,
-      nightly: 'cron(0 2 * * ? *)',
-      timezone: 'Asia/Shanghai',
-    });
+    // the handler's own schedule (functions/core/schedule.ts): working days 09:00, nightly 02:00
+    expect(c.schedule).toEqual({ afterDeadline: 'cron(0 9 ? * MON-FRI *)', nightly: 'cron(0 2 * * ? *)', timezone: 'Asia/Shanghai' });
+    expect(c.schedule).toEqual(DEFAULT_SCHEDULE);
     expect(c.institutionAccess).toBe('per-institution');
     expect(c.maxUploadBytes).toBe(DEFAULT_MAX_UPLOAD_BYTES);
     expect(c.alerts).toEqual([]);
