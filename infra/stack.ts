@@ -80,6 +80,8 @@ export class HmisStack extends Stack {
     out('OpsTopicArn', this.topics.ops.topicArn, 'alarms and failures');
     out('IngestFunction', this.ingest.function.fn.functionName, 'ingest-upload');
     out('ConsolidateFunction', this.consolidate.function.fn.functionName, 'consolidate (aws lambda invoke for an on-demand run)');
+    out('IngestLogGroup', this.ingest.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
+    out('ConsolidateLogGroup', this.consolidate.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
     out('IngestDeadLetterQueue', this.ingest.function.deadLetterQueue.queueUrl, 'failed uploads after retries');
     out('ConsolidateDeadLetterQueue', this.consolidate.function.deadLetterQueue.queueUrl, 'failed consolidation runs after retries');
     out('Counties', cfg.counties.join(','), 'counties served');

@@ -404,7 +404,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('outputs name what an operator needs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
-    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestDeadLetterQueue', 'ConsolidateDeadLetterQueue']) {
+    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestDeadLetterQueue', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup']) {
       expect(outputs).toContain(name);
     }
     expect(outputs.filter((o) => o.includes('CommissionPolicy'))).toHaveLength(2);
