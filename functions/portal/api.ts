@@ -10,6 +10,7 @@
  *   POST /api/uploads              {template, period, fileName, size}  presigned POST for one exact key
  *   GET  /api/upload-status        ?key                 pending | the version and its report summary
  *   GET  /api/submissions          ?period[&institution]             status and every upload per template
+ *   GET  /api/history              [?to][&institution]  accepted returns of the 12 months up to `to`, per template
  *   GET  /api/report               ?institution&template&period&versionId   issues of one upload
  *   GET  /api/download/feedback    ?institution&template&period&versionId   → short-lived link (302)
  *   GET  /api/county               ?period              commission: grid, totals, open issues
@@ -243,6 +244,25 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
         }),
       );
       return json(200, { institution: institution.code, name: institution.name, period, periodLabel: periodLabel(period), rows });
+    },
+
+    'GET /api/history': async (request) => {
+      const p = principalOf(request);
+      const { institution, county } = readable(p, request.query.institution);
+      const current = request.query.to ? periodParam(request.query.to, now()) : shanghaiMonth(now());
+      const periods = Array.from({ length: 12 }, (_, i) => shiftPeriod(current, i - 11));
+      const rows = await Promise.all(
+        templatesOwed(institution).map(async (id) => {
+          const accepted = await deps.store.history(institution.code, id, periods[0]!, current);
+          const cells: Record<string, { status: string; uploadedAt: string; late: boolean } | null> = {};
+          for (const period of periods) {
+            const c = accepted.find((x) => x.period === period);
+            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > deadlineOf(period, county.deadlineDay).getTime() } : null;
+          }
+          return { template: id, title: findTemplate(id)?.title ?? id, cells };
+        }),
+      );
+      return json(200, { institution: institution.code, periods, rows });
     },
 
     'GET /api/report': async (request) => json(200, await reportView(await versionParam(request))),

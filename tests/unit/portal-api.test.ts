@@ -200,6 +200,7 @@ describe('an institution reads and writes only its own data', () => {
       `/api/template?template=T-JC&period=2025-03&institution=${OTHER}`,
       `/api/upload-status?key=${encodeURIComponent(`uploads/150525/${OTHER}/T-JC/2025-03/x.xlsx`)}`,
       `/api/submissions?period=2025-03&institution=${FOREIGN}`,
+      `/api/history?to=2025-03&institution=${OTHER}`,
       '/api/county?period=2025-03',
       '/api/indicators?period=2025-03',
       '/api/consolidated',

@@ -166,7 +166,30 @@
       if (period !== state.period) return;
       $('own-sub').textContent = data.name + ' · ' + data.periodLabel;
       renderOwn(data);
+      return api('GET', '/api/history?' + qs({ to: period })).then(function (d) { if (period === state.period) renderMonths(d); });
     }).catch(function (err) { toast(err.message, true); });
+  }
+
+  function renderMonths(d) {
+    var t = clear($('months'));
+    t.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '报表' })].concat(d.periods.map(function (p) {
+      return h('th', { class: p === state.period ? 'current' : null }, [h('button', { type: 'button', class: 'link-btn', onclick: function () { pickPeriod(p); } }, [p.slice(2, 4) + '年' + Number(p.slice(5, 7)) + '月'])]);
+    })))]));
+    t.appendChild(h('tbody', null, d.rows.map(function (r) {
+      return h('tr', null, [h('td', { class: 'inst', text: r.title })].concat(d.periods.map(function (p) {
+        var c = r.cells[p];
+        if (!c) return h('td', { class: 'na' + (p === state.period ? ' current' : ''), text: '—', title: '该期尚无通过校验的报表' });
+        return h('td', { class: 'cell' + (p === state.period ? ' current' : '') }, [h('span', { class: 'box s-' + c.status + (c.late ? ' late-mark' : ''), title: bj(c.uploadedAt) + (c.late ? ' · 逾期' : ''), text: STATUS[c.status] })]);
+      })));
+    })));
+  }
+
+  function pickPeriod(p) {
+    if (state.me.periods.indexOf(p) < 0) return;
+    state.period = p;
+    $('period').value = p;
+    $('result-card').hidden = true;
+    load();
   }
 
   function renderOwn(data) {
@@ -300,7 +323,7 @@
 
   function scrollToResult() {
     var card = $('result-card');
-    if (card.scrollIntoView) card.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    if (card.scrollIntoView) card.scrollIntoView(true);
   }
 
   function templateTitle(id) {
