@@ -85,5 +85,7 @@ export class HmisStack extends Stack {
     out('IngestDeadLetterQueue', this.ingest.function.deadLetterQueue.queueUrl, 'failed uploads after retries');
     out('ConsolidateDeadLetterQueue', this.consolidate.function.deadLetterQueue.queueUrl, 'failed consolidation runs after retries');
     out('Counties', cfg.counties.join(','), 'counties served');
+    for (const [code, policy] of this.access.commissionPolicies) out(`CommissionPolicy${code}`, policy.managedPolicyArn, `attach to the users of the ${code} commission`);
+    if (this.access.byTagPolicy) out('UploadByTagPolicy', this.access.byTagPolicy.managedPolicyArn, 'attach to institution users tagged hmis-county and hmis-institution');
   }
 }

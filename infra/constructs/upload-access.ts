@@ -11,7 +11,6 @@
  *    (for a province: thousands of policies would exceed the account's and the stack's limits).
  * Commission policies `hmis-<stage>-commission-<county>` are created in both modes.
  */
-import { CfnOutput } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -62,7 +61,6 @@ export class UploadAccess extends Construct {
       });
       this.commissionPolicies.set(county.code, commission);
       acknowledgeScopedResources(commission, commission.document, 'Upload and read under the county prefix only: the keys below it are the institutions, templates and periods of that county.');
-      new CfnOutput(this, `CommissionPolicy${county.code}`, { value: commission.managedPolicyArn, description: `${county.name}: attach to the commission's users` });
 
       if (props.mode !== 'per-institution') continue;
       for (const inst of county.institutions) {
@@ -91,7 +89,6 @@ export class UploadAccess extends Construct {
         ],
       });
       acknowledgeScopedResources(this.byTagPolicy, this.byTagPolicy.document, "PutObject under the prefix named by the caller's own principal tags only.");
-      new CfnOutput(this, 'InstitutionByTagPolicy', { value: this.byTagPolicy.managedPolicyArn, description: 'attach to institution users tagged hmis-county / hmis-institution' });
     }
   }
 }
