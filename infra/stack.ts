@@ -23,7 +23,6 @@ import { UploadAccess } from './constructs/upload-access.ts';
 export const FEATURE_FLAGS = [
   // access logs delivered under a bucket policy, not the legacy LogDeliveryWrite ACL
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy',
-  '@aws-cdk/aws-iam:minimizePolicies',
 ] as const;
 
 export interface HmisStackProps extends StackProps {
