@@ -145,10 +145,11 @@
     load();
   }
 
-  $('tab-own').addEventListener('click', function () { state.tab = 'own'; showTab(); });
-  $('tab-county').addEventListener('click', function () { state.tab = 'county'; showTab(); });
+  $('tab-own').addEventListener('click', function () { state.tab = 'own'; $('result-card').hidden = true; showTab(); });
+  $('tab-county').addEventListener('click', function () { state.tab = 'county'; $('result-card').hidden = true; showTab(); });
   $('period').addEventListener('change', function () { state.period = this.value; $('result-card').hidden = true; load(); });
   $('refresh').addEventListener('click', function () { load(); });
+  $('result-close').addEventListener('click', function () { $('result-card').hidden = true; });
 
   function load() {
     var me = state.me;
@@ -314,7 +315,6 @@
     return api('GET', '/api/report?' + qs({ institution: v.institution, template: v.template, period: v.period, versionId: v.versionId }))
       .then(function (report) {
         if (state.tab !== 'own' && state.me.code === report.institution) { state.tab = 'own'; showTab(); }
-        if (state.tab !== 'own') { $('own-view').hidden = false; }
         renderResult(report);
         scrollToResult();
       })
@@ -326,14 +326,19 @@
     if (card.scrollIntoView) card.scrollIntoView(true);
   }
 
+  var names = {};
+  function institutionName(code) { return names[code] || code; }
+
   function templateTitle(id) {
     var t = (state.me.templates || []).filter(function (x) { return x.id === id; })[0];
-    return t ? t.title : id;
+    return t ? t.title : names[id] || id;
   }
 
   function renderResult(r) {
     $('result-card').hidden = false;
-    $('result-sub').textContent = r.fileName + ' · ' + bj(r.uploadedAt) + ' 上传';
+    var who = r.institution !== state.me.code ? institutionName(r.institution) + ' · ' : '';
+    $('result-title').textContent = who ? '校验结果：' + who.slice(0, -3) : '校验结果';
+    $('result-sub').textContent = periodText(r.period) + ' ' + r.template + ' · ' + r.fileName + ' · ' + bj(r.uploadedAt) + ' 上传';
     var body = clear($('result-body'));
     var what = periodText(r.period) + ' ' + templateTitle(r.template);
     var cls = r.status === 'rejected' ? 'error' : r.status === 'accepted_with_warnings' ? 'warn' : 'ok';
@@ -394,6 +399,8 @@
     ].forEach(function (s) {
       stats.appendChild(h('div', { class: 'stat ' + s[2] }, [h('div', { class: 'v', text: String(s[1]) }), h('div', { class: 'k', text: s[0] })]));
     });
+    d.rows.forEach(function (r) { names[r.code] = r.name; });
+    d.columns.forEach(function (c) { names[c.id] = c.title; });
     var grid = clear($('grid'));
     grid.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '机构' })].concat(d.columns.map(function (c) {
       return h('th', { title: c.title }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id })]);
