@@ -75,14 +75,20 @@ describe.skipIf(!available)('portal in a browser', { timeout: 60_000 }, () => {
     await serving.stack.idle();
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    const open = async () => {
+    const open = async (slow: boolean) => {
       const context = await browser.newContext({ viewport: VIEWPORT, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
       const page = await context.newPage();
       page.on('pageerror', (err) => out.push(`[page error] ${err.message}`));
+      if (slow) {
+        // a township health centre's line: 1 Mbit/s both ways, 150 ms round trip
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: 125_000, uploadThroughput: 125_000 });
+      }
       return { context, page };
     };
-    inst = await open();
-    comm = await open();
+    inst = await open(true);
+    comm = await open(false);
   }, 120_000);
 
   afterAll(async () => {
@@ -119,6 +125,19 @@ describe.skipIf(!available)('portal in a browser', { timeout: 60_000 }, () => {
 
   it('an institution signs in, downloads its template, uploads a wrong workbook and sees the errors', async () => {
     const { page } = inst;
+    // on the slow line the sign-in page is there in well under two seconds, a few KB over the wire
+    const started = Date.now();
+    await page.goto(base);
+    await page.waitForSelector('#login-view:not([hidden])');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const transferred = await page.evaluate(() =>
+      (performance.getEntriesByType('navigation') as PerformanceResourceTiming[])
+        .concat(performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+        .reduce((n, e) => n + e.transferSize, 0),
+    );
+    console.info(`[e2e] sign-in page at 1 Mbit/s: ${Date.now() - started} ms, ${transferred} bytes`);
+    expect(transferred).toBeGreaterThan(0);
+    expect(transferred).toBeLessThan(30_000);
     await signIn(page, INSTITUTION);
     await expect(page.locator('#who-name').textContent()).resolves.toContain('八仙筒镇中心卫生院');
     const row = page.locator('#own-table tr[data-template="T-JC"]');
