@@ -24,7 +24,7 @@ async function setup(counties = ['150525']) {
       await store.makeCurrent(e.current);
       await store.recordAttempt(e.current);
     }
-    if (e.latest && e.latest !== e.current) await store.recordAttempt(e.latest);
+    else if (e.latest) await store.recordAttempt(e.latest);
   }
   const keys = () => [...objects.objects.keys()].filter((k) => k.startsWith(`${REPORTS}/consolidated/`)).map((k) => k.slice(REPORTS.length + 1)).sort();
   return { deps: { objects, store, alerter, reportsBucket: REPORTS, counties }, alerter, keys };

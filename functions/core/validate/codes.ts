@@ -2,7 +2,8 @@
  * The catalogue of issue codes. Codes are stable: never renamed, never reused (style.md practice 4).
  * Each has a default severity, the stage that raises it, and a short Chinese title for tables and docs.
  */
-export type Stage = 'file' | 'structure' | 'cells' | 'rules' | 'history';
+/** access: who uploaded it, checked by ingest before the file is opened (tests/unit/ingest-alerts.test.ts) */
+export type Stage = 'access' | 'file' | 'structure' | 'cells' | 'rules' | 'history';
 
 interface CodeInfo {
   severity: 'error' | 'warning' | 'info';
@@ -38,7 +39,7 @@ export const ISSUE_CODES = {
   'institution-mismatch': { severity: 'error', stage: 'structure', title: '机构与上传机构不符' },
   'template-not-owed': { severity: 'error', stage: 'structure', title: '该机构无需报送此模板' },
   'period-invalid': { severity: 'error', stage: 'structure', title: '统计期格式错误' },
-  'uploader-not-allowed': { severity: 'error', stage: 'structure', title: '上传者无权报送该机构的报表' },
+  'uploader-not-allowed': { severity: 'error', stage: 'access', title: '上传者无权报送该机构的报表' },
   'period-mismatch': { severity: 'error', stage: 'structure', title: '统计期与上传统计期不符' },
   'period-future': { severity: 'error', stage: 'structure', title: '统计期尚未结束' },
   'element-missing': { severity: 'error', stage: 'structure', title: '缺少指标行' },
