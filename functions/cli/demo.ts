@@ -94,7 +94,9 @@ export async function run(argv: string[]): Promise<number> {
   汇总表 consolidated workbook: ${workbook}
   标注后的工作簿 marked-up workbooks: ${feedbackDir}
   本地 S3 / DynamoDB 数据: ${join(dataDir, 'stack')}
-  告警 alerts: ${stack.files.alerts}  (npx hmis alerts --data-dir ${relative(process.cwd(), join(dataDir, 'stack'))})`);
+  告警 alerts: ${stack.files.alerts}  (npx hmis alerts --data-dir ${relative(process.cwd(), join(dataDir, 'stack'))})
+
+在门户中查看 open it in the portal:  npx hmis serve --data-dir ${relative(process.cwd(), join(dataDir, 'stack'))}   (then http://127.0.0.1:8080/)`);
     return stats.deadLettered === 0 ? 0 : 1;
   } finally {
     clients.destroy();

@@ -1,6 +1,7 @@
 import { findCounty, templatesOwed } from '../../schemas/index.ts';
 import { PERIOD_PATTERN } from '../core/layout.ts';
 import type { PeriodEntry } from '../ports/index.ts';
+import { shanghaiTime } from '../core/consolidate/period.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 import { STATUS } from './upload.ts';
@@ -65,10 +66,10 @@ export function renderStatus(countyCode: string, period: string, rows: readonly 
   const county = findCounty(countyCode)!;
   const ok = rows.filter((r) => r.status === 'accepted' || r.status === 'accepted_with_warnings').length;
   const lines = [`${county.name} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}`, ''];
-  lines.push('机构代码     机构名称                 模板   状态     上报时间                 版本 错误 警告');
+  lines.push('机构代码     机构名称                 模板   状态     上报时间(北京)   版本 错误 警告');
   for (const r of rows) {
     const later = r.laterRejected ? `  （其后一次上报未通过，错误 ${r.laterRejected.errors}）` : '';
-    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${(r.uploadedAt ?? '—').padEnd(24)} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}`);
+    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${((r.uploadedAt && shanghaiTime(r.uploadedAt)) ?? '—').padEnd(16)} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}`);
   }
   return lines.join('\n');
 }
