@@ -12,20 +12,31 @@
  *
  * The handlers read their environment at import (functions/config.ts): the child gets valid dummy
  * values; building the SDK clients opens no connection.
+ *
+ * Then (unless --no-smoke) the ingest bundle handles real events, each in a fresh process, against the
+ * local stack (s3rver, dynalite, SNS; functions/adapters/local): a valid return and a rejected one.
+ * That proves the bundle works beyond import (exceljs, the bundled registry and templates, the SDK),
+ * and times a first invocation as Lambda's cold start pays it: process start, import, one upload.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import JSZip from 'jszip';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { makeClients } from '../functions/adapters/aws/clients.ts';
+import { startLocalStack } from '../functions/adapters/local/stack.ts';
 import { ENV } from '../functions/config.ts';
+import { writeWorkbookBuffer } from '../functions/core/render/deterministic.ts';
+import { buildCase, CASES } from '../fixtures/workbooks/cases.ts';
 import { BUNDLING, handlerEntry } from '../infra/constructs/defaults.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
 const asJson = args.includes('--json');
+const smoke = !args.includes('--no-smoke');
 const handlers = ['ingest-upload', 'consolidate'] as const;
 const TARGET_MS = 500;
 
@@ -115,6 +126,64 @@ interface Measured {
   importRuns: number[];
 }
 
+interface SmokeRun {
+  case: string;
+  expected: string;
+  status: string;
+  /** process start + import + one event, in a fresh process */
+  firstInvocationMs: number;
+}
+
+const RESULT = '@@handler-result@@';
+
+/** A child node process, asynchronously: the local stack's servers live in this process and must keep answering. */
+function nodeEval(code: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['-e', code], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, stdout, stderr }));
+  });
+}
+
+/** The ingest bundle, fresh process per event, against the local stack. */
+async function smokeIngest(bundleFile: string, dataDir: string): Promise<SmokeRun[]> {
+  const stack = await startLocalStack({ dataDir, dynamodbInMemory: true });
+  try {
+    const { s3 } = makeClients(stack.endpoints);
+    const runs: SmokeRun[] = [];
+    for (const [i, name] of ['valid-T-JC', 'value-negative'].entries()) {
+      const c = CASES.find((x) => x.name === name)!;
+      const body = await writeWorkbookBuffer(buildCase(c));
+      const key = `uploads/150525/150525-101/T-JC/2025-03/smoke-${name}.xlsx`;
+      const put = await s3.send(new PutObjectCommand({ Bucket: stack.endpoints.buckets.uploads, Key: key, Body: body }));
+      const event = {
+        Records: [
+          {
+            eventName: 'ObjectCreated:Put',
+            eventTime: new Date(Date.UTC(2025, 3, 2, 1, 0, i)).toISOString(),
+            s3: { bucket: { name: stack.endpoints.buckets.uploads }, object: { key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), sequencer: `00${String(i + 1).padStart(16, '0')}` } },
+          },
+        ],
+      };
+      const code = `import(${JSON.stringify(pathToFileURL(bundleFile).href)}).then(m=>m.handler(${JSON.stringify(event)})).then(r=>process.stdout.write('\\n${RESULT}'+JSON.stringify(r)))`;
+      const started = performance.now();
+      const child = await nodeEval(code, { PATH: process.env.PATH ?? '', ...stack.env, [ENV.counties]: '150525' });
+      const firstInvocationMs = performance.now() - started;
+      if (child.status !== 0) throw new Error(`the ingest bundle failed on ${name}:\n${child.stderr}`);
+      // the handler logs JSON lines to stdout too: the result is after the marker
+      const [result] = JSON.parse(child.stdout.slice(child.stdout.lastIndexOf(RESULT) + RESULT.length)) as Array<{ status: string }>;
+      runs.push({ case: name, expected: c.expect, status: result!.status, firstInvocationMs });
+    }
+    return runs;
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const outdir = mkdtempSync(join(tmpdir(), 'hmis-bundle-'));
   try {
@@ -136,8 +205,15 @@ async function main(): Promise<void> {
       });
     }
     const baselineMs = median(baselineRuns);
+    let smokeRuns: SmokeRun[] = [];
+    if (smoke) {
+      const ingestFile = join(outdir, 'ingest-upload', 'index.mjs');
+      smokeRuns = await smokeIngest(ingestFile, mkdtempSync(join(tmpdir(), 'hmis-bundle-stack-')));
+      const wrong = smokeRuns.filter((r) => r.status !== r.expected);
+      if (wrong.length) throw new Error(`the ingest bundle gave ${wrong.map((r) => `${r.case}: ${r.status}, expected ${r.expected}`).join('; ')}`);
+    }
     if (asJson) {
-      console.log(JSON.stringify({ node: process.version, runs, baselineMs, targetMs: TARGET_MS, results }, null, 2));
+      console.log(JSON.stringify({ node: process.version, runs, baselineMs, targetMs: TARGET_MS, results, smoke: smokeRuns }, null, 2));
       return;
     }
     console.log(`Lambda bundles (esbuild ${BUNDLING.format}, ${BUNDLING.target}, minified, AWS SDK bundled); node ${process.version}, ${runs} runs, medians`);
@@ -147,6 +223,10 @@ async function main(): Promise<void> {
       console.log(`\n${r.handler}: ${mb(r.bytes)} bundle, ${mb(r.zipped)} zipped, built in ${r.buildMs.toFixed(0)} ms`);
       console.log(`  cold import ${r.importMs.toFixed(0)} ms${verdict}; whole process ${r.processMs.toFixed(0)} ms  [imports: ${r.importRuns.join(', ')}]`);
       console.log(`  largest: ${r.largest.map(([k, n]) => `${k} ${(n / 1024).toFixed(0)} KB`).join(', ')}`);
+    }
+    if (smokeRuns.length) {
+      console.log('\ningest bundle on real events (local stack, fresh process each: start + import + one upload)');
+      for (const r of smokeRuns) console.log(`  ${r.case}: ${r.status} (expected ${r.expected}) in ${r.firstInvocationMs.toFixed(0)} ms`);
     }
   } finally {
     rmSync(outdir, { recursive: true, force: true });
