@@ -50,7 +50,7 @@ export class Consolidate extends Construct {
     const { storage } = props;
     this.function = new DefaultFunction(this, 'Consolidate', {
       handler: 'consolidate',
-      description: 'stored submissions → consolidated workbooks (county, city, province) → digest',
+      description: 'stored submissions -> consolidated workbooks (county, city) -> digest',
       memorySize: 1024,
       timeout: Duration.minutes(5),
       environment: props.environment,

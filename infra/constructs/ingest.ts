@@ -39,7 +39,7 @@ export class Ingest extends Construct {
     const { storage } = props;
     this.function = new DefaultFunction(this, 'IngestUpload', {
       handler: 'ingest-upload',
-      description: 'upload → gate → parse → validate → normalise → store; report, feedback workbook, alert',
+      description: 'upload -> gate -> parse -> validate -> normalise -> store; report, feedback workbook, alert',
       // exceljs holds the whole workbook while the feedback copy is written
       memorySize: 1536,
       timeout: Duration.seconds(60),

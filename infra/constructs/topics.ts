@@ -24,7 +24,8 @@ export class Topics extends Construct {
   constructor(scope: Construct, id: string, props: TopicsProps) {
     super(scope, id);
     this.alerts = new sns.Topic(this, 'Alerts', {
-      displayName: `HMIS ${props.stage} 报表提醒`,
+      // ASCII: SNS display names (the e-mail sender name, the SMS prefix) allow little else
+      displayName: `HMIS ${props.stage} alerts`,
       enforceSSL: true,
       masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
     });

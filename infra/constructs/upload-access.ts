@@ -43,7 +43,7 @@ export class UploadAccess extends Construct {
     for (const county of props.counties) {
       const commission = new iam.ManagedPolicy(this, `Commission${county.code}`, {
         managedPolicyName: `hmis-${props.stage}-commission-${county.code}`,
-        description: `${county.name}卫健委: upload under uploads/${county.code}/, read consolidated/${county.code}/`,
+        description: `Health commission of county ${county.code}: upload under uploads/${county.code}/, read consolidated/${county.code}/`,
         statements: [
           new iam.PolicyStatement({ sid: 'UploadCounty', actions: ['s3:PutObject'], resources: [uploads(`${county.code}/*`)] }),
           new iam.PolicyStatement({
@@ -66,7 +66,7 @@ export class UploadAccess extends Construct {
       for (const inst of county.institutions) {
         const policy = new iam.ManagedPolicy(this, `Institution${inst.code.replace('-', '')}`, {
           managedPolicyName: `hmis-${props.stage}-upload-${inst.code}`,
-          description: `${inst.name}: upload under uploads/${county.code}/${inst.code}/ only`,
+          description: `Institution ${inst.code}: upload under uploads/${county.code}/${inst.code}/ only`,
           statements: [new iam.PolicyStatement({ sid: 'UploadOwnReturns', actions: ['s3:PutObject'], resources: [uploads(`${county.code}/${inst.code}/*`)] })],
         });
         this.institutionPolicies.set(inst.code, policy);

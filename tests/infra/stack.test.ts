@@ -317,6 +317,17 @@ describe('topics', () => {
   });
 });
 
+describe('names', () => {
+  it('descriptions and display names are ASCII (IAM, SNS and Scheduler refuse much else)', () => {
+    for (const [id, r] of Object.entries(resources)) {
+      for (const key of ['Description', 'DisplayName', 'AlarmDescription']) {
+        const value = r.Properties?.[key];
+        if (typeof value === 'string') expect(value, `${id}.${key}`).toMatch(/^[\x20-\x7e]*$/);
+      }
+    }
+  });
+});
+
 describe('least privilege', () => {
   it('no Allow statement anywhere has a wildcard action or Resource "*"', () => {
     const docs = Object.entries(resources).flatMap(([id, r]) => {
@@ -400,6 +411,19 @@ describe('institution upload rights (per-institution policies from the registry)
       [['s3:GetObject'], [`<${reports}>/consolidated/150525/*`], undefined],
       [['s3:ListBucket'], [`<${reports}>`], { StringLike: { 's3:prefix': ['consolidated/150525/*'] } }],
     ]);
+  });
+
+  it('by-tag (a province): one policy, the prefix taken from the caller\'s principal tags', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
+    expect(tagged.access.institutionPolicies.size).toBe(0);
+    expect(tagged.access.commissionPolicies.size).toBe(registry.counties.length);
+    const json = Template.fromStack(tagged).toJSON();
+    const policy = json.Resources[tagged.getLogicalId(tagged.access.byTagPolicy!.node.defaultChild as CfnElement)];
+    expect(policy.Properties.ManagedPolicyName).toBe('hmis-test-upload-by-tag');
+    const statements = (policy.Properties.PolicyDocument.Statement as Statement[]).map((s) => [s.Effect, actionsOf(s), resourcesOf(s).map(flat)]);
+    expect(statements).toEqual([['Allow', ['s3:PutObject'], [`${uploads}\${aws:PrincipalTag/hmis-county}/\${aws:PrincipalTag/hmis-institution}/*`]]]);
+    expect(Object.keys(json.Outputs)).toContain('UploadByTagPolicy');
   });
 
   it('outputs name what an operator needs', () => {
