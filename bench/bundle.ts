@@ -208,7 +208,12 @@ async function main(): Promise<void> {
     let smokeRuns: SmokeRun[] = [];
     if (smoke) {
       const ingestFile = join(outdir, 'ingest-upload', 'index.mjs');
-      smokeRuns = await smokeIngest(ingestFile, mkdtempSync(join(tmpdir(), 'hmis-bundle-stack-')));
+      const stackDir = mkdtempSync(join(tmpdir(), 'hmis-bundle-stack-'));
+      try {
+        smokeRuns = await smokeIngest(ingestFile, stackDir);
+      } finally {
+        rmSync(stackDir, { recursive: true, force: true });
+      }
       const wrong = smokeRuns.filter((r) => r.status !== r.expected);
       if (wrong.length) throw new Error(`the ingest bundle gave ${wrong.map((r) => `${r.case}: ${r.status}, expected ${r.expected}`).join('; ')}`);
     }

@@ -3,18 +3,22 @@
  * any finding not acknowledged with a written reason fails. The packs run as CDK validation plugins
  * (cdk-nag 3): a finding makes `app.synth()` throw and lands in <outdir>/validation-report.json.
  */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
 
+const outdirs: string[] = [];
+afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function synthWithNag(context: Record<string, string>, mutate?: (stack: HmisStack) => void) {
   const outdir = mkdtempSync(join(tmpdir(), 'hmis-nag-'));
+  outdirs.push(outdir);
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir });
   const stack = new HmisStack(app, 'hmis-nag', { config: loadDeployConfig((k) => context[k]) });
   mutate?.(stack);

@@ -6,7 +6,7 @@
 import { App, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
 import { ENV, UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../functions/config.ts';
 import { registry } from '../../schemas/index.ts';
@@ -19,6 +19,7 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown;
 let template: Template;
 let resources: Record<string, Resource>;
 let stack: HmisStack;
+let workDir: string;
 
 const CONTEXT: Record<string, string> = {
   stage: 'test',
@@ -60,13 +61,18 @@ beforeAll(async () => {
   const { mkdtemp, writeFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const dir = await mkdtemp(join(tmpdir(), 'hmis-infra-'));
+  const dir = (workDir = await mkdtemp(join(tmpdir(), 'hmis-infra-')));
   await writeFile(join(dir, 'config.json'), JSON.stringify(CONFIG_FILE));
   const context: Record<string, string> = { ...CONTEXT, config: join(dir, 'config.json') };
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: join(dir, 'cdk.out') });
   stack = new HmisStack(app, 'hmis-test', { config: loadDeployConfig((k) => context[k]) });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
+});
+
+afterAll(async () => {
+  const { rm } = await import('node:fs/promises');
+  if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
 describe('storage', () => {
