@@ -112,7 +112,9 @@ export const DeployConfig = DeployConfigShape.transform((c, ctx) => {
         if (!codes.includes(county)) ctx.addIssue({ code: 'custom', path: [list, i, 'filter', 'county'], message: `${county} is not served by this deployment` });
       }
       for (const inst of sub.filter?.institution ?? []) {
+        const county = known.get(inst.slice(0, 6));
         if (!codes.includes(inst.slice(0, 6))) ctx.addIssue({ code: 'custom', path: [list, i, 'filter', 'institution'], message: `${inst} is not in a county of this deployment` });
+        else if (!county?.institutions.some((x) => x.code === inst)) ctx.addIssue({ code: 'custom', path: [list, i, 'filter', 'institution'], message: `${inst} is not in the registry` });
       }
     }
   }

@@ -72,6 +72,8 @@ describe('deployment config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hmis-config-'));
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { county: ['150425'] } }] }));
     expect(() => load({ config: 'c.json' }, dir)).toThrow(/alerts\.0\.filter\.county: 150425 is not served/);
+    writeFileSync(join(dir, 'i.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { institution: ['150525-999'] } }] }));
+    expect(() => load({ config: 'i.json' }, dir)).toThrow(/alerts\.0\.filter\.institution: 150525-999 is not in the registry/);
   });
 
   it('a missing config file is one clear error', () => {
