@@ -1,11 +1,19 @@
 /** The deployment config (infra/config.ts): context and file, defaults, and every problem reported at once. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../functions/config.ts';
 import { registry } from '../../schemas/index.ts';
 import { DEFAULT_SCHEDULE, DeployConfigError, loadDeployConfig } from '../../infra/config.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const load = (context: Record<string, unknown>, cwd?: string) => loadDeployConfig((k) => context[k], cwd);
 
@@ -41,7 +49,7 @@ describe('deployment config', () => {
   });
 
   it('lists every problem, with its path', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hmis-config-'));
+    const dir = tempDir();
     writeFileSync(
       join(dir, 'bad.json'),
       JSON.stringify({
@@ -69,7 +77,7 @@ describe('deployment config', () => {
 
   it('refuses counties not in the registry and filters on counties the deployment does not serve', () => {
     expect(() => load({ counties: '150525,999999' })).toThrow(/counties\.1: 999999 is not in the registry/);
-    const dir = mkdtempSync(join(tmpdir(), 'hmis-config-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { county: ['150425'] } }] }));
     expect(() => load({ config: 'c.json' }, dir)).toThrow(/alerts\.0\.filter\.county: 150425 is not served/);
     writeFileSync(join(dir, 'i.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { institution: ['150525-999'] } }] }));
