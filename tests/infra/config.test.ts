@@ -8,8 +8,8 @@ import { registry } from '../../schemas/index.ts';
 import { DEFAULT_SCHEDULE, DeployConfigError, loadDeployConfig } from '../../infra/config.ts';
 
 const dirs: string[] = [];
-const tempDir = () => {
-  const dir = tempDir();
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'hmis-config-'));
   dirs.push(dir);
   return dir;
 };
