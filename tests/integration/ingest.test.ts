@@ -14,6 +14,7 @@ import { startDynamo } from '../../functions/adapters/local/dynamo.ts';
 import { waitIdle } from '../../functions/adapters/local/stack.ts';
 import { S3ObjectStore } from '../../functions/adapters/s3/objects.ts';
 import { ingestUpload, type UploadEvent } from '../../functions/core/ingest.ts';
+import { validateUpload } from '../../functions/core/validate/index.ts';
 import type { S3Event } from '../../functions/handlers/s3-event.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
@@ -112,6 +113,19 @@ describe('ingest through the local stack', () => {
     const entry = (await store.listPeriod('150525', '2025-02')).find((e) => e.institution === inst && e.template === 'T-JC')!;
     expect(entry.latest).toMatchObject({ objectKey: newer, versions: 2 });
     expect((await store.versions({ institution: inst, template: 'T-JC', period: '2025-02' })).map((v) => v.status)).toEqual(['accepted', 'accepted']);
+  });
+
+  it('a ledger’s rows are stored apart from its version and read back whole, in order', async () => {
+    const bytes = await readFile(caseFile(CASES.find((c) => c.name === 'valid-T-TZ')!));
+    const { submission } = await validateUpload(bytes, { institution: '150525-101', template: 'T-TZ', period: '2025-03' });
+    await put(`uploads/150525/150525-101/T-TZ/2025-03/台账.xlsx`, bytes);
+    await waitIdle(stack);
+    const current = await store.current('150525', '2025-03', 'T-TZ', '150525-101');
+    expect(current).toMatchObject({ status: expect.stringMatching(/^accepted/), submission: { kind: 'ledger', rows: [] } });
+    const rows = await store.ledgerRows('150525-101', 'T-TZ', '2025-03', current!.versionId);
+    expect(submission?.kind).toBe('ledger');
+    expect(rows).toEqual((submission as { rows: unknown[] }).rows);
+    expect(rows.length).toBeGreaterThan(0);
   });
 
   it('a hostile file gets a report, not a crash', async () => {

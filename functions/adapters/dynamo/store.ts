@@ -4,7 +4,7 @@
  * write flips "current".
  *
  *   SUB#<inst>#<tpl>#<period> / V#<order>#<versionId>   a version (audit), values map when accepted
- *   SUB#<inst>#<tpl>#<period> / R#<versionId>#<nnnn>     ledger rows of a version, in chunks
+ *   SUB#<inst>#<tpl>#<period> / R#<versionId>#<nnnn>     ledger rows of a version, JSON text in chunks of ≤ 300 KB
  *   CP#<county>#<period>      / CUR#<tpl>#<inst>         current accepted version (GSI1: H#<inst>#<tpl> / <period>)
  *   CP#<county>#<period>      / ATT#<tpl>#<inst>         latest attempt and the set of version ids
  */
@@ -24,8 +24,32 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LedgerRow, Submission } from '../../core/normalize/submission.ts';
 import type { AttemptSummary, CurrentSubmission, PeriodEntry, SubmissionIdentityKey, SubmissionStore, SubmissionVersion, VersionRef } from '../../ports/index.ts';
 
-/** rows per ledger chunk item: 10,000 rows → 50 items, well under 400 KB each */
-export const LEDGER_CHUNK_ROWS = 200;
+/**
+ * Ledger rows are stored as JSON text in chunk items of at most this many bytes (DynamoDB's item limit
+ * is 400 KB): one string attribute marshals and writes far faster than thousands of nested maps
+ * (a 10,000-row ledger is 5 items, not 50 of 200 maps each).
+ */
+export const LEDGER_CHUNK_BYTES = 300_000;
+
+/** Rows in order, cut into JSON arrays of at most maxBytes (UTF-8) each; a row is never split. */
+export function chunkRows(rows: readonly LedgerRow[], maxBytes = LEDGER_CHUNK_BYTES): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    const bytes = Buffer.byteLength(json) + 1;
+    if (current.length && size + bytes > maxBytes) {
+      chunks.push(`[${current.join(',')}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(json);
+    size += bytes;
+  }
+  if (current.length) chunks.push(`[${current.join(',')}]`);
+  return chunks;
+}
 const MARSHALL = { removeUndefinedValues: true, convertEmptyValues: false } as const;
 
 export const keys = {
@@ -48,11 +72,9 @@ export class DynamoSubmissionStore implements SubmissionStore {
     const pk = keys.submission(version.institution, version.template, version.period);
     let stored: Submission | null = submission;
     if (submission?.kind === 'ledger') {
-      const chunks: WriteRequest[] = [];
-      for (let i = 0; i * LEDGER_CHUNK_ROWS < submission.rows.length; i++) {
-        const rows = submission.rows.slice(i * LEDGER_CHUNK_ROWS, (i + 1) * LEDGER_CHUNK_ROWS);
-        chunks.push({ PutRequest: { Item: marshall({ PK: pk, SK: keys.rows(version.versionId, i), rows }, MARSHALL) } });
-      }
+      const chunks: WriteRequest[] = chunkRows(submission.rows).map((rowsJson, i) => ({
+        PutRequest: { Item: { PK: { S: pk }, SK: { S: keys.rows(version.versionId, i) }, rowsJson: { S: rowsJson } } },
+      }));
       await batchWrite(this.db, this.table, chunks);
       stored = { ...submission, rows: [] };
     }
@@ -203,7 +225,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :r)',
       ExpressionAttributeValues: marshall({ ':pk': keys.submission(institution, template, period), ':r': `R#${versionId}#` }),
     });
-    return items.flatMap((i) => i.rows as LedgerRow[]);
+    return items.flatMap((i) => JSON.parse(i.rowsJson as string) as LedgerRow[]);
   }
 
   /** The current accepted version of one submission, or null. */
