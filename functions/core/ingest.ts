@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { findInstitution, findTemplate } from '../../schemas/index.ts';
 import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
+import { XLSX_TYPE } from './render/deterministic.ts';
 import { buildFeedback, feedbackKeyOf } from './render/feedback.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
@@ -69,8 +70,6 @@ export type IngestOutcome =
       alerted: boolean;
       report: Report;
     };
-
-const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120}\.xlsx)$/;
 

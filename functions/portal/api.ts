@@ -30,13 +30,13 @@ import { deadlineOf, shanghaiMonth } from '../core/consolidate/period.ts';
 import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
 import { PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import { feedbackKeyOf } from '../core/render/feedback.ts';
+import { XLSX_TYPE } from '../core/render/deterministic.ts';
 import { deadlineLabel, writeTemplate } from '../core/render/template.ts';
 import type { Issue, Report } from '../core/report.ts';
 import { shiftPeriod } from '../core/validate/history.ts';
 import type { ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../ports/index.ts';
 import { checkSecret, issueToken, signIn, verifyToken, SESSION_TTL_SECONDS, type Principal } from './auth.ts';
 
-export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 export const SESSION_COOKIE = 'hmis_session';
 /** presigned POST lifetime: long enough for a 10 MB upload at 1 Mbit/s (≈ 90 s), short enough not to be kept */
 export const UPLOAD_LINK_SECONDS = 15 * 60;

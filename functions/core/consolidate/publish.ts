@@ -10,8 +10,8 @@
 import type { ObjectStore, SubmissionStore } from '../../ports/index.ts';
 import { buildConsolidatedWorkbook, type ConsolidatedWorkbook } from './index.ts';
 import { parsePeriod } from './period.ts';
+import { XLSX_TYPE } from '../render/deterministic.ts';
 
-export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 export interface PublishDeps {
   objects: ObjectStore;

@@ -5,6 +5,9 @@
 import type ExcelJS from 'exceljs';
 
 /** Writes `wb` as .xlsx bytes that depend only on its content and `wb.modified` (or `wb.created`). */
+/** The .xlsx content type, for every object and download we write. */
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
 export async function writeWorkbookBuffer(wb: ExcelJS.Workbook): Promise<Buffer> {
   const date = wb.modified ?? wb.created;
   if (!date) throw new Error('writeWorkbookBuffer: set workbook.created/modified so the bytes are reproducible');
