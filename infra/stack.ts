@@ -4,6 +4,7 @@
  *   institutions ──PutObject──▶ uploads bucket ──(uploads/ *.xlsx)──▶ ingest ──▶ table, reports bucket, alerts
  *   Scheduler (Asia/Shanghai) ──▶ consolidate ──▶ reports bucket consolidated/, alerts (digest)
  *   failures ──▶ dead-letter queues ──▶ alarms ──▶ ops topic
+ *   browser ──▶ CloudFront ──▶ page (private bucket) and /api/* ──▶ HTTP API ──▶ portal-api ──▶ table, buckets
  *
  * Buckets, table, queues and log groups are RETAINed: deleting the stack loses no data.
  * The handlers' environment uses the names in functions/config.ts, so AWS and the local stack agree.
@@ -15,6 +16,7 @@ import { registry } from '../schemas/index.ts';
 import type { DeployConfig } from './config.ts';
 import { Consolidate } from './constructs/consolidate.ts';
 import { Ingest } from './constructs/ingest.ts';
+import { Portal } from './constructs/portal.ts';
 import { Storage } from './constructs/storage.ts';
 import { Topics } from './constructs/topics.ts';
 import { UploadAccess } from './constructs/upload-access.ts';
@@ -28,7 +30,7 @@ export const FEATURE_FLAGS = [
 export interface HmisStackProps extends StackProps {
   config: DeployConfig;
   /** entry files to bundle instead of functions/handlers/*.ts (construct tests only) */
-  entries?: { ingest?: string; consolidate?: string };
+  entries?: { ingest?: string; consolidate?: string; portal?: string };
 }
 
 export class HmisStack extends Stack {
@@ -37,6 +39,7 @@ export class HmisStack extends Stack {
   readonly ingest: Ingest;
   readonly consolidate: Consolidate;
   readonly access: UploadAccess;
+  readonly portal: Portal;
 
   constructor(scope: Construct, id: string, props: HmisStackProps) {
     super(scope, id, props);
@@ -47,17 +50,29 @@ export class HmisStack extends Stack {
 
     this.storage = new Storage(this, 'Storage', { stage: cfg.stage, uploadsNoncurrentVersionDays: cfg.uploadsNoncurrentVersionDays });
     this.topics = new Topics(this, 'Topics', { stage: cfg.stage, alerts: cfg.alerts, ops: cfg.ops });
+    // before ingest and consolidate: their alerts link to the portal. The portal depends on neither
+    // function nor on the uploads bucket resource (whose CORS rule names the distribution): no cycle.
+    this.portal = new Portal(this, 'Portal', {
+      stage: cfg.stage,
+      storage: this.storage,
+      ops: this.topics.ops,
+      maxUploadBytes: cfg.maxUploadBytes,
+      logRetentionDays: cfg.logRetentionDays,
+      portalBaseUrl: cfg.portalBaseUrl,
+      entry: props.entries?.portal,
+    });
 
+    // no OPS_TOPIC_ARN: no handler publishes to the ops topic (the alarms do, through CloudWatch)
     const environment: Record<string, string> = {
       [ENV.uploadsBucket]: this.storage.uploadsBucketName,
       [ENV.reportsBucket]: this.storage.reports.bucketName,
       [ENV.tableName]: this.storage.table.tableName,
       [ENV.alertsTopicArn]: this.topics.alerts.topicArn,
-      [ENV.opsTopicArn]: this.topics.ops.topicArn,
       [ENV.maxUploadBytes]: String(cfg.maxUploadBytes),
       [ENV.counties]: cfg.counties.join(','),
+      // rejection alerts link to /submissions/… on the portal
+      [ENV.portalBaseUrl]: this.portal.url,
     };
-    if (cfg.portalBaseUrl) environment[ENV.portalBaseUrl] = cfg.portalBaseUrl;
 
     const common = { storage: this.storage, alerts: this.topics.alerts, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays };
     this.ingest = new Ingest(this, 'Ingest', { ...common, reservedConcurrentExecutions: cfg.ingestReservedConcurrency, entry: props.entries?.ingest });
@@ -69,7 +84,6 @@ export class HmisStack extends Stack {
       uploadsBucketArn: this.storage.uploadsBucketArn,
       reports: this.storage.reports,
     });
-    // the portal API (functions/handlers/portal-api.ts) joins here once it exists: docs/DEPLOY.md
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('UploadsBucket', this.storage.uploadsBucketName, 'institutions upload to s3://<this>/uploads/<county>/<institution>/<template>/<period>/<file>.xlsx');
@@ -84,6 +98,12 @@ export class HmisStack extends Stack {
     out('IngestDeadLetterQueue', this.ingest.function.deadLetterQueue.queueUrl, 'failed uploads after retries');
     out('ConsolidateDeadLetterQueue', this.consolidate.function.deadLetterQueue.queueUrl, 'failed consolidation runs after retries');
     out('Counties', cfg.counties.join(','), 'counties served');
+    out('PortalUrl', this.portal.url, 'the portal (报表平台): sign in with an institution code and its access code');
+    out('PortalDistributionUrl', this.portal.distributionUrl, 'the CloudFront address of the portal (point a custom domain here)');
+    out('PortalSecretArn', this.portal.secret.secretArn, 'access codes derive from it: aws secretsmanager get-secret-value --secret-id <this> (docs/DEPLOY.md)');
+    out('PortalFunction', this.portal.function.fn.functionName, 'portal-api');
+    out('PortalLogGroup', this.portal.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
+    out('PortalApiAccessLogGroup', this.portal.accessLogs.logGroupName, 'one JSON line per /api request');
     for (const [code, policy] of this.access.commissionPolicies) out(`CommissionPolicy${code}`, policy.managedPolicyArn, `attach to the users of the ${code} commission`);
     if (this.access.byTagPolicy) out('UploadByTagPolicy', this.access.byTagPolicy.managedPolicyArn, 'attach to institution users tagged hmis-county and hmis-institution');
   }

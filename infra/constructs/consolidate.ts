@@ -33,6 +33,7 @@ export const SCHEDULED_TASKS = {
 export interface ConsolidateProps {
   storage: Storage;
   alerts: sns.ITopic;
+  /** the alarms' topic (the function itself publishes to alerts only) */
   ops: sns.ITopic;
   environment: Record<string, string>;
   logRetentionDays: number;
@@ -62,7 +63,7 @@ export class Consolidate extends Construct {
     f.allow('ReadSubmissions', CONSOLIDATE_TABLE_ACTIONS, [storage.table.tableArn]);
     f.allow('QueryHistory', ['dynamodb:Query'], [storage.gsi1Arn]);
     f.allow('WriteConsolidated', ['s3:PutObject'], [storage.reports.arnForObjects(`${CONSOLIDATE_WRITES}*`)], 'Consolidated workbooks, one key per county (or city, province) and period, under consolidated/ only.');
-    f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn, props.ops.topicArn]);
+    f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn]);
 
     const timeZone = TimeZone.of(props.schedule.timezone);
     const schedule = (id: keyof typeof SCHEDULED_TASKS, expression: string, description: string) =>

@@ -24,6 +24,7 @@ export const INGEST_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dy
 export interface IngestProps {
   storage: Storage;
   alerts: sns.ITopic;
+  /** the alarms' topic (the function itself publishes to alerts only) */
   ops: sns.ITopic;
   environment: Record<string, string>;
   logRetentionDays: number;
@@ -55,7 +56,7 @@ export class Ingest extends Construct {
     f.allow('WriteReports', ['s3:PutObject'], INGEST_WRITES.map((p) => storage.reports.arnForObjects(`${p}*`)), 'Report JSON and feedback workbooks, one key per upload version, under these two prefixes only.');
     f.allow('ReadWriteSubmissions', INGEST_TABLE_ACTIONS, [storage.table.tableArn]);
     f.allow('QueryHistory', ['dynamodb:Query'], [storage.gsi1Arn]);
-    f.allow('PublishAlerts', ['sns:Publish'], [props.alerts.topicArn, props.ops.topicArn]);
+    f.allow('PublishAlerts', ['sns:Publish'], [props.alerts.topicArn]);
 
     f.fn.addPermission('InvokeFromUploads', {
       principal: new iam.ServicePrincipal('s3.amazonaws.com'),

@@ -12,7 +12,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
 
-const SECURE: s3.BucketProps = {
+/** Encrypted, private, TLS 1.2+ only, owner-enforced, retained: every bucket of the stack starts from this. */
+export const SECURE: s3.BucketProps = {
   encryption: s3.BucketEncryption.S3_MANAGED,
   blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
   objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
