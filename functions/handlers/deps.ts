@@ -4,18 +4,11 @@ import { dynamoClient, s3Client, snsClient } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
-import type { Alerter, ObjectStore, SubmissionStore } from '../ports/index.ts';
+import type { IngestDeps } from '../core/ingest.ts';
+import type { ScheduleDeps } from '../core/schedule.ts';
 
-export interface AwsDeps {
-  objects: ObjectStore;
-  store: SubmissionStore;
-  /** absent when ALERTS_TOPIC_ARN is not set: nothing is published (logged instead) */
-  alerter?: Alerter;
-  reportsBucket: string;
-  maxUploadBytes: number;
-  portalBaseUrl?: string;
-  counties?: string[];
-}
+/** What both functions need: ingest's ports and the scheduled function's. */
+export type AwsDeps = IngestDeps & ScheduleDeps;
 
 export function awsDeps(): AwsDeps {
   const cfg = config();
