@@ -92,11 +92,13 @@ describe('storage', () => {
     );
   });
 
-  it('every bucket is encrypted, private, TLS only (1.2+) and retained', () => {
+  it('every bucket is encrypted, private, TLS only (1.2+); every data bucket is retained', () => {
     const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets).toHaveLength(3);
+    expect(buckets).toHaveLength(4);
+    const web = logicalId(stack.portal.webBucket);
     for (const [id, bucket] of buckets) {
-      expect(bucket.DeletionPolicy, id).toBe('Retain');
+      // the portal's page bucket holds only files of the repository; its deployment empties it on delete
+      expect(bucket.DeletionPolicy, id).toBe(id === web ? 'Delete' : 'Retain');
       expect(bucket.Properties.BucketEncryption, id).toBeDefined();
       expect(bucket.Properties.PublicAccessBlockConfiguration, id).toMatchObject({ BlockPublicPolicy: true, RestrictPublicBuckets: true });
       const policy = ofType('AWS::S3::BucketPolicy').find(([, p]) => JSON.stringify(p.Properties.Bucket) === JSON.stringify(ref(id)));
@@ -153,7 +155,7 @@ describe('ingest', () => {
       ],
     });
     // S3 may invoke it from that bucket of this account only, and the permission exists before the notification
-    const [[permissionId, permission]] = ofType('AWS::Lambda::Permission') as [[string, Resource]];
+    const [[permissionId, permission]] = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 's3.amazonaws.com') as [[string, Resource]];
     expect(permission.Properties).toMatchObject({
       Action: 'lambda:InvokeFunction',
       Principal: 's3.amazonaws.com',
@@ -164,9 +166,10 @@ describe('ingest', () => {
     expect(bucket.DependsOn).toContain(permissionId);
   });
 
-  it('no custom resource: the notification is part of the bucket, no helper Lambda', () => {
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(2);
-    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
+  it('no custom resource for the notification (part of the bucket); the only one copies the portal page', () => {
+    // ingest, consolidate, portal-api, and BucketDeployment's handler (deploy time only)
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(4);
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::')).map((r) => r.Type)).toEqual(['Custom::CDKBucketDeployment']);
   });
 });
 
@@ -177,7 +180,7 @@ describe('functions', () => {
   ];
 
   it('current Node.js on arm64, explicit memory and timeout, recursive loops terminated, own log group with retention', () => {
-    for (const { construct, memory, timeout } of specs()) {
+    for (const { construct, memory, timeout } of [...specs(), { construct: stack.portal.function, memory: 1024, timeout: 29 }]) {
       const fn = resources[logicalId(construct.fn)]!;
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -195,11 +198,11 @@ describe('functions', () => {
     }
   });
 
-  it('environment: the names of functions/config.ts, the counties served', () => {
+  it('environment: the names of functions/config.ts, the counties served, the portal for links; no ops topic (no handler publishes there)', () => {
     for (const { construct } of specs()) {
       const vars = resources[logicalId(construct.fn)]!.Properties.Environment.Variables as Record<string, unknown>;
       expect(Object.keys(vars).sort()).toEqual(
-        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.opsTopicArn, ENV.maxUploadBytes, ENV.counties].sort(),
+        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.maxUploadBytes, ENV.counties, ENV.portalBaseUrl].sort(),
       );
       expect(vars[ENV.counties]).toBe('150525,150425');
       expect(vars[ENV.maxUploadBytes]).toBe(String(10 * 1024 * 1024));
@@ -207,9 +210,10 @@ describe('functions', () => {
       expect(vars[ENV.reportsBucket]).toEqual(ref(logicalId(stack.storage.reports)));
       expect(vars[ENV.tableName]).toEqual(ref(logicalId(stack.storage.table)));
       expect(vars[ENV.alertsTopicArn]).toEqual(ref(logicalId(stack.topics.alerts)));
-      expect(vars[ENV.opsTopicArn]).toEqual(ref(logicalId(stack.topics.ops)));
+      expect(vars).not.toHaveProperty(ENV.opsTopicArn);
       expect(vars).not.toHaveProperty(ENV.s3ForcePathStyle);
-      expect(vars).not.toHaveProperty(ENV.portalBaseUrl);
+      // no portalBaseUrl in this config: the distribution's own address
+      expect(vars[ENV.portalBaseUrl]).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.portal.distribution), 'DomainName'] }]] });
     }
   });
 
@@ -232,9 +236,9 @@ describe('functions', () => {
 
   it('alarms: dead-letter depth and function errors, each to the operations topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(6);
     const ops = ref(logicalId(stack.topics.ops));
-    for (const { construct } of specs()) {
+    for (const { construct } of [...specs(), { construct: stack.portal.function }]) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
           MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -358,7 +362,7 @@ describe('least privilege', () => {
     expect(new Set(roles).size).toBe(roles.length);
   });
 
-  it('ingest: reads uploads, writes only report and feedback keys, reads and writes the table and GSI1, publishes alerts', () => {
+  it('ingest: reads uploads, writes only report and feedback keys, reads and writes the table and GSI1, publishes alerts (not to ops)', () => {
     const f = stack.ingest.function;
     const reports = logicalId(stack.storage.reports);
     const grants = roleStatements(logicalId(f.role)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
@@ -372,11 +376,11 @@ describe('least privilege', () => {
         resources: [`<${logicalId(stack.storage.table)}>`],
       },
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
-      { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`, `<${logicalId(stack.topics.ops)}>`].sort() },
+      { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
     ]);
   });
 
-  it('consolidate: reads the table (never writes it), writes only consolidated keys, publishes the digest', () => {
+  it('consolidate: reads the table (never writes it), writes only consolidated keys, publishes the digest (not to ops)', () => {
     const f = stack.consolidate.function;
     const grants = roleStatements(logicalId(f.role)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
     expect(grants).toEqual([
@@ -385,7 +389,7 @@ describe('least privilege', () => {
       { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>`] },
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
-      { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`, `<${logicalId(stack.topics.ops)}>`].sort() },
+      { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
     ]);
   });
 });
@@ -434,7 +438,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('outputs name what an operator needs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
-    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestDeadLetterQueue', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup']) {
+    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestDeadLetterQueue', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'PortalSecretArn', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
       expect(outputs).toContain(name);
     }
     expect(outputs.filter((o) => o.startsWith('CommissionPolicy')).sort()).toEqual(['CommissionPolicy150425', 'CommissionPolicy150525']);
