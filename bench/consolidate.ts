@@ -3,6 +3,7 @@
  *
  * 1. County month: 奈曼旗 (25 institutions × 5 templates), the sample value model 2024-01…2025-03 in
  *    the in-memory store; load + consolidate + render 2025-03, median of 3. Target: well under 3 s.
+ *    The same from DynamoDB (dynalite in this process), with the read units DynamoDB reports.
  * 2. Province scale, synthetic: 3,000 institutions × 100 data elements × 12 months (deterministic
  *    PRNG), consolidated for 2025-12: consolidate + render (streaming writer) against writing the same
  *    cells with exceljs's streaming WorkbookWriter alone, alternately in one process, median of 3;
@@ -10,7 +11,9 @@
  *
  * Options: --skip-county, --skip-province, --runs N, --out FILE (keep the province workbook).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { IndicatorTemplate, LedgerTemplate } from '../schemas/model.ts';
@@ -23,6 +26,11 @@ import { renderConsolidated, writeConsolidated } from '../functions/core/render/
 import { makeIssue } from '../functions/core/report.ts';
 import { generateSamples } from '../fixtures/sample/values.ts';
 import { MemoryStore } from '../tests/fakes/memory.ts';
+import { makeClients } from '../functions/adapters/aws/clients.ts';
+import { DynamoSubmissionStore } from '../functions/adapters/dynamo/store.ts';
+import { startLocalStack } from '../functions/adapters/local/stack.ts';
+import { buildConsolidatedWorkbook } from '../functions/core/consolidate/index.ts';
+import type { SubmissionStore } from '../functions/ports/index.ts';
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1]) || 3;
@@ -34,9 +42,9 @@ const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
 // ---- 1. county month ----
 
-async function countyMonth(): Promise<void> {
+/** 奈曼旗's sample submissions 2024-01 … 2025-03, accepted, into `store`. */
+async function loadSamples(store: SubmissionStore): Promise<number> {
   const set = generateSamples();
-  const store = new MemoryStore();
   for (const r of set.records) {
     const spec: EntrySpec =
       r.kind === 'indicator'
@@ -47,6 +55,40 @@ async function countyMonth(): Promise<void> {
     await store.makeCurrent(e.current!);
     await store.recordAttempt(e.current!);
   }
+  return set.records.length;
+}
+
+/** The same county month read from DynamoDB (dynalite, in memory), with the read units it consumed. */
+async function countyMonthDynamo(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'hmis-bench-'));
+  const stack = await startLocalStack({ dataDir: dir, dynamodbInMemory: true });
+  const clients = makeClients(stack.endpoints);
+  try {
+    const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
+    const count = await loadSamples(store);
+    const now = new Date('2025-04-10T02:00:00Z');
+    const times: number[] = [];
+    const units: number[] = [];
+    let reads = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const before = store.capacity.readUnits;
+      const t0 = performance.now();
+      const workbook = await buildConsolidatedWorkbook(store, { level: 'county', code: '150525' }, '2025-03', now);
+      times.push(performance.now() - t0);
+      units.push(store.capacity.readUnits - before);
+      reads = workbook.stats.periodReads + workbook.stats.ledgerReads;
+    }
+    console.log(`county month from DynamoDB (dynalite, ${count} submissions): median of ${RUNS}: ${median(times).toFixed(0)} ms (target < 3 s); ${reads} paginated queries (run in parallel), ${median(units).toFixed(1)} read units per consolidation`);
+  } finally {
+    clients.destroy();
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function countyMonth(): Promise<void> {
+  const store = new MemoryStore();
+  const count = await loadSamples(store);
   const now = new Date('2025-04-10T02:00:00Z');
   const times: number[] = [];
   let parts = { load: 0, compute: 0, render: 0, bytes: 0 };
@@ -61,7 +103,7 @@ async function countyMonth(): Promise<void> {
     times.push(t3 - t0);
     parts = { load: t1 - t0, compute: t2 - t1, render: t3 - t2, bytes: bytes.length };
   }
-  console.log(`county month (150525, 2025-03, ${set.records.length} sample submissions in the memory store):`);
+  console.log(`county month (150525, 2025-03, ${count} sample submissions in the memory store):`);
   console.log(`  load + consolidate + render, median of ${RUNS}: ${median(times).toFixed(0)} ms (runs ${times.map((t) => t.toFixed(0)).join(', ')}; last: load ${parts.load.toFixed(0)}, compute ${parts.compute.toFixed(0)}, render ${parts.render.toFixed(0)} ms; ${(parts.bytes / 1024).toFixed(0)} KB)`);
 }
 
@@ -300,6 +342,9 @@ if (args.includes('--compute-only')) {
     console.log(`consolidate: ${(performance.now() - t).toFixed(0)} ms`);
   }
 } else {
-  if (!args.includes('--skip-county')) await countyMonth();
+  if (!args.includes('--skip-county')) {
+    await countyMonth();
+    await countyMonthDynamo();
+  }
   if (!args.includes('--skip-province')) await province();
 }

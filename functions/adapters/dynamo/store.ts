@@ -63,6 +63,9 @@ export const keys = {
 };
 
 export class DynamoSubmissionStore implements SubmissionStore {
+  /** read units consumed by this store's queries and gets since it was made (logged per consolidation) */
+  readonly capacity: CapacityMeter = { readUnits: 0 };
+
   constructor(
     private readonly db: DynamoDBClient,
     private readonly table: string,
@@ -149,7 +152,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async listPeriod(county: string, period: string): Promise<PeriodEntry[]> {
-    const items = await queryAll(this.db, {
+    const items = await queryAll(this.db, this.capacity, {
       TableName: this.table,
       KeyConditionExpression: 'PK = :pk',
       ExpressionAttributeValues: marshall({ ':pk': keys.countyPeriod(county, period) }),
@@ -167,7 +170,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async history(institution: string, template: string, from: string, to: string): Promise<CurrentSubmission[]> {
-    const items = await queryAll(this.db, {
+    const items = await queryAll(this.db, this.capacity, {
       TableName: this.table,
       IndexName: 'GSI1',
       KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
@@ -177,7 +180,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async versions(identity: { institution: string; template: string; period: string }): Promise<SubmissionVersion[]> {
-    const items = await queryAll(this.db, {
+    const items = await queryAll(this.db, this.capacity, {
       TableName: this.table,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :v)',
       ExpressionAttributeValues: marshall({ ':pk': keys.submission(identity.institution, identity.template, identity.period), ':v': 'V#' }),
@@ -220,7 +223,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async ledgerRows(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]> {
-    const items = await queryAll(this.db, {
+    const items = await queryAll(this.db, this.capacity, {
       TableName: this.table,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :r)',
       ExpressionAttributeValues: marshall({ ':pk': keys.submission(institution, template, period), ':r': `R#${versionId}#` }),
@@ -231,8 +234,9 @@ export class DynamoSubmissionStore implements SubmissionStore {
   /** The current accepted version of one submission, or null. */
   async current(county: string, period: string, template: string, institution: string): Promise<CurrentSubmission | null> {
     const out = await this.db.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall({ PK: keys.countyPeriod(county, period), SK: keys.current(template, institution) }), ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.table, Key: marshall({ PK: keys.countyPeriod(county, period), SK: keys.current(template, institution) }), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
     );
+    this.capacity.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
     return out.Item ? (fromItem(unmarshall(out.Item)) as CurrentSubmission) : null;
   }
 }
@@ -253,11 +257,18 @@ function fromItem(item: Record<string, unknown>): SubmissionVersion & { submissi
   return out as unknown as SubmissionVersion & { submission?: Submission };
 }
 
-export async function queryAll(db: DynamoDBClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+/** Read capacity consumed, as DynamoDB reports it (on-demand bills read request units by it). */
+export interface CapacityMeter {
+  readUnits: number;
+}
+
+/** Every page of a Query, its consumed capacity added to `meter`. */
+export async function queryAll(db: DynamoDBClient, meter: CapacityMeter, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    const out = await db.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    const out = await db.send(new QueryCommand({ ...input, ExclusiveStartKey, ReturnConsumedCapacity: 'TOTAL' }));
+    meter.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
     for (const item of out.Items ?? []) items.push(unmarshall(item));
     ExclusiveStartKey = out.LastEvaluatedKey;
   } while (ExclusiveStartKey);
