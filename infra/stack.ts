@@ -6,7 +6,8 @@
  *   failures ──▶ dead-letter queues ──▶ alarms ──▶ ops topic
  *   browser ──▶ CloudFront ──▶ page (private bucket) and /api/* ──▶ HTTP API ──▶ portal-api ──▶ table, buckets
  *
- * Buckets, table, queues and log groups are RETAINed: deleting the stack loses no data.
+ * Data buckets, table, queues, the functions' log groups and the portal secret are RETAINed: deleting
+ * the stack loses no data (the portal's page bucket, only files of this repository, is deleted).
  * The handlers' environment uses the names in functions/config.ts, so AWS and the local stack agree.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
