@@ -65,9 +65,9 @@ afterAll(async () => {
 
 describe('a rejected upload', () => {
   it('gives exactly one alert and one marked-up workbook when its event is delivered twice', async () => {
-    // 150525-101's workbook with JC-R03 broken, under its own key; stored where the trigger does not
-    // fire, so only these two direct deliveries of the same event process it
-    const key = 'uploads/150525/150525-101/T-JC/2025-03/两次.xlsx';
+    // 150525-101's workbook with JC-R03 broken, uploaded under 150525-108 (a submission no other test
+    // touches); stored where the trigger does not fire, so only these two direct deliveries process it
+    const key = 'uploads/150525/150525-108/T-JC/2025-03/两次.xlsx';
     const bytes = await fixture('rule-JC-R03');
     await clients.s3.send(new PutObjectCommand({ Bucket: stack.buckets.reports, Key: key, Body: bytes }));
     const event: S3Event = {
@@ -75,19 +75,19 @@ describe('a rejected upload', () => {
     };
     const [first] = await ingest(event);
     const [second] = await ingest(event);
-    expect(first!.feedback).toMatch(/^feedback\/150525\/150525-101\/T-JC\/2025-03\/[0-9a-f]{20}\.xlsx$/);
+    expect(first!.feedback).toMatch(/^feedback\/150525\/150525-108\/T-JC\/2025-03\/[0-9a-f]{20}\.xlsx$/);
     expect(second!.feedback).toBe(first!.feedback);
     const versionId = first!.feedback!.split('/').pop()!.replace('.xlsx', '');
 
     const alerts = await alertsWhere((a) => a.message.includes(versionId), 2);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.topicArn).toBe(stack.topics.alerts);
-    expect(alerts[0]!.attributes).toMatchObject({ county: '150525', institution: '150525-101', template: 'T-JC', period: '2025-03', severity: 'error', kind: 'rejection' });
+    expect(alerts[0]!.attributes).toMatchObject({ county: '150525', institution: '150525-108', template: 'T-JC', period: '2025-03', severity: 'error', kind: 'rejection' });
     expect(alerts[0]!.message).toContain(`s3://${stack.buckets.reports}/${first!.feedback}`);
-    expect((await keysUnder(stack.buckets.reports, 'feedback/150525/150525-101/T-JC/2025-03/')).filter((k) => k.includes(versionId))).toEqual([first!.feedback]);
+    expect((await keysUnder(stack.buckets.reports, 'feedback/150525/150525-108/T-JC/2025-03/')).filter((k) => k.includes(versionId))).toEqual([first!.feedback]);
 
     // read back by openpyxl: 校验结果 first, a link to the problem cell, which has a note and a red fill
-    const report = JSON.parse((await body(stack.buckets.reports, `reports/150525/150525-101/T-JC/2025-03/${versionId}.json`)).toString('utf8'));
+    const report = JSON.parse((await body(stack.buckets.reports, `reports/150525/150525-108/T-JC/2025-03/${versionId}.json`)).toString('utf8'));
     const problem = report.issues.find((i: { severity: string }) => i.severity === 'error');
     const file = join(dir, 'feedback.xlsx');
     await writeFile(file, await body(stack.buckets.reports, first!.feedback!));
