@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeClients, type Clients } from '../../functions/adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../../functions/adapters/dynamo/store.ts';
@@ -126,6 +127,12 @@ describe('ingest through the local stack', () => {
     expect(submission?.kind).toBe('ledger');
     expect(rows).toEqual((submission as { rows: unknown[] }).rows);
     expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('ledger rows written before they were JSON text (a list of maps) still read back', async () => {
+    const rows = [{ row: 8, task: '1', content: '旧格式', status: '推进中', progress: 40 }];
+    await clients.dynamodb.send(new PutItemCommand({ TableName: stack.table, Item: marshall({ PK: 'SUB#150525-109#T-TZ#2024-12', SK: 'R#old#0000', rows }) }));
+    expect(await store.ledgerRows('150525-109', 'T-TZ', '2024-12', 'old')).toEqual(rows);
   });
 
   it('a hostile file gets a report, not a crash', async () => {

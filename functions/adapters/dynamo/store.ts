@@ -228,7 +228,8 @@ export class DynamoSubmissionStore implements SubmissionStore {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :r)',
       ExpressionAttributeValues: marshall({ ':pk': keys.submission(institution, template, period), ':r': `R#${versionId}#` }),
     });
-    return items.flatMap((i) => JSON.parse(i.rowsJson as string) as LedgerRow[]);
+    // items written before rows were JSON text hold them as a list of maps
+    return items.flatMap((i) => (typeof i.rowsJson === 'string' ? JSON.parse(i.rowsJson) : i.rows) as LedgerRow[]);
   }
 
   /** The current accepted version of one submission, or null. */
