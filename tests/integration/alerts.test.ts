@@ -109,7 +109,7 @@ print(json.dumps({"first": wb.sheetnames[0], "links": links, "comment": c.commen
 });
 
 describe('the scheduled function', () => {
-  // 150425 (阿鲁科尔沁旗) 2024-06 belongs to this file alone
+  // 150425 (克什克腾旗) 2024-06 belongs to this file alone
   const COUNTY = '150425';
   const PERIOD = '2024-06';
 
