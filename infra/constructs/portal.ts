@@ -303,7 +303,8 @@ export class Portal extends Construct {
     const statements = [
       new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [deploymentLogs.logGroupArn] }),
       new iam.PolicyStatement({ sid: 'ReadWebAsset', actions: ['s3:GetObject'], resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)] }),
-      new iam.PolicyStatement({ sid: 'ListWebBucket', actions: ['s3:ListBucket'], resources: [this.webBucket.bucketArn] }),
+      // GetBucketTagging: on delete the handler checks whether another deployment owns the bucket
+      new iam.PolicyStatement({ sid: 'ListWebBucket', actions: ['s3:ListBucket', 's3:GetBucketTagging'], resources: [this.webBucket.bucketArn] }),
       new iam.PolicyStatement({ sid: 'SyncWebBucket', actions: ['s3:PutObject', 's3:DeleteObject'], resources: [this.webBucket.arnForObjects('*')] }),
       new iam.PolicyStatement({ sid: 'InvalidatePortal', actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'], resources: [distributionArn] }),
     ];

@@ -213,7 +213,7 @@ describe('CloudFront', () => {
     expect(grants).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [expect.stringMatching(/^<PortalDeploymentLogs\w+>$/)] },
       { actions: ['s3:GetObject'], resources: [`arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-\${AWS::AccountId}-\${AWS::Region}/${key}`] },
-      { actions: ['s3:ListBucket'], resources: [`<${web}>`] },
+      { actions: ['s3:GetBucketTagging', 's3:ListBucket'], resources: [`<${web}>`] },
       { actions: ['s3:DeleteObject', 's3:PutObject'], resources: [`<${web}>/*`] },
       { actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'], resources: [`arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/<${logicalId(stack.portal.distribution)}>`] },
     ]);
