@@ -31,6 +31,7 @@ import { CONSOLIDATE_WRITES } from './consolidate.ts';
 import { acknowledgeScopedResources, DefaultFunction } from './defaults.ts';
 import { INGEST_WRITES } from './ingest.ts';
 import { SECURE, type Storage } from './storage.ts';
+import { portalCsp } from '../../functions/portal/csp.ts';
 
 /** functions/handlers/portal-api.ts PORTAL_SECRET_ARN_ENV (not imported: the handler module pulls in the SDK clients; a test compares them). */
 export const PORTAL_SECRET_ARN_ENV = 'PORTAL_SECRET_ARN';
@@ -55,25 +56,6 @@ export const REWRITE_FUNCTION_CODE = `function handler(event) {
   }
   return request;
 }`;
-
-/**
- * The page's Content-Security-Policy: the local server's (functions/adapters/local/portal.ts), with
- * the uploads bucket's regional endpoint as the S3 origin (presigned POSTs go there, as the SDK builds
- * them: https://<bucket>.s3.<region>.<amazonaws.com | amazonaws.com.cn>/).
- */
-export function portalCsp(s3Origin: string): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    `connect-src 'self' ${s3Origin}`,
-    `form-action 'self' ${s3Origin}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "object-src 'none'",
-  ].join('; ');
-}
 
 /** The prefixes of the reports bucket the portal reads (reports, feedback workbooks, consolidated workbooks). */
 export const PORTAL_READS = [...INGEST_WRITES, CONSOLIDATE_WRITES] as const;

@@ -24,6 +24,7 @@ import { createPortalApi, type ApiRequest, type PortalApi } from '../../portal/a
 import { countyAccessCodes, MIN_SECRET_LENGTH, type Role } from '../../portal/auth.ts';
 import { registry } from '../../../schemas/index.ts';
 import type { StackEndpoints } from './stack.ts';
+import { portalCsp } from '../../portal/csp.ts';
 
 export const WEB_DIR = fileURLToPath(new URL('../../portal/web/', import.meta.url));
 export const PORTAL_DEFAULT_PORT = 8080;
@@ -159,17 +160,7 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   });
   const web = await loadWeb(WEB_DIR);
   const s3Origin = new URL(endpoints.s3).origin;
-  const csp = [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    `connect-src 'self' ${s3Origin}`,
-    `form-action 'self' ${s3Origin}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "object-src 'none'",
-  ].join('; ');
+  const csp = portalCsp(s3Origin);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
