@@ -7,9 +7,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/config.ts';
 import { PORTAL_SECRET_ARN_ENV as HANDLER_SECRET_ARN_ENV } from '../../functions/handlers/portal-api.ts';
@@ -17,9 +16,10 @@ import { loadDeployConfig } from '../../infra/config.ts';
 import { portalCsp } from '../../functions/portal/csp.ts';
 import { PORTAL_SECRET_ARN_ENV, PORTAL_THROTTLE, REWRITE_FUNCTION_CODE } from '../../infra/constructs/portal.ts';
 import { HmisStack } from '../../infra/stack.ts';
+import { actionsOf, arn, flat, inspect, ref, resourcesOf, type Resource, type Statement } from './template.ts';
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Condition?: unknown };
+type Inspect = ReturnType<typeof inspect>;
+
 
 const PORTAL_BASE_URL = 'https://hmis.example.org';
 const CONTEXT: Record<string, string> = { stage: 'web', counties: '150525', portalBaseUrl: `${PORTAL_BASE_URL}/` };
@@ -29,29 +29,9 @@ let resources: Record<string, Resource>;
 let outputs: Record<string, { Value: unknown }>;
 let outdir: string;
 
-const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
-const ref = (id: string) => ({ Ref: id });
-const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-const actionsOf = (s: Statement) => [s.Action].flat();
-const resourcesOf = (s: Statement) => [s.Resource].flat();
-
-function roleStatements(roleId: string): Statement[] {
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(ref(roleId))))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
-
-/** CloudFormation values flattened for comparison: Join joined, GetAtt → <Id.Attr>, Ref → <Id>, Sub as written. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Record<string, any>;
-  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(flat).join(v['Fn::Join'][0]);
-  if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'][0]}${v['Fn::GetAtt'][1] === 'Arn' ? '' : `.${v['Fn::GetAtt'][1]}`}>`;
-  if (v['Fn::Sub']) return v['Fn::Sub'] as string;
-  if (v.Ref) return `<${v.Ref}>`;
-  return JSON.stringify(value);
-}
+let ofType: Inspect['ofType'];
+let logicalId: Inspect['logicalId'];
+let roleStatements: Inspect['roleStatements'];
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'hmis-portal-infra-'));
@@ -59,6 +39,7 @@ beforeAll(() => {
   stack = new HmisStack(app, 'hmis-web', { config: loadDeployConfig((k) => CONTEXT[k]) });
   const json = Template.fromStack(stack).toJSON();
   resources = json.Resources;
+  ({ ofType, logicalId, roleStatements } = inspect(stack, resources));
   outputs = json.Outputs;
 });
 

@@ -4,7 +4,6 @@
  * wildcard action, writes only under the function's own prefixes). One synth for the file, no bundling.
  */
 import { App, type CfnElement } from 'aws-cdk-lib';
-import type { IConstruct } from 'constructs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
@@ -12,9 +11,10 @@ import { ENV, UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../functions/config.ts';
 import { registry } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
+import { actionsOf, arn, flat, inspect, ref, resourcesOf, type Resource, type Statement } from './template.ts';
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; DependsOn?: string[] };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Sid?: string; Condition?: unknown };
+type Inspect = ReturnType<typeof inspect>;
+
 
 let template: Template;
 let resources: Record<string, Resource>;
@@ -33,29 +33,9 @@ const CONFIG_FILE = {
   ],
 };
 
-const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
-const ref = (id: string) => ({ Ref: id });
-const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-const actionsOf = (s: Statement) => [s.Action].flat();
-const resourcesOf = (s: Statement) => [s.Resource].flat();
-
-/** The statements of every policy attached to a role (inline default policy). */
-function roleStatements(roleId: string): Statement[] {
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(ref(roleId))))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
-
-/** `{"Fn::Join": ["", [<GetAtt bucket.Arn>, "/reports/*"]]}` → "<bucketId>/reports/*" for comparison. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Record<string, any>;
-  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(flat).join(v['Fn::Join'][0]);
-  if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'][0]}>`;
-  if (v.Ref) return `<${v.Ref}>`;
-  return JSON.stringify(value);
-}
+let ofType: Inspect['ofType'];
+let logicalId: Inspect['logicalId'];
+let roleStatements: Inspect['roleStatements'];
 
 beforeAll(async () => {
   const { mkdtemp, writeFile } = await import('node:fs/promises');
@@ -68,6 +48,7 @@ beforeAll(async () => {
   stack = new HmisStack(app, 'hmis-test', { config: loadDeployConfig((k) => context[k]) });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
+  ({ ofType, logicalId, roleStatements } = inspect(stack, resources));
 });
 
 afterAll(async () => {
