@@ -81,6 +81,9 @@ export function nextRun(schedule: (typeof SCHEDULES)[number], now: Date): Date {
   throw new Error(`no run of ${schedule.name} within a week`);
 }
 
+/** 2025-04-07, the day in Beijing. */
+const shanghaiDay = (now: Date): string => new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+
 /** The month institutions are reporting on `now` (Beijing time): the previous calendar month. */
 export const reportingMonth = (now: Date): string => shiftPeriod(shanghaiMonth(now), -1);
 
@@ -97,12 +100,19 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
     const p = await publishConsolidated(deps, { level, code, period, now });
     outcome.published.push({ code, period, key: p.key, latestKey: p.latestKey, fileName: p.fileName });
   };
-  const digest = async (county: string, period: string, onlyOnDigestDays: boolean) => {
+  /** scheduled: once a working day after the deadline (a second delivery of the schedule sends nothing); on demand: always */
+  const digest = async (county: string, period: string, scheduled: boolean) => {
     let sent = false;
-    if (!onlyOnDigestDays || isDigestDay(now, county, period)) {
+    if (!scheduled || isDigestDay(now, county, period)) {
       const alert = deadlineDigest({ county, period, now, entries: await deps.store.listPeriod(county, period) });
-      if (alert && deps.alerter) {
-        await deps.alerter.publish(alert);
+      const taskId = `digest#${county}#${period}#${shanghaiDay(now)}`;
+      if (alert && deps.alerter && (!scheduled || (await deps.store.claimTask(taskId, now)))) {
+        try {
+          await deps.alerter.publish(alert);
+        } catch (err) {
+          if (scheduled) await deps.store.releaseTask(taskId);
+          throw err;
+        }
         sent = true;
       }
     }

@@ -94,6 +94,10 @@ export interface SubmissionStore {
   claimAlert(version: VersionRef & SubmissionIdentityKey, now: Date, leaseMs: number): Promise<boolean>;
   /** After the claim: sent (never again) or not sent (the claim is released for a retry). */
   settleAlert(version: VersionRef & SubmissionIdentityKey, sent: boolean, now: Date): Promise<void>;
+  /** Claims a one-off piece of scheduled work (a county's digest of the day): true for exactly one caller. */
+  claimTask(id: string, now: Date): Promise<boolean>;
+  /** Gives a claimed task back (its work failed and will be retried). */
+  releaseTask(id: string): Promise<void>;
   /** Ledger rows of a version (stored apart: a 10,000-row ledger does not fit one item). */
   ledgerRows?(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]>;
 }

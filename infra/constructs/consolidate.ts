@@ -18,6 +18,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SCHEDULES } from '../../functions/core/schedule.ts';
+import { TASK_KEY_PREFIX } from '../../functions/adapters/dynamo/store.ts';
 import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
@@ -62,6 +63,10 @@ export class Consolidate extends Construct {
     const f = this.function;
     f.allow('ReadSubmissions', CONSOLIDATE_TABLE_ACTIONS, [storage.table.tableArn]);
     f.allow('QueryHistory', ['dynamodb:Query'], [storage.gsi1Arn]);
+    // its only writes: the markers that make a scheduled digest go out once a day (TASK#… items)
+    f.allow('ClaimScheduledTasks', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], [storage.table.tableArn], undefined, {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TASK_KEY_PREFIX}*`] },
+    });
     f.allow('WriteConsolidated', ['s3:PutObject'], [storage.reports.arnForObjects(`${CONSOLIDATE_WRITES}*`)], 'Consolidated workbooks, one key per county (or city, province) and period, under consolidated/ only.');
     f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn]);
 

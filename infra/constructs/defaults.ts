@@ -155,8 +155,8 @@ export class DefaultFunction extends Construct {
   }
 
   /** Adds one explicit statement to the function's own role. */
-  allow(sid: string, actions: string[], resources: string[], reason?: string): void {
-    const statement = new iam.PolicyStatement({ sid, actions, resources });
+  allow(sid: string, actions: string[], resources: string[], reason?: string, conditions?: Record<string, unknown>): void {
+    const statement = new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) });
     this.role.addToPrincipalPolicy(statement);
     if (reason) acknowledgeScopedResources(this.role, new iam.PolicyDocument({ statements: [statement] }), reason);
   }

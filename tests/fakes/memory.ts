@@ -79,6 +79,15 @@ export class MemoryStore implements SubmissionStore {
   async settleAlert(version: { versionId: string }, sent: boolean, now: Date) {
     this.alertStates.set(version.versionId, sent ? { sentAt: now.getTime() } : {});
   }
+  readonly tasks = new Set<string>();
+  async claimTask(id: string) {
+    if (this.tasks.has(id)) return false;
+    this.tasks.add(id);
+    return true;
+  }
+  async releaseTask(id: string) {
+    this.tasks.delete(id);
+  }
   async ledgerRows(_i: string, _t: string, _p: string, versionId: string): Promise<LedgerRow[]> {
     const s = this.versionsById.get(versionId)?.submission;
     return s?.kind === 'ledger' ? s.rows : [];

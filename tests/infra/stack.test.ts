@@ -361,17 +361,21 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('consolidate: reads the table (never writes it), writes only consolidated keys, publishes the digest (not to ops)', () => {
+  it('consolidate: reads the table, writes only its TASK# markers there and consolidated keys in S3, publishes the digest (not to ops)', () => {
     const f = stack.consolidate.function;
-    const grants = roleStatements(logicalId(f.role)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
+    const statements = roleStatements(logicalId(f.role));
+    const grants = statements.map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
     expect(grants).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${logicalId(f.logGroup)}>`] },
       { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: [`<${logicalId(f.deadLetterQueue)}>`] },
       { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>`] },
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
+      { actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], resources: [`<${logicalId(stack.storage.table)}>`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
     ]);
+    const writes = statements.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
+    expect(writes.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TASK#*'] } });
   });
 });
 

@@ -160,6 +160,15 @@ describe('the scheduled function', () => {
     expect(Buffer.compare(await body(stack.buckets.reports, key), await body(stack.buckets.reports, latestKey))).toBe(0);
   });
 
+  it('a scheduled task is claimed once in DynamoDB, and can be given back', async () => {
+    const id = `digest#${COUNTY}#${PERIOD}#2024-07-08`;
+    const now = new Date();
+    expect(await store.claimTask(id, now)).toBe(true);
+    expect(await store.claimTask(id, now)).toBe(false);
+    await store.releaseTask(id);
+    expect(await Promise.all([store.claimTask(id, now), store.claimTask(id, now)])).toEqual(expect.arrayContaining([true, false]));
+  });
+
   it('a malformed task is refused with a reason, not thrown (a retry would fail the same way)', async () => {
     expect(await scheduled({ task: 'consolidate', code: COUNTY, period: '2024-13' })).toMatchObject({ error: expect.stringContaining('period') });
     expect(await scheduled({ task: 'consolidate', code: '999999', period: PERIOD })).toMatchObject({ error: expect.stringContaining('999999') });

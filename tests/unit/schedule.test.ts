@@ -89,6 +89,28 @@ describe('runTask', () => {
     expect(digest.message).not.toMatch(/150525-101[^\n]*T-JC/); // accepted
   });
 
+  it('the schedule delivered twice on a day sends one digest; the next working day sends again; a failed publish is retried', async () => {
+    const { deps, alerter } = await setup();
+    await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-07T09:00:00'));
+    const again = await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-07T09:00:30'));
+    expect(again.digests).toEqual([{ county: '150525', period: '2025-03', sent: false }]);
+    expect(alerter.sent).toHaveLength(1);
+    await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-08T09:00:00'));
+    expect(alerter.sent).toHaveLength(2);
+
+    const publish = alerter.publish.bind(alerter);
+    alerter.publish = async () => {
+      throw new Error('SNS unavailable');
+    };
+    await expect(runTask({ task: 'after-deadline' }, deps, beijing('2025-04-09T09:00:00'))).rejects.toThrow('SNS unavailable');
+    alerter.publish = publish;
+    expect((await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-09T09:02:00'))).digests[0]!.sent).toBe(true);
+    expect(alerter.sent).toHaveLength(3);
+    // on demand it always goes out
+    await runTask({ task: 'digest', county: '150525', period: '2025-03' }, deps, beijing('2025-04-09T10:00:00'));
+    expect(alerter.sent).toHaveLength(4);
+  });
+
   it('on demand: a county quarter, a city year, a digest; refused tasks are schema errors', async () => {
     const { deps, keys } = await setup();
     await runTask({ task: 'consolidate', level: 'county', code: '150525', period: '2025-Q1' }, deps, beijing('2025-04-10T12:00:00'));

@@ -7,10 +7,12 @@
  *   SUB#<inst>#<tpl>#<period> / R#<versionId>#<nnnn>     ledger rows of a version, JSON text in chunks of ≤ 300 KB
  *   CP#<county>#<period>      / CUR#<tpl>#<inst>         current accepted version (GSI1: H#<inst>#<tpl> / <period>)
  *   CP#<county>#<period>      / ATT#<tpl>#<inst>         latest attempt and the set of version ids
+ *   TASK#<id>                 / TASK                     a one-off scheduled task done (digest#<county>#<period>#<day>)
  */
 import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -52,6 +54,9 @@ export function chunkRows(rows: readonly LedgerRow[], maxBytes = LEDGER_CHUNK_BY
 }
 const MARSHALL = { removeUndefinedValues: true, convertEmptyValues: false } as const;
 
+/** Partition keys of one-off task markers: the scheduled function may write these and nothing else. */
+export const TASK_KEY_PREFIX = 'TASK#';
+
 export const keys = {
   submission: (inst: string, tpl: string, period: string) => `SUB#${inst}#${tpl}#${period}`,
   version: (order: string, versionId: string) => `V#${order}#${versionId}`,
@@ -60,6 +65,7 @@ export const keys = {
   current: (tpl: string, inst: string) => `CUR#${tpl}#${inst}`,
   attempt: (tpl: string, inst: string) => `ATT#${tpl}#${inst}`,
   history: (inst: string, tpl: string) => `H#${inst}#${tpl}`,
+  task: (id: string) => `${TASK_KEY_PREFIX}${id}`,
 };
 
 export class DynamoSubmissionStore implements SubmissionStore {
@@ -216,6 +222,26 @@ export class DynamoSubmissionStore implements SubmissionStore {
           : { UpdateExpression: 'REMOVE alertClaimedAt' }),
       }),
     );
+  }
+
+  async claimTask(id: string, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall({ PK: keys.task(id), SK: 'TASK', claimedAt: now.toISOString() }),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async releaseTask(id: string): Promise<void> {
+    await this.db.send(new DeleteItemCommand({ TableName: this.table, Key: marshall({ PK: keys.task(id), SK: 'TASK' }) }));
   }
 
   private versionKey(v: VersionRef & SubmissionIdentityKey): Record<string, AttributeValue> {
