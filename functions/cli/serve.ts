@@ -17,6 +17,7 @@ import { startLocalStack, type LocalStack } from '../adapters/local/stack.ts';
 import { PORTAL_DEFAULT_PORT, startPortal, type LocalPortal } from '../adapters/local/portal.ts';
 import { makeClients } from '../adapters/aws/clients.ts';
 import { runTask } from '../core/schedule.ts';
+import { shanghaiTime } from '../core/consolidate/period.ts';
 import { renderAlert } from './alerts.ts';
 import { localDeps } from './local.ts';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
@@ -219,7 +220,7 @@ ${Object.entries(stack.env)
 
 定时任务 schedules (北京时间 Asia/Shanghai): ${scheduler
     .next()
-    .map((n) => `${n.name} 下次 next ${new Date(n.at.getTime() + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ')}`)
+    .map((n) => `${n.name} 下次 next ${shanghaiTime(n.at)}`)
     .join('；')}
   立即汇总 consolidate now: npx hmis consolidate --county 150525 --period 2025-03 --data-dir ${dir}
 

@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { findCounty, registry } from '../../schemas/index.ts';
 import { deadlineDigest, isDigestDay } from './alert/digest.ts';
-import { shanghaiMonth } from './consolidate/period.ts';
+import { SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
 import type { Alerter } from '../ports/index.ts';
@@ -70,19 +70,16 @@ export const SCHEDULES = [
 ] as const satisfies ReadonlyArray<{ name: string; task: ScheduledTask; hour: number; minute: number; workingDaysOnly: boolean; cron: string }>;
 export const SCHEDULE_TIMEZONE = 'Asia/Shanghai';
 
-/** The next time (after `now`) a schedule fires: Beijing is UTC+8 all year (no daylight saving). */
+/** The next time (after `now`) a schedule fires. */
 export function nextRun(schedule: (typeof SCHEDULES)[number], now: Date): Date {
-  const beijing = new Date(now.getTime() + 8 * 3600_000);
+  const beijing = new Date(now.getTime() + SHANGHAI_OFFSET_MS);
   for (let day = 0; day <= 7; day++) {
-    const at = Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + day, schedule.hour, schedule.minute) - 8 * 3600_000;
-    const weekday = new Date(at + 8 * 3600_000).getUTCDay();
+    const at = Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + day, schedule.hour, schedule.minute) - SHANGHAI_OFFSET_MS;
+    const weekday = new Date(at + SHANGHAI_OFFSET_MS).getUTCDay();
     if (at > now.getTime() && (!schedule.workingDaysOnly || (weekday >= 1 && weekday <= 5))) return new Date(at);
   }
   throw new Error(`no run of ${schedule.name} within a week`);
 }
-
-/** 2025-04-07, the day in Beijing. */
-const shanghaiDay = (now: Date): string => new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 
 /** The month institutions are reporting on `now` (Beijing time): the previous calendar month. */
 export const reportingMonth = (now: Date): string => shiftPeriod(shanghaiMonth(now), -1);
@@ -100,21 +97,19 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
     const p = await publishConsolidated(deps, { level, code, period, now });
     outcome.published.push({ code, period, key: p.key, latestKey: p.latestKey, fileName: p.fileName });
   };
-  /** scheduled: once a working day after the deadline (a second delivery of the schedule sends nothing); on demand: always */
+  /** scheduled: once a day (a second delivery of the schedule sends nothing); on demand: always */
   const digest = async (county: string, period: string, scheduled: boolean) => {
     let sent = false;
-    if (!scheduled || isDigestDay(now, county, period)) {
-      const alert = deadlineDigest({ county, period, now, entries: await deps.store.listPeriod(county, period) });
-      const taskId = `digest#${county}#${period}#${shanghaiDay(now)}`;
-      if (alert && deps.alerter && (!scheduled || (await deps.store.claimTask(taskId, now)))) {
-        try {
-          await deps.alerter.publish(alert);
-        } catch (err) {
-          if (scheduled) await deps.store.releaseTask(taskId);
-          throw err;
-        }
-        sent = true;
+    const alert = deadlineDigest({ county, period, now, entries: await deps.store.listPeriod(county, period) });
+    const taskId = `digest#${county}#${period}#${shanghaiTime(now)!.slice(0, 10)}`;
+    if (alert && deps.alerter && (!scheduled || (await deps.store.claimTask(taskId, now)))) {
+      try {
+        await deps.alerter.publish(alert);
+      } catch (err) {
+        if (scheduled) await deps.store.releaseTask(taskId);
+        throw err;
       }
+      sent = true;
     }
     outcome.digests.push({ county, period, sent });
   };

@@ -31,6 +31,7 @@ import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
 import { PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import { feedbackKeyOf } from '../core/render/feedback.ts';
 import { XLSX_TYPE } from '../core/render/deterministic.ts';
+import { runStamp } from '../core/consolidate/publish.ts';
 import { deadlineLabel, writeTemplate } from '../core/render/template.ts';
 import type { Issue, Report } from '../core/report.ts';
 import { shiftPeriod } from '../core/validate/history.ts';
@@ -445,9 +446,7 @@ export function uploadKeyFor(county: string, institution: string, template: stri
     .replace(/[^\p{L}\p{N}_\-（）()]+/gu, '_')
     .replace(/^_+|_+$/g, '')
     .slice(0, 60);
-  const t = new Date(now.getTime() + 8 * 3600_000).toISOString();
-  const stamp = `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 19).replace(/:/g, '')}`;
-  return `uploads/${county}/${institution}/${template}/${period}/${stamp}_${randomBytes(3).toString('hex')}_${base || '报表'}.xlsx`;
+  return `uploads/${county}/${institution}/${template}/${period}/${runStamp(now)}_${randomBytes(3).toString('hex')}_${base || '报表'}.xlsx`;
 }
 
 function versionView(v: SubmissionVersion) {

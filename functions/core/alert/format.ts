@@ -1,6 +1,7 @@
 /**
  * Text helpers shared by the alert messages: SNS's limits, Beijing time, one-line cleaning.
  */
+import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 
 /** SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long." */
 export const SUBJECT_MAX_CHARS = 99;
@@ -52,7 +53,7 @@ export function beijingTime(at: string | Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
-export const BEIJING_OFFSET_MS = 8 * 3_600_000;
+export const BEIJING_OFFSET_MS = SHANGHAI_OFFSET_MS;
 
 /** 2025-03 → 2025年3月 (anything else as it is) */
 export function periodText(period: string): string {

@@ -25,6 +25,7 @@ import {
   monthLabel,
   parsePeriod,
   previousPeriod,
+  SHANGHAI_OFFSET_MS,
   shiftMonths,
   yearOf,
   yearToDate,
@@ -714,7 +715,7 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
 function shortTime(iso: string): string {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return iso;
-  return new Date(t + 8 * 3600_000).toISOString().slice(5, 16).replace('T', ' ').replace('-', '月').replace(' ', '日 ');
+  return new Date(t + SHANGHAI_OFFSET_MS).toISOString().slice(5, 16).replace('T', ' ').replace('-', '月').replace(' ', '日 ');
 }
 
 // ---- 任务台账 ----

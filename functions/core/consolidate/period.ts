@@ -85,7 +85,8 @@ export function monthsLabel(months: readonly string[]): string {
   return yearOf(first) === yearOf(last) ? `${monthLabel(first)}—${monthNumber(last)}月` : `${monthLabel(first)}—${monthLabel(last)}`;
 }
 
-const SHANGHAI_OFFSET_MS = 8 * 3600_000;
+/** Asia/Shanghai is UTC+8 all year (no daylight saving). */
+export const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
 /** A month's submission deadline: `deadlineDay` of the following month, 23:59:59.999 Asia/Shanghai. */
 export function deadlineOf(month: string, deadlineDay: number): Date {

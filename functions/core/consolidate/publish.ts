@@ -9,7 +9,7 @@
  */
 import type { ObjectStore, SubmissionStore } from '../../ports/index.ts';
 import { buildConsolidatedWorkbook, type ConsolidatedWorkbook } from './index.ts';
-import { parsePeriod } from './period.ts';
+import { parsePeriod, SHANGHAI_OFFSET_MS } from './period.ts';
 import { XLSX_TYPE } from '../render/deterministic.ts';
 
 
@@ -41,7 +41,7 @@ export interface Published {
 
 /** 20250406-060000, Beijing time: sorts, and reads as the local time the commission knows. */
 export function runStamp(now: Date): string {
-  const t = new Date(now.getTime() + 8 * 3600_000).toISOString();
+  const t = new Date(now.getTime() + SHANGHAI_OFFSET_MS).toISOString();
   return `${t.slice(0, 10).replace(/-/g, '')}-${t.slice(11, 19).replace(/:/g, '')}`;
 }
 

@@ -42,6 +42,7 @@ import { ISSUE_CODES } from '../validate/codes.ts';
 import { writeWorkbookBuffer } from './deterministic.ts';
 import { BORDER_THIN, FONT, FONT_BOLD, FONT_NOTE, FONT_TITLE, HEADER_FILL, INPUT_FILL, PREFILLED_FILL, displayWidth, printSetup, wrappedHeight } from './style.ts';
 import { GENERATOR, inputCells } from './template.ts';
+import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 
 export const FEEDBACK_SHEET = '校验结果';
 
@@ -258,7 +259,7 @@ function a1(v: unknown): string {
 function beijingTime(iso: string): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return text(iso, 40) || '—';
-  const d = new Date(t + 8 * 3_600_000);
+  const d = new Date(t + SHANGHAI_OFFSET_MS);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}（北京时间）`;
 }

@@ -12,6 +12,7 @@ import {
   type TemplateDefinition,
 } from '../../../schemas/index.ts';
 import { HEADER_SCAN_ROWS, INDICATOR_HEADERS, LABEL, META_SHEET, PERIOD_PATTERN } from '../layout.ts';
+import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 import { readText } from '../normalize/cell.ts';
 import type { Cell, Sheet } from '../parse/index.ts';
 import { columnLetter, makeIssue, type Issue } from '../report.ts';
@@ -162,7 +163,7 @@ function checkPeriod(sheet: Sheet, options: ValidateOptions, issues: Issue[]): s
 /** The first instant of a month in Asia/Shanghai (UTC+8, no daylight saving). */
 export function periodStart(period: string): number {
   const [y, m] = period.split('-').map(Number) as [number, number];
-  return Date.UTC(y, m - 1, 1) - 8 * 3_600_000;
+  return Date.UTC(y, m - 1, 1) - SHANGHAI_OFFSET_MS;
 }
 
 export function headersOf(def: TemplateDefinition): string[] {
