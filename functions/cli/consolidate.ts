@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { findCounty, registry } from '../../schemas/index.ts';
-import { PeriodError } from '../core/consolidate/period.ts';
+import { isPeriodId, PeriodError } from '../core/consolidate/period.ts';
 import { runTask } from '../core/schedule.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
@@ -24,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
   if (level === 'county' && !findCounty(code)) throw new UsageError(`unknown county ${code} (hmis registry lists them)`);
   if (level === 'city' && !registry.counties.some((c) => c.city.code === code)) throw new UsageError(`no county of city ${code} in the registry`);
   const period = requireFlag(args, 'period');
-  if (!/^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$/.test(period)) throw new UsageError(`--period must be YYYY-MM, YYYY-Qn or YYYY, got ${period}`);
+  if (!isPeriodId(period)) throw new UsageError(`--period must be YYYY-MM, YYYY-Qn or YYYY, got ${period}`);
 
   const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
   try {

@@ -73,13 +73,14 @@ export async function run(argv: string[]): Promise<number> {
     step(`催报 deadline digest ${PERIOD}: ${digest.sent ? 'sent (see alerts below)' : 'nothing outstanding'}`);
 
     // the alerts the commission received, and the marked-up workbooks the institutions get back
-    await new Promise((r) => setTimeout(r, 200)); // the local SNS appends asynchronously
     const alerts = await readAlerts(join(dataDir, 'stack'));
     const feedbackDir = join(dataDir, 'feedback');
     await mkdir(feedbackDir, { recursive: true });
     console.log(`\n告警 alerts received by the alerts topic: ${alerts.length}`);
+    // every marked-up workbook of the county; an alert names its version (in the S3 key or the portal link)
+    const feedbackKeys = (await deps.objects.list(reports, `feedback/${COUNTY}/`)).map((o) => o.key);
     for (const a of alerts) {
-      const where = /s3:\/\/[^/\s]+\/(feedback\/\S+\.xlsx)/.exec(a.message)?.[1];
+      const where = feedbackKeys.find((k) => a.message.includes(k.split('/').pop()!.replace(/\.xlsx$/, '')));
       let local = '';
       if (where) {
         const bytes = await deps.objects.get(reports, where, 100 * 1024 * 1024);

@@ -15,13 +15,14 @@
 import { z } from 'zod';
 import { findCounty, registry } from '../../schemas/index.ts';
 import { deadlineDigest, isDigestDay } from './alert/digest.ts';
-import { SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
+import { isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
+import { PERIOD_PATTERN } from './layout.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
 import type { Alerter } from '../ports/index.ts';
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM');
-const anyPeriod = z.string().regex(/^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$/, 'YYYY-MM, YYYY-Qn or YYYY');
+const month = z.string().regex(PERIOD_PATTERN, 'YYYY-MM');
+const anyPeriod = z.string().refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY');
 const countyCode = z.string().regex(/^\d{6}$/);
 
 export const ScheduledTask = z.discriminatedUnion('task', [

@@ -104,7 +104,7 @@ describe('the run-wide stack (globalSetup)', () => {
     expect(gsi.Items?.map((i) => [i.GSI1SK!.S, i.n!.N])).toEqual([['2025-03', '1'], ['2025-02', '1']]);
   });
 
-  it('lands an SNS Publish, with its attributes, in alerts.jsonl; refuses what SNS refuses', async () => {
+  it('lands an SNS Publish, with its attributes, in alerts.jsonl before answering; refuses what SNS refuses', async () => {
     const marker = `marker-${Date.now()}`;
     const out = await clients.sns.send(
       new PublishCommand({

@@ -12,8 +12,8 @@
  * Answers Publish, CreateTopic, ListTopics, GetTopicAttributes. Publish checks what SNS checks and a
  * local sink would otherwise let through: the topic exists, Message is 1 B–256 KiB, Subject < 100
  * characters without line breaks or control characters, at most 10 attributes each with a DataType
- * and a value. Each accepted message is appended as one JSON line to `alertsFile` and passed to
- * `onMessage`.
+ * and a value. Each accepted message is appended as one JSON line to `alertsFile` (before Publish
+ * answers) and passed to `onMessage`.
  *
  * GET /_hmis/health answers `{ service: 'hmis-local', pid, ... }` (the stack's liveness probe) and
  * GET /_hmis/idle waits for the stack's `idle()` hook (so a test in another process can wait until
@@ -173,7 +173,7 @@ export async function startSns(options: LocalSnsOptions = {}): Promise<LocalSns>
       size += c.length;
       if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
-    req.on('end', () => {
+    req.on('end', async () => {
       try {
         if (req.method !== 'POST') throw new SnsError(405, 'InvalidAction', 'local SNS: POST a query-protocol request');
         if (size > MAX_BODY_BYTES) throw new SnsError(413, 'RequestEntityTooLarge', 'request too large');
@@ -184,6 +184,8 @@ export async function startSns(options: LocalSnsOptions = {}): Promise<LocalSns>
         const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         const action = params.get('Action')!;
         const result = dispatch(params);
+        // answered once alerts.jsonl has the line: whoever published can read it at once
+        await writes;
         send(200, 'text/xml', `<${action}Response xmlns="${XMLNS}">${result}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`);
       } catch (err) {
         const e = err instanceof SnsError ? err : new SnsError(500, 'InternalError', String(err));

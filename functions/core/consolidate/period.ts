@@ -24,6 +24,9 @@ const YEAR = /^(\d{4})$/;
 
 export class PeriodError extends Error {}
 
+/** 2025-03, 2025-Q1 or 2025 */
+export const isPeriodId = (id: string): boolean => MONTH.test(id) || QUARTER.test(id) || YEAR.test(id);
+
 export function parsePeriod(id: string): PeriodSpec {
   let m = MONTH.exec(id);
   if (m) {
