@@ -2,6 +2,7 @@ import { findCounty, templatesOwed } from '../../schemas/index.ts';
 import { PERIOD_PATTERN } from '../core/layout.ts';
 import type { PeriodEntry } from '../ports/index.ts';
 import { shanghaiTime } from '../core/consolidate/period.ts';
+import { openRejectionOf } from '../core/consolidate/slot.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 import { STATUS } from './upload.ts';
@@ -28,7 +29,7 @@ export function statusRows(countyCode: string, entries: readonly PeriodEntry[]):
     for (const template of templatesOwed(inst)) {
       const e = entries.find((x) => x.institution === inst.code && x.template === template);
       const shown = e?.current ?? e?.latest ?? null;
-      const later = e?.current && e.latest && e.latest.status === 'rejected' && e.latest.order > e.current.order ? e.latest : null;
+      const later = e?.current ? openRejectionOf(e) : null;
       rows.push({
         institution: inst.code,
         name: inst.name,

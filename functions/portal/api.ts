@@ -27,6 +27,7 @@ import { currentTemplate, findCounty, findInstitution, findTemplate, templates a
 import { consolidate } from '../core/consolidate/compute.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
 import { deadlineOf, shanghaiMonth } from '../core/consolidate/period.ts';
+import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
 import { PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import { feedbackKeyOf } from '../core/render/feedback.ts';
@@ -465,7 +466,6 @@ function versionView(v: SubmissionVersion) {
 }
 
 export type CellStatus = 'accepted' | 'accepted_with_warnings' | 'rejected' | 'missing';
-export type Timeliness = '按时' | '逾期' | '逾期未报' | '逾期未改' | '未到期';
 
 /** One institution × template of a period: the accepted version when there is one, else the latest attempt. */
 function cellOf(entry: PeriodEntry | undefined, period: string, county: County, now: Date) {
@@ -474,12 +474,9 @@ function cellOf(entry: PeriodEntry | undefined, period: string, county: County, 
   const latest = entry?.latest ?? null;
   const shown = current ?? latest;
   const status: CellStatus = shown ? shown.status : 'missing';
-  const pastDeadline = now.getTime() > deadline.getTime();
-  let timeliness: Timeliness;
-  if (current) timeliness = Date.parse(current.uploadedAt) > deadline.getTime() ? '逾期' : '按时';
-  else if (!pastDeadline) timeliness = '未到期';
-  else timeliness = latest ? '逾期未改' : '逾期未报';
-  const laterRejected = current && latest && latest.status === 'rejected' && latest.order > current.order ? { uploadedAt: latest.uploadedAt, errors: latest.errors } : null;
+  const timeliness = timelinessOf(entry, deadline, now);
+  const open = current ? openRejectionOf(entry) : null;
+  const laterRejected = open ? { uploadedAt: open.uploadedAt, errors: open.errors } : null;
   return {
     status,
     timeliness,
@@ -516,8 +513,7 @@ function countyView(county: County, period: string, entries: readonly PeriodEntr
       if (cell.status === 'missing') totals.missing++;
       if (cell.timeliness === '按时') totals.onTime++;
       if (cell.late) totals.late++;
-      const latest = entry?.latest;
-      const open = latest && latest.status === 'rejected' && (!entry.current || latest.order > entry.current.order) ? latest : null;
+      const open = openRejectionOf(entry);
       const source = open ?? (entry?.current?.warnings ? entry.current : null);
       for (const issue of source?.firstIssues ?? []) {
         if (issue.severity === 'info') continue;

@@ -32,6 +32,7 @@ import {
   type PeriodSpec,
 } from './period.ts';
 import { shiftPeriod } from '../validate/history.ts';
+import { openRejectionOf, timelinessOf } from './slot.ts';
 import type {
   Change,
   ConsolidationInput,
@@ -51,7 +52,6 @@ import type {
   SummaryRow,
   SummarySection,
   TargetResult,
-  Timeliness,
 } from './types.ts';
 
 /** comparisons of a measured value with a target tolerate float noise (31/50×100 vs 62) */
@@ -653,7 +653,6 @@ export function listNames(names: readonly string[], max = 10): string {
 function statusOf(ctx: Context): ConsolidationResult['status'] {
   const titles = new Map(ctx.input.templates.map((t) => [t.id, t.title]));
   const rows: StatusRow[] = [];
-  const at = ctx.input.generatedAt.getTime();
   for (const u of ctx.units) {
     for (const template of [...u.owes].sort()) {
       if (!titles.has(template)) continue;
@@ -661,14 +660,11 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
         const e = ctx.slot(month, template, u.code);
         const current = e?.current ?? null;
         const latest = e?.latest ?? null;
-        const deadline = deadlineOf(month, u.county.deadlineDay).getTime();
+        const deadline = deadlineOf(month, u.county.deadlineDay);
         const status: SlotStatus = current ? (current.status === 'accepted_with_warnings' ? '有警告' : '已通过') : latest ? '未通过' : '未上报';
         const uploadedAt = current?.uploadedAt ?? latest?.uploadedAt ?? null;
-        let timeliness: Timeliness;
-        if (current) timeliness = Date.parse(current.uploadedAt) <= deadline ? '按时' : '逾期';
-        else if (at > deadline) timeliness = latest ? '逾期未改' : '逾期未报';
-        else timeliness = '未到期';
-        const openRejection = latest && latest.status === 'rejected' && (!current || latest.order > current.order) ? latest : null;
+        const timeliness = timelinessOf(e, deadline, ctx.input.generatedAt);
+        const openRejection = openRejectionOf(e);
         const notes: string[] = [];
         if (current && openRejection) notes.push(`${shortTime(openRejection.uploadedAt)} 重新上传的版本未通过（错误 ${openRejection.errors} 条），仍以 ${shortTime(current.uploadedAt)} 通过的版本为准`);
         if (!current && openRejection) notes.push(`最近一次上传 ${shortTime(openRejection.uploadedAt)} 未通过，请按校验问题更正后重新上传`);
