@@ -69,7 +69,7 @@ export const keys = {
 };
 
 export class DynamoSubmissionStore implements SubmissionStore {
-  /** read units consumed by this store's queries and gets since it was made (logged per consolidation) */
+  /** read units consumed by this store's queries and gets since it was made (bench/consolidate.ts reports them) */
   readonly capacity: CapacityMeter = { readUnits: 0 };
 
   constructor(
@@ -88,11 +88,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
       stored = { ...submission, rows: [] };
     }
     const item = { PK: pk, SK: keys.version(version.order, version.versionId), ...toItem(version), submission: stored ?? undefined };
-    try {
-      await this.db.send(new PutItemCommand({ TableName: this.table, Item: marshall(item, MARSHALL), ConditionExpression: 'attribute_not_exists(PK)' }));
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    await this.conditionally(new PutItemCommand({ TableName: this.table, Item: marshall(item, MARSHALL), ConditionExpression: 'attribute_not_exists(PK)' }));
   }
 
   async makeCurrent(current: CurrentSubmission): Promise<boolean> {
@@ -105,21 +101,15 @@ export class DynamoSubmissionStore implements SubmissionStore {
       ...toItem(current),
       submission,
     };
-    try {
-      await this.db.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall(item, MARSHALL),
-          ConditionExpression: 'attribute_not_exists(PK) OR #order < :order OR (#order = :order AND versionId = :vid)',
-          ExpressionAttributeNames: { '#order': 'order' },
-          ExpressionAttributeValues: marshall({ ':order': current.order, ':vid': current.versionId }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return this.conditionally(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall(item, MARSHALL),
+        ConditionExpression: 'attribute_not_exists(PK) OR #order < :order OR (#order = :order AND versionId = :vid)',
+        ExpressionAttributeNames: { '#order': 'order' },
+        ExpressionAttributeValues: marshall({ ':order': current.order, ':vid': current.versionId }),
+      }),
+    );
   }
 
   async recordAttempt(version: SubmissionVersion): Promise<void> {
@@ -141,20 +131,16 @@ export class DynamoSubmissionStore implements SubmissionStore {
       values[`:f${i}`] = v;
       return `#f${i} = :f${i}`;
     });
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key,
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(#order) OR #order <= :order',
-          ExpressionAttributeNames: { ...names, '#order': 'order' },
-          ExpressionAttributeValues: marshall(values, MARSHALL),
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    await this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key,
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(#order) OR #order <= :order',
+        ExpressionAttributeNames: { ...names, '#order': 'order' },
+        ExpressionAttributeValues: marshall(values, MARSHALL),
+      }),
+    );
   }
 
   async listPeriod(county: string, period: string): Promise<PeriodEntry[]> {
@@ -195,21 +181,15 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async claimAlert(version: VersionRef & SubmissionIdentityKey, now: Date, leaseMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: this.versionKey(version),
-          UpdateExpression: 'SET alertClaimedAt = :now',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(alertSentAt) AND (attribute_not_exists(alertClaimedAt) OR alertClaimedAt < :stale)',
-          ExpressionAttributeValues: marshall({ ':now': now.getTime(), ':stale': now.getTime() - leaseMs }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.versionKey(version),
+        UpdateExpression: 'SET alertClaimedAt = :now',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(alertSentAt) AND (attribute_not_exists(alertClaimedAt) OR alertClaimedAt < :stale)',
+        ExpressionAttributeValues: marshall({ ':now': now.getTime(), ':stale': now.getTime() - leaseMs }),
+      }),
+    );
   }
 
   async settleAlert(version: VersionRef & SubmissionIdentityKey, sent: boolean, now: Date): Promise<void> {
@@ -225,23 +205,29 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async claimTask(id: string, now: Date): Promise<boolean> {
+    return this.conditionally(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ PK: keys.task(id), SK: 'TASK', claimedAt: now.toISOString() }),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
+  async releaseTask(id: string): Promise<void> {
+    await this.db.send(new DeleteItemCommand({ TableName: this.table, Key: marshall({ PK: keys.task(id), SK: 'TASK' }) }));
+  }
+
+  /** Sends a conditional write: true when it was made, false when its condition did not hold. */
+  private async conditionally(command: PutItemCommand | UpdateItemCommand): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall({ PK: keys.task(id), SK: 'TASK', claimedAt: now.toISOString() }),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      // two calls: send's overloads take one command type each
+      await (command instanceof PutItemCommand ? this.db.send(command) : this.db.send(command));
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
-  }
-
-  async releaseTask(id: string): Promise<void> {
-    await this.db.send(new DeleteItemCommand({ TableName: this.table, Key: marshall({ PK: keys.task(id), SK: 'TASK' }) }));
   }
 
   private versionKey(v: VersionRef & SubmissionIdentityKey): Record<string, AttributeValue> {
