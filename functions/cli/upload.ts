@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { findInstitution } from '../../schemas/index.ts';
 import { PERIOD_PATTERN } from '../core/layout.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
@@ -18,15 +17,15 @@ export async function run(argv: string[]): Promise<number> {
   const template = requireFlag(args, 'template');
   const period = requireFlag(args, 'period');
   if (!PERIOD_PATTERN.test(period)) throw new UsageError(`--period must be YYYY-MM, got ${period}`);
-  const found = findInstitution(institution);
-  if (!found) throw new UsageError(`unknown institution ${institution}`);
   const file = args.positionals[0]!;
   const body = await readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read ${file}: ${err.code ?? err.message}`);
   });
-  const key = `uploads/${found.county.code}/${institution}/${template}/${period}/${stringFlag(args, 'name') ?? basename(file)}`;
   const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
   try {
+    const found = (await local.deps.definitions.latest()).institution(institution);
+    if (!found) throw new UsageError(`unknown institution ${institution}`);
+    const key = `uploads/${found.county.code}/${institution}/${template}/${period}/${stringFlag(args, 'name') ?? basename(file)}`;
     await local.clients.s3.send(new PutObjectCommand({ Bucket: local.stack.endpoints.buckets.uploads, Key: key, Body: body }));
     await local.stack.idle();
     const entry = (await local.store.listPeriod(found.county.code, period)).find((e) => e.institution === institution && e.template === template);

@@ -7,7 +7,6 @@
  * A deterministic rejection is an outcome, not an exception: only transient faults throw.
  */
 import { createHash } from 'node:crypto';
-import { findInstitution, findTemplate } from '../../schemas/index.ts';
 import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
 import { XLSX_TYPE } from './render/deterministic.ts';
@@ -16,6 +15,8 @@ import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
 import { validateUpload } from './validate/index.ts';
 import type { Alerter, CurrentSubmission, ObjectStore, SubmissionStore, SubmissionVersion, VersionRef } from '../ports/index.ts';
+import type { Definitions } from './definitions/definitions.ts';
+import type { DefinitionsPort } from './definitions/source.ts';
 
 /** The S3 event, as the handler decoded it. */
 export interface UploadEvent {
@@ -41,6 +42,7 @@ export interface UploadKey {
 }
 
 export interface IngestDeps {
+  definitions: DefinitionsPort;
   objects: ObjectStore;
   store: SubmissionStore;
   alerter?: Alerter;
@@ -98,13 +100,20 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   const ref = versionOf(event);
   const reportKey = reportKeyOf(key, ref.versionId);
   const now = deps.now?.() ?? new Date();
+  const defs = await deps.definitions.at(key.period);
 
-  const { report, submission, bytes } = await validateObject(event, key, deps, now);
+  const { report, submission, bytes } = await validateObject(event, key, deps, defs, now);
   // the marked-up workbook first: the version item, once written, points at it
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
     feedbackKey = feedbackKeyOf(key, ref.versionId);
-    const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, { uploadedAt: event.eventTime, fileName: key.fileName });
+    const def = report.template ? defs.template(report.template.id) : undefined;
+    const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, {
+      uploadedAt: event.eventTime,
+      fileName: key.fileName,
+      institutionName: defs.institution(key.institution)?.institution.name,
+      ...(def ? { def } : {}),
+    });
     await deps.objects.put(deps.reportsBucket, feedbackKey, feedback.bytes, XLSX_TYPE);
   }
   const version: SubmissionVersion = {
@@ -129,7 +138,7 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
     becameCurrent = await deps.store.makeCurrent(current);
   }
   await deps.store.recordAttempt(version);
-  const alerted = await alertOnce(version, report, deps, now);
+  const alerted = await alertOnce(version, report, deps, defs, now);
   return { kind: 'processed', versionId: ref.versionId, status: version.status, becameCurrent, reportKey, feedbackKey, alerted, report };
 }
 
@@ -138,16 +147,16 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
  * publish, then the claim settled. A failed publish releases the claim and throws (Lambda retries);
  * a crash between claim and publish is healed by the lease: the retry may send it.
  */
-async function alertOnce(version: SubmissionVersion, report: Report, deps: IngestDeps, now: Date): Promise<boolean> {
+async function alertOnce(version: SubmissionVersion, report: Report, deps: IngestDeps, defs: Definitions, now: Date): Promise<boolean> {
   if (!deps.alerter || !shouldAlert(report)) return false;
   if (!(await deps.store.claimAlert(version, now, ALERT_LEASE_MS))) return false;
-  const found = findInstitution(version.institution);
+  const found = defs.institution(version.institution);
   const alert = rejectionAlert({
     version,
     report,
     institutionName: found?.institution.name ?? version.institution,
     countyName: found?.county.name ?? version.county,
-    templateTitle: findTemplate(version.template)?.title ?? version.template,
+    templateTitle: defs.template(version.template)?.title ?? version.template,
     feedbackLocation: feedbackLocationOf({ portalBaseUrl: deps.portalBaseUrl ?? null, reportsBucket: deps.reportsBucket, feedbackKey: version.feedbackKey ?? version.reportKey, version }),
   });
   try {
@@ -167,14 +176,14 @@ interface Validated {
   bytes?: Uint8Array;
 }
 
-async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, now: Date): Promise<Validated> {
-  const options = { institution: key.institution, template: key.template, period: key.period, now };
+async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, defs: Definitions, now: Date): Promise<Validated> {
+  const options = { institution: key.institution, template: key.template, period: key.period, now, definitions: deps.definitions };
   if (event.size > deps.maxUploadBytes) return tooLarge(event.size, deps.maxUploadBytes, options);
   const object = await deps.objects.read(event.bucket, event.key, deps.maxUploadBytes, event.objectVersionId);
   if (!object) return tooLarge(event.size, deps.maxUploadBytes, options);
   const uploader = object.metadata[UPLOADER_METADATA];
   if (uploader !== undefined && !mayUploadFor(uploader, key)) return refused(uploader, object.bytes.length, options);
-  const history = await historyOf(key, deps.store);
+  const history = await historyOf(key, deps.store, defs);
   return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes };
 }
 
@@ -209,9 +218,27 @@ function onlyIssue(issue: Report['issues'][number], size: number, identity: { in
   return { report, submission: null };
 }
 
-/** The institution's accepted months of this template, for history checks (indicator returns only). */
-async function historyOf(key: UploadKey, store: SubmissionStore): Promise<HistoryPoint[] | undefined> {
-  if (findTemplate(key.template)?.kind !== 'indicator') return undefined;
-  const past = await store.history(key.institution, key.template, shiftPeriod(key.period, -HISTORY_MONTHS), shiftPeriod(key.period, -1));
-  return past.map((c) => ({ period: c.period, values: (c.submission as IndicatorSubmission).values }));
+/**
+ * The institution's accepted months of this template, for history checks (indicator returns only).
+ * An institution that others were merged into also has their months before the merge: summed,
+ * for the months every one of them has.
+ */
+async function historyOf(key: UploadKey, store: SubmissionStore, defs: Definitions): Promise<HistoryPoint[] | undefined> {
+  if (defs.template(key.template)?.kind !== 'indicator') return undefined;
+  const from = shiftPeriod(key.period, -HISTORY_MONTHS);
+  const to = shiftPeriod(key.period, -1);
+  const institution = defs.institution(key.institution)?.institution;
+  const members = [...(institution ? [institution] : []), ...defs.predecessorsOf(key.institution)];
+  const months = await Promise.all(members.map((m) => store.history(m.code, key.template, from, to)));
+  if (members.length <= 1) return (months[0] ?? []).map((c) => ({ period: c.period, values: (c.submission as IndicatorSubmission).values }));
+  const points: HistoryPoint[] = [];
+  for (let period = from; period <= to; period = shiftPeriod(period, 1)) {
+    const owing = members.map((m, n) => ({ m, accepted: months[n]! })).filter(({ m }) => defs.active(m, period));
+    const found = owing.map(({ accepted }) => accepted.find((c) => c.period === period));
+    if (!owing.length || found.some((c) => !c)) continue;
+    const values: Record<string, number> = {};
+    for (const c of found) for (const [code, v] of Object.entries((c!.submission as IndicatorSubmission).values)) values[code] = (values[code] ?? 0) + v;
+    points.push({ period, values });
+  }
+  return points;
 }
