@@ -8,6 +8,7 @@ import { DefinitionsContent } from './model.ts';
 import { checkDefinitions } from '../functions/core/definitions/check.ts';
 import type { Definitions } from '../functions/core/definitions/definitions.ts';
 import { initialVersion, resolveDefinitions, type DefinitionsLog } from '../functions/core/definitions/log.ts';
+import { fixedDefinitions, type DefinitionsPort } from '../functions/core/definitions/source.ts';
 import tJC from './templates/T-JC.v1.json' with { type: 'json' };
 import tYY from './templates/T-YY.v1.json' with { type: 'json' };
 import tFY from './templates/T-FY.v1.json' with { type: 'json' };
@@ -46,4 +47,9 @@ let snapshot: Definitions | undefined;
 /** The bundled definitions resolved (tests, fixtures, benches: what a freshly seeded store holds). */
 export function bundledDefinitions(): Definitions {
   return (snapshot ??= resolveDefinitions(bundledLog(), null));
+}
+
+/** The bundled definitions behind the DefinitionsPort (commands without a stack, tests). */
+export function bundledSource(): DefinitionsPort {
+  return fixedDefinitions(bundledLog());
 }

@@ -107,12 +107,11 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
     feedbackKey = feedbackKeyOf(key, ref.versionId);
-    const def = report.template ? defs.template(report.template.id) : undefined;
     const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, {
       uploadedAt: event.eventTime,
       fileName: key.fileName,
       institutionName: defs.institution(key.institution)?.institution.name,
-      ...(def ? { def } : {}),
+      templates: defs.templates,
     });
     await deps.objects.put(deps.reportsBucket, feedbackKey, feedback.bytes, XLSX_TYPE);
   }

@@ -19,6 +19,7 @@ import { validateUpload } from '../../functions/core/validate/index.ts';
 import type { S3Event } from '../../functions/handlers/s3-event.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
+import { bundledSource } from '../../schemas/index.ts';
 
 const stack = inject('stack');
 let clients: Clients;
@@ -118,7 +119,7 @@ describe('ingest through the local stack', () => {
 
   it('a ledger’s rows are stored apart from its version and read back whole, in order', async () => {
     const bytes = await readFile(caseFile(CASES.find((c) => c.name === 'valid-T-TZ')!));
-    const { submission } = await validateUpload(bytes, { institution: '150525-101', template: 'T-TZ', period: '2025-03' });
+    const { submission } = await validateUpload(bytes, { definitions: bundledSource(),  institution: '150525-101', template: 'T-TZ', period: '2025-03' });
     await put(`uploads/150525/150525-101/T-TZ/2025-03/台账.xlsx`, bytes);
     await waitIdle(stack);
     const current = await store.current('150525', '2025-03', 'T-TZ', '150525-101');
@@ -171,7 +172,7 @@ describe('a transient DynamoDB fault', () => {
     const key = keyOf('150525-101', 'fault.xlsx');
     await put(key, body, stack.buckets.reports);
     const event: UploadEvent = { bucket: stack.buckets.reports, key, size: body.length, sequencer: '0000000000000000C0', eventTime: '2025-04-02T00:00:00.000Z' };
-    const deps = { objects: new S3ObjectStore(clients.s3), reportsBucket: stack.buckets.reports, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T00:00:00Z') };
+    const deps = { definitions: bundledSource(), objects: new S3ObjectStore(clients.s3), reportsBucket: stack.buckets.reports, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T00:00:00Z') };
 
     await expect(ingestUpload(event, { ...deps, store: stopping })).rejects.toThrow();
     dynamo = await startDynamo({ directory: join(dir, 'db'), port, tables: ['faulty'] });

@@ -4,6 +4,7 @@ import { ingestUpload, parseUploadKey, versionOf, type UploadEvent } from '../..
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
 import { MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+import { bundledSource } from '../../schemas/index.ts';
 
 const UPLOADS = 'hmis-uploads';
 const REPORTS = 'hmis-reports';
@@ -14,7 +15,7 @@ let seq = 0;
 function setup() {
   const objects = new MemoryObjects();
   const store = new MemoryStore();
-  const deps = { objects, store, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T10:00:00+08:00') };
+  const deps = { definitions: bundledSource(), objects, store, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T10:00:00+08:00') };
   const upload = async (bytes: Uint8Array, key = KEY, at = `2025-04-0${1 + (seq % 5)}T08:00:00.000Z`): Promise<UploadEvent> => {
     await objects.put(UPLOADS, key, bytes, 'application/octet-stream');
     return { bucket: UPLOADS, key, size: bytes.length, sequencer: (++seq).toString(16).padStart(16, '0'), eventTime: at };

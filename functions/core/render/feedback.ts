@@ -81,8 +81,8 @@ export type FeedbackMode = 'in-place' | 'values' | 'summary';
 export interface FeedbackContext {
   /** the institution's name (else its code alone is shown) */
   institutionName?: string;
-  /** the template definition the upload claims (id and version as in the report), when known */
-  def?: TemplateDefinition;
+  /** the template definitions in force: the one the report names (id and version) tells which cells were input cells */
+  templates?: readonly TemplateDefinition[];
   /** falls back to the template definition's title */
   templateTitle?: string;
   /** ISO time of the upload: shown, and the workbook's date (bytes depend on it) */
@@ -200,7 +200,7 @@ function summarize(report: Report, context: FeedbackContext): Summary {
 
   const templateId = text(report.template?.id, 20);
   const templateVersion = typeof report.template?.version === 'number' && Number.isInteger(report.template.version) ? report.template.version : undefined;
-  const def = context.def && context.def.id === templateId && context.def.version === templateVersion ? context.def : undefined;
+  const def = context.templates?.find((t) => t.id === templateId && t.version === templateVersion);
   const title = text(context.templateTitle, 100) || (def ? def.title : '');
   const templateLine = [title, templateId ? `（${templateId}${templateVersion !== undefined ? ` 第${templateVersion}版` : ''}）` : ''].join('') || '—';
 
