@@ -6,6 +6,7 @@ import { validateUpload } from '../../functions/core/validate/index.ts';
 import { issueCodes, ISSUE_CODES } from '../../functions/core/validate/codes.ts';
 import { templates } from '../../schemas/index.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
+import { issueCodesMarkdown } from '../../functions/cli/codes.ts';
 import { caseBytes, caseFile } from '../../fixtures/workbooks/make.ts';
 
 const NOW = new Date('2025-04-10T00:00:00+08:00');
@@ -57,6 +58,10 @@ describe('one workbook per quirk and per rule', () => {
       for (const issue of report.issues.filter((i) => i.severity !== 'info')) expect(issue.message, `${c.name} ${issue.code}`).toContain('请');
     }
     for (const code of issueCodes) expect(ISSUE_CODES[code].fix, code).toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('docs/ISSUE-CODES.md is the catalogue as it is (npx hmis codes --markdown > docs/ISSUE-CODES.md)', async () => {
+    expect(await readFile('docs/ISSUE-CODES.md', 'utf8')).toBe(issueCodesMarkdown());
   });
 
   it('typed numbers store the numbers meant', async () => {
