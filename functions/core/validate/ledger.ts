@@ -24,7 +24,7 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
   const mergedFrom = verticalMerges(sheet, s.headerRow);
   for (const [r, cells] of [...sheet.rows].sort((a, b) => a[0] - b[0])) {
     if (r <= s.headerRow) continue;
-    const read = new Map<LedgerColumn['key'], { value: string | number | null; ref: string; col: number; raw: RawValue }>();
+    const read = new Map<LedgerColumn['key'], { value: string | number | null; ok: boolean; ref: string; col: number; raw: RawValue }>();
     // a row is a record by its own cells; values given by a merge above only fill it in
     let anything = false;
     let rowOk = true;
@@ -42,12 +42,12 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
       const prefix = `${ref}「${column.header}」`;
       const shown = raw.kind === 'empty' ? '' : shownAs(where.value);
       if (from) rowIssues.push(makeIssue('normalized-merged', `${prefix}与 ${columnLetter(from.col)}${from.row} 合并，已按合并单元格的值“${String(display(raw))}”读取（合并单元格的值用于合并范围内的每一行）`, where));
-      pushNotes(rowIssues, out.notes, prefix + shown, where);
+      pushNotes(rowIssues, column.required ? out.notes.filter((n) => n.code !== 'normalized-placeholder') : out.notes, prefix + shown, where);
       if (!out.ok) {
         rowIssues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
         rowOk = false;
       }
-      read.set(column.key, { value: out.ok ? out.value : null, ref, col, raw });
+      read.set(column.key, { value: out.ok ? out.value : null, ok: out.ok, ref, col, raw });
     }
     if (!anything) continue;
     issues.push(...rowIssues);
@@ -58,8 +58,9 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
     }
     for (const { column } of cols) {
       const got = read.get(column.key);
-      if (column.required && got && got.value === null && got.raw.kind === 'empty') {
-        issues.push(makeIssue('value-required', `${got.ref}「${column.header}」未填写，此项为必填。请填写${REQUIRED_HINT[column.type]}`, { sheet: sheet.name, row: r, col: got.col, element: column.header }));
+      // empty, or 无 / - in a number column: read as nothing, which a required column may not be
+      if (column.required && got && got.ok && got.value === null) {
+        issues.push(makeIssue('value-required', `${got.ref}「${column.header}」${got.raw.kind === 'empty' ? '未填写' : shownAs(display(got.raw)).replace(/，$/, '')}，此项为必填。请填写${REQUIRED_HINT[column.type]}`, { sheet: sheet.name, row: r, col: got.col, element: column.header }));
         rowOk = false;
       }
     }
