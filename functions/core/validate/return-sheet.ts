@@ -48,7 +48,7 @@ export function pickReturnSheet(sheets: readonly Sheet[], def: TemplateDefinitio
     const list = candidates.map((c) => `“${c.sheet.name}”（机构代码 ${c.id.institution ?? '未填'}，统计期 ${c.id.period ?? '未填'}）`).join('、');
     const upload = [wanted.institution, wanted.period].filter(Boolean).join('，');
     if (matching.length !== 1 || (!wanted.institution && !wanted.period)) {
-      const why = matching.length === 0 ? `没有一张与上传的${upload ? `（${upload}）` : ''}相符` : `有 ${matching.length} 张都与上传的${upload ? `（${upload}）` : ''}相符`;
+      const why = !upload ? '上传时没有指明机构和统计期' : matching.length === 0 ? `没有一张与上传的机构和统计期（${upload}）相符` : `其中 ${matching.length} 张都与上传的机构和统计期（${upload}）相符`;
       issues.push(
         makeIssue('sheet-ambiguous', `工作簿中有 ${candidates.length} 张工作表都像“${def.sheetName}”：${list}，${why}，无法确定该读取哪一张。请删除多余的副本，只保留本机构本月的一张后重新上传。`, {
           value: candidates.map((c) => c.sheet.name).join('、'),
