@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   templates: { summary: 'print every template definition [--json]', load: () => import('./templates.ts') },
   template: { summary: 'write a blank template: --template T-JC --institution 150525-101 --period 2025-03 --out FILE', load: () => import('./template.ts') },
   validate: { summary: 'validate a workbook: FILE [--institution C] [--period YYYY-MM] [--json]', load: () => import('./validate.ts') },
+  codes: { summary: 'the issue codes: severity, meaning, what to do [--json | --markdown]', load: () => import('./codes.ts') },
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
   consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] (or --level city --city 1505)', load: () => import('./consolidate.ts') },

@@ -31,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     const entry = (await local.store.listPeriod(found.county.code, period)).find((e) => e.institution === institution && e.template === template);
     const latest = entry?.latest;
     if (args.flags.json) console.log(JSON.stringify({ key, latest, current: entry?.current ? { versionId: entry.current.versionId, status: entry.current.status } : null }, null, 2));
-    else console.log(`已上传 s3://${local.stack.endpoints.buckets.uploads}/${key}\n结果：${latest ? `${STATUS[latest.status]}（错误 ${latest.errors}，警告 ${latest.warnings}）报告 s3://${local.stack.endpoints.buckets.reports}/${latest.reportKey}${latest.feedbackKey ? `\n标注后的工作簿 marked-up workbook: s3://${local.stack.endpoints.buckets.reports}/${latest.feedbackKey}` : ''}` : '未处理（键不符合 uploads/<旗县>/<机构>/<模板>/<统计期>/<文件名>.xlsx？）'}`);
+    else console.log(`已上传 s3://${local.stack.endpoints.buckets.uploads}/${key}\n结果：${latest ? `${STATUS[latest.status]}（错误 ${latest.errors}，警告 ${latest.warnings}）报告 s3://${local.stack.endpoints.buckets.reports}/${latest.reportKey}${latest.feedbackKey ? `\n标注后的工作簿 marked-up workbook: s3://${local.stack.endpoints.buckets.reports}/${latest.feedbackKey}` : ''}` : '未处理（键不符合 uploads/<旗县>/<机构>/<模板>/<统计期>/<文件名>？）'}`);
     return latest?.status === 'rejected' ? 1 : 0;
   } finally {
     await local.close();

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/messages.ts';
+import { msg } from './gate/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
 import { XLSX_TYPE } from './render/deterministic.ts';
 import { buildFeedback, feedbackKeyOf } from './render/feedback.ts';
@@ -73,9 +74,13 @@ export type IngestOutcome =
       report: Report;
     };
 
-export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120}\.xlsx)$/;
+/** Any file name: a file that is not an .xlsx still gets a version, refused with file-not-xlsx. */
+export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120})$/;
 
-/** uploads/<county>/<institution>/<template>/<period>/<file name>.xlsx, the institution inside the county. */
+/** An Excel workbook's name, in any letter case (.xlsx, .XLSX, .Xlsx). */
+export const isXlsxName = (fileName: string): boolean => /\.xlsx$/i.test(fileName.trim());
+
+/** uploads/<county>/<institution>/<template>/<period>/<file name>, the institution inside the county. */
 export function parseUploadKey(key: string): UploadKey | null {
   const m = UPLOAD_KEY_PATTERN.exec(key);
   if (!m) return null;
@@ -96,7 +101,7 @@ export function reportKeyOf(key: UploadKey, versionId: string): string {
 
 export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promise<IngestOutcome> {
   const key = parseUploadKey(event.key);
-  if (!key) return { kind: 'ignored', key: event.key, reason: 'key outside uploads/<county>/<institution>/<template>/<period>/<file>.xlsx' };
+  if (!key) return { kind: 'ignored', key: event.key, reason: 'key outside uploads/<county>/<institution>/<template>/<period>/<file>' };
   const ref = versionOf(event);
   const reportKey = reportKeyOf(key, ref.versionId);
   const now = deps.now?.() ?? new Date();
@@ -177,11 +182,14 @@ interface Validated {
 
 async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, defs: Definitions, now: Date): Promise<Validated> {
   const options = { institution: key.institution, template: key.template, period: key.period, now, definitions: deps.definitions };
-  if (event.size > deps.maxUploadBytes) return tooLarge(event.size, deps.maxUploadBytes, options);
+  const xlsx = isXlsxName(key.fileName);
+  const notXlsx = (size: number) => onlyIssue(makeIssue('file-not-xlsx', msg.notXlsx(key.fileName), { value: key.fileName }), size, options);
+  if (event.size > deps.maxUploadBytes) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
   const object = await deps.objects.read(event.bucket, event.key, deps.maxUploadBytes, event.objectVersionId);
-  if (!object) return tooLarge(event.size, deps.maxUploadBytes, options);
+  if (!object) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
   const uploader = object.metadata[UPLOADER_METADATA];
   if (uploader !== undefined && !mayUploadFor(uploader, key)) return refused(uploader, object.bytes.length, options);
+  if (!xlsx) return notXlsx(object.bytes.length);
   const history = await historyOf(key, deps.store, defs);
   return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes };
 }

@@ -5,7 +5,8 @@
  */
 import { gateUpload, type GateLimits } from '../gate/index.ts';
 import type { Submission } from '../normalize/submission.ts';
-import { parseWorkbook } from '../parse/index.ts';
+import { INSTRUCTIONS_SHEET, META_SHEET } from '../layout.ts';
+import { parseWorkbook, type Sheet } from '../parse/index.ts';
 import { statusOf, type Issue, type Report } from '../report.ts';
 import { checkIndicatorReturn } from './indicator.ts';
 import type { HistoryPoint } from './history.ts';
@@ -66,10 +67,20 @@ export async function validateUpload(bytes: Uint8Array, options: ValidateOptions
   issues.push(...structure.issues);
   const identity = { template: structure.template, institution: structure.institution, period: structure.period };
   const s = structure.structure;
-  if (!s) return done(identity, null);
-
-  const submission = s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues, options.history) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
+  const submission = !s ? null : s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues, options.history) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
+  nameSheets(issues, parsed.sheets);
   return done(identity, submission);
+}
+
+/**
+ * In a workbook with sheets besides the template's own (a copy, a scratch sheet, one per month),
+ * every message names the sheet it is about.
+ */
+function nameSheets(issues: Issue[], sheets: readonly Sheet[]): void {
+  if (sheets.filter((s) => s.name !== INSTRUCTIONS_SHEET && s.name !== META_SHEET).length < 2) return;
+  for (const issue of issues) {
+    if (issue.sheet && !issue.message.includes(`“${issue.sheet}”`)) issue.message = `工作表“${issue.sheet}”${issue.message}`;
+  }
 }
 
 function buildReport(identity: Pick<Report, 'template' | 'institution' | 'period'>, issues: Issue[], bytes: number, submission: Submission | null, ms: number): Report {

@@ -10,6 +10,7 @@ import { readText } from '../normalize/cell.ts';
 import type { Cell, Sheet } from '../parse/index.ts';
 import { columnLetter, makeIssue, type Issue } from '../report.ts';
 import type { ValidateOptions } from './index.ts';
+import { checkWorkbookIdentity, hiddenIdentity, normalizeCode, periodOf, pickReturnSheet } from './return-sheet.ts';
 
 export interface Structure {
   def: TemplateDefinition;
@@ -52,20 +53,14 @@ export function checkStructure(sheets: readonly Sheet[], defs: Definitions, opti
     issues.push(makeIssue('template-mismatch', `文件是“${def.title}”（${def.id}），但上传到了 ${options.template} 的位置。请上传对应的报表。`, { value: def.id }));
   }
 
-  const sheet = sheets.find((s) => s.name === def.sheetName) ?? sheets.find((s) => s.state === 'visible' && findHeaderRow(s, def) !== null);
-  if (!sheet) {
-    issues.push(makeIssue('sheet-missing', `找不到报表工作表“${def.sheetName}”。请勿删除或重命名模板中的工作表。${DOWNLOAD}`, { sheet: def.sheetName }));
-    return result;
-  }
-  const header = findHeaderRow(sheet, def);
-  if (!header) {
-    const expected = headersOf(def).join('、');
-    issues.push(makeIssue('header-missing', `工作表“${sheet.name}”中找不到表头行（${expected}）。请勿修改模板的表头。`, { sheet: sheet.name }));
-    return result;
-  }
+  const hidden = hiddenIdentity(sheets);
+  const picked = pickReturnSheet(sheets, def, { institution: options.institution ?? hidden.institution ?? undefined, period: options.period ?? hidden.period ?? undefined }, issues);
+  if (!picked) return result;
+  const { sheet, header } = picked;
 
   const period = checkPeriod(sheet, options, issues);
-  const found = checkInstitution(sheet, def, defs, period ?? options.period ?? null, options, issues);
+  let found = checkInstitution(sheet, def, defs, period ?? options.period ?? null, options, issues);
+  if (found && !checkWorkbookIdentity(sheets, sheet, found.institution, (code) => defs.institution(code)?.institution.name, issues)) found = null;
   if (found) result.institution = found.institution.code;
   if (period) result.period = period;
   if (issues.some((i) => i.severity === 'error') || !found || !period) return result;
@@ -94,16 +89,19 @@ function readTemplateIdentity(sheets: readonly Sheet[]): { id: string; version: 
 function checkInstitution(sheet: Sheet, def: TemplateDefinition, defs: Definitions, period: string | null, options: Omit<ValidateOptions, 'definitions'>, issues: Issue[]) {
   const label = findLabel(sheet, LABEL.institutionCode);
   const cell = label ? valueRightOf(sheet, label) : null;
-  const code = cell ? textOf(cell) : null;
+  const typed = cell ? textOf(cell) : null;
+  const code = typed ? normalizeCode(typed).value : null;
   const at = cell ?? (label ? { row: label.row, col: label.col + 1 } : { row: null, col: null });
-  const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.institutionCode, value: code };
+  const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.institutionCode, value: typed };
   const ref = at.row && at.col ? `${columnLetter(at.col)}${at.row}` : '';
+  if (typed && code !== typed) issues.push(makeIssue('normalized-full-width', `${ref}「${LABEL.institutionCode}」为“${typed}”，全角字符已转换，按 ${code} 读取`, where));
   if (!code) {
     issues.push(makeIssue('institution-missing', `${ref}「${LABEL.institutionCode}」未填写。${DOWNLOAD}`, where));
     return null;
   }
   if (options.institution && code !== options.institution) {
-    issues.push(makeIssue('institution-mismatch', `${ref}「${LABEL.institutionCode}」为 ${code}，与上传机构 ${options.institution} 不符。请使用本机构的模板。`, where));
+    const named = (c: string) => `${c}${defs.institution(c) ? `（${defs.institution(c)!.institution.name}）` : ''}`;
+    issues.push(makeIssue('institution-mismatch', `${ref}「${LABEL.institutionCode}」为 ${named(code)}，与上传机构 ${named(options.institution)} 不符。请使用本机构的模板。`, where));
     return null;
   }
   const found = defs.institution(code);
@@ -132,9 +130,7 @@ function periodCell(sheet: Sheet): { cell: Cell | null; at: { row: number | null
   const at = cell ?? (label ? { row: label.row, col: label.col + 1 } : { row: null, col: null });
   const raw = cell ? cell.value : { kind: 'empty' as const };
   if (raw.kind === 'date') return { cell, at, period: raw.value.toISOString().slice(0, 7), shown: raw.value.toISOString().slice(0, 10), date: true };
-  const shown = cell ? textOf(cell) : null;
-  const m = shown ? /^(\d{4})\s*(?:-|年|\/|\.)\s*(\d{1,2})\s*月?$/.exec(shown) : null;
-  return { cell, at, period: m ? `${m[1]}-${m[2]!.padStart(2, '0')}` : null, shown, date: false };
+  return { cell, at, period: cell ? periodOf(cell) : null, shown: cell ? textOf(cell) : null, date: false };
 }
 
 /** The period a workbook says it is for (its first visible sheet with a readable 统计期), before any check. */
@@ -152,6 +148,7 @@ function checkPeriod(sheet: Sheet, options: Omit<ValidateOptions, 'definitions'>
   const ref = at.row && at.col ? `${columnLetter(at.col)}${at.row}` : '';
   if (date) issues.push(makeIssue('normalized-date', `${ref}「${LABEL.period}」为日期 ${shown}，按统计期 ${period} 读取`, { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown }));
   const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown };
+  if (shown && normalizeCode(shown).changed) issues.push(makeIssue('normalized-full-width', `${ref}「${LABEL.period}」为“${shown}”，全角字符已转换，按 ${period ?? normalizeCode(shown).value} 读取`, where));
   if (!period || !PERIOD_PATTERN.test(period)) {
     issues.push(makeIssue('period-invalid', `${ref}「${LABEL.period}」${shown ? `为 ${shown}，` : '未填写，'}应为“年-月”，如 2025-03。${DOWNLOAD}`, where));
     return null;
@@ -161,7 +158,7 @@ function checkPeriod(sheet: Sheet, options: Omit<ValidateOptions, 'definitions'>
     return null;
   }
   if (periodStart(period) > (options.now ?? new Date()).getTime()) {
-    issues.push(makeIssue('period-future', `${ref}「${LABEL.period}」为 ${period}，该统计期尚未开始，不能上报。`, where));
+    issues.push(makeIssue('period-future', `${ref}「${LABEL.period}」为 ${period}，该统计期尚未开始，不能上报。请在该月开始后再上报，或使用正确统计期的模板。`, where));
     return null;
   }
   return period;
@@ -182,28 +179,11 @@ export function normalizeHeader(text: string): string {
   return text.replace(/[\s\u00A0\u3000]/g, '').replace(/（/g, '(').replace(/）/g, ')');
 }
 
-function requiredHeaders(def: TemplateDefinition): string[] {
+export function requiredHeaders(def: TemplateDefinition): string[] {
   return def.kind === 'indicator' ? ['指标代码', '本期数值'] : def.columns.filter((c) => c.required).map((c) => c.header);
 }
 
-function findHeaderRow(sheet: Sheet, def: TemplateDefinition): { row: number; columns: Map<string, number> } | null {
-  const wanted = new Set(headersOf(def).map(normalizeHeader));
-  const required = requiredHeaders(def).map(normalizeHeader);
-  for (let r = 1; r <= HEADER_SCAN_ROWS; r++) {
-    const cells = sheet.rows.get(r);
-    if (!cells) continue;
-    const columns = new Map<string, number>();
-    for (const cell of cells.values()) {
-      const text = textOf(cell);
-      const key = text ? normalizeHeader(text) : '';
-      if (wanted.has(key) && !columns.has(key)) columns.set(key, cell.col);
-    }
-    if (required.every((h) => columns.has(h))) return { row: r, columns };
-  }
-  return null;
-}
-
-function findLabel(sheet: Sheet, label: string): Cell | null {
+export function findLabel(sheet: Sheet, label: string): Cell | null {
   for (let r = 1; r <= HEADER_SCAN_ROWS; r++) {
     for (const cell of sheet.rows.get(r)?.values() ?? []) {
       const text = textOf(cell);
@@ -213,7 +193,7 @@ function findLabel(sheet: Sheet, label: string): Cell | null {
   return null;
 }
 
-function valueRightOf(sheet: Sheet, label: Cell): Cell | null {
+export function valueRightOf(sheet: Sheet, label: Cell): Cell | null {
   const row = sheet.rows.get(label.row);
   const next = row?.get(label.col + 1);
   return next && next.value.kind !== 'empty' ? next : null;
