@@ -145,6 +145,7 @@ describe('a new institution and a new data element, in force from 2025-04', () =
     const api = createPortalApi({
       secret,
       definitions: deps.definitions,
+      definitionsStore: defStore,
       store: deps.store,
       objects: deps.objects,
       links: { presignPost: async () => ({ url: '', fields: {} }), presignGet: async () => '' },
