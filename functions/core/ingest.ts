@@ -142,12 +142,14 @@ async function alertOnce(version: SubmissionVersion, report: Report, deps: Inges
   if (!deps.alerter || !shouldAlert(report)) return false;
   if (!(await deps.store.claimAlert(version, now, ALERT_LEASE_MS))) return false;
   const found = findInstitution(version.institution);
+  const template = findTemplate(version.template);
   const alert = rejectionAlert({
     version,
     report,
     institutionName: found?.institution.name ?? version.institution,
     countyName: found?.county.name ?? version.county,
-    templateTitle: findTemplate(version.template)?.title ?? version.template,
+    templateTitle: template?.title ?? version.template,
+    ...(template ? { templateShortTitle: template.sheetName } : {}),
     feedbackLocation: feedbackLocationOf({ portalBaseUrl: deps.portalBaseUrl ?? null, reportsBucket: deps.reportsBucket, feedbackKey: version.feedbackKey ?? version.reportKey, version }),
   });
   try {

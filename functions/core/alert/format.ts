@@ -5,8 +5,36 @@ import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 
 /** SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long." */
 export const SUBJECT_MAX_CHARS = 99;
-/** SNS: at most 256 KiB of UTF-8 per message (SMS subscribers get it split or cut: see the README). */
-export const MESSAGE_MAX_BYTES = 262_144;
+/**
+ * The full text's bound. SNS takes at most 256 KiB per Publish, and the per-protocol JSON carries the
+ * text twice (email, default), JSON-escaped (a line break or quote takes 2 bytes): 4 × 60,000 < 262,144.
+ */
+export const MESSAGE_MAX_BYTES = 60_000;
+/** One SMS segment of UCS-2 text (any Chinese character makes a message UCS-2): 70 UTF-16 units. */
+export const SMS_MAX_UNITS = 70;
+export const SMS_PREFIX = '【卫健统计】';
+
+/**
+ * An SMS of one segment: `before + name + after`, the name (institution or county) shortened with …
+ * if the whole would pass SMS_MAX_UNITS.
+ */
+export function smsOf(name: string, after: string): string {
+  const fixed = SMS_PREFIX.length + after.length;
+  let shown = oneLine(name, SMS_MAX_UNITS);
+  for (let max = [...shown].length; fixed + shown.length > SMS_MAX_UNITS && max > 1; max--) shown = truncateChars(shown, max - 1);
+  return truncateUnits(`${SMS_PREFIX}${shown}${after}`, SMS_MAX_UNITS);
+}
+
+/** At most `max` UTF-16 units, never splitting a surrogate pair. */
+function truncateUnits(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (out.length + ch.length > max) break;
+    out += ch;
+  }
+  return out;
+}
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
