@@ -56,6 +56,8 @@ export interface LocalSnsOptions {
   health?: () => Record<string, unknown>;
   /** GET /_hmis/idle waits for this */
   idle?: () => Promise<unknown>;
+  /** the clock of receivedAt (a simulated one in the demo); default the real one */
+  now?: () => Date;
 }
 
 export interface LocalSns {
@@ -151,7 +153,7 @@ export async function startSns(options: LocalSnsOptions = {}): Promise<LocalSns>
     }
     if (Object.keys(attributes).length > 10) throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: MessageAttributes (at most 10)');
     const record: SnsMessage = {
-      receivedAt: new Date().toISOString(),
+      receivedAt: (options.now?.() ?? new Date()).toISOString(),
       messageId: randomUUID(),
       topicArn,
       ...(subject !== undefined ? { subject } : {}),

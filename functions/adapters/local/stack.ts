@@ -62,7 +62,7 @@ export interface StartLocalStackOptions {
   concurrency?: number;
   /** how long stop() waits for running handlers (default 30 s) */
   drainTimeoutMs?: number;
-  /** the time S3 events carry (a simulated month: the demo, `hmis serve --clock`); default the real clock */
+  /** the time S3 events and SNS messages carry (a simulated month: the demo, `hmis serve --clock`); default the real clock */
   clock?: () => Date;
   /** starts the portal once S3, DynamoDB and SNS answer; its address goes into endpoints.json and the handlers' PORTAL_BASE_URL */
   portal?: (endpoints: StackEndpoints) => Promise<string>;
@@ -196,6 +196,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       topics: [LOCAL_NAMES.alertsTopic, LOCAL_NAMES.opsTopic],
       alertsFile: files.alerts,
       ...(options.onAlert ? { onMessage: options.onAlert } : {}),
+      ...(options.clock ? { now: options.clock } : {}),
       health: () => ({ dataDir }),
       idle: async () => {
         await idle();
