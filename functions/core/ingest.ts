@@ -11,7 +11,6 @@ import { findInstitution, findTemplate } from '../../schemas/index.ts';
 import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
 import { XLSX_TYPE } from './render/deterministic.ts';
-import { buildFeedback, feedbackKeyOf } from './render/feedback.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
 import { validateUpload } from './validate/index.ts';
@@ -103,6 +102,8 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   // the marked-up workbook first: the version item, once written, points at it
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
+    // imported here, not at the top: it brings exceljs, whose loading a cold start pays only for uploads that get one
+    const { buildFeedback, feedbackKeyOf } = await import('./render/feedback.ts');
     feedbackKey = feedbackKeyOf(key, ref.versionId);
     const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, { uploadedAt: event.eventTime, fileName: key.fileName });
     await deps.objects.put(deps.reportsBucket, feedbackKey, feedback.bytes, XLSX_TYPE);
