@@ -15,14 +15,14 @@ export const SMS_MAX_UNITS = 70;
 export const SMS_PREFIX = '【卫健统计】';
 
 /**
- * An SMS of one segment: `before + name + after`, the name (institution or county) shortened with …
- * if the whole would pass SMS_MAX_UNITS.
+ * An SMS of one segment: SMS_PREFIX + name + rest, the name (institution or county) shortened with …
+ * when the whole would pass SMS_MAX_UNITS; the facts in `rest` are kept.
  */
-export function smsOf(name: string, after: string): string {
-  const fixed = SMS_PREFIX.length + after.length;
-  let shown = oneLine(name, SMS_MAX_UNITS);
-  for (let max = [...shown].length; fixed + shown.length > SMS_MAX_UNITS && max > 1; max--) shown = truncateChars(shown, max - 1);
-  return truncateUnits(`${SMS_PREFIX}${shown}${after}`, SMS_MAX_UNITS);
+export function smsOf(name: string, rest: string): string {
+  const full = oneLine(name, SMS_MAX_UNITS);
+  let shown = full;
+  for (let keep = [...full].length - 1; SMS_PREFIX.length + shown.length + rest.length > SMS_MAX_UNITS && keep > 0; keep--) shown = truncateChars(full, keep);
+  return truncateUnits(`${SMS_PREFIX}${shown}${rest}`, SMS_MAX_UNITS);
 }
 
 /** At most `max` UTF-16 units, never splitting a surrogate pair. */
