@@ -16,6 +16,7 @@ import { ENV } from '../functions/config.ts';
 import { bundledContent } from '../schemas/index.ts';
 import type { DeployConfig } from './config.ts';
 import { Consolidate } from './constructs/consolidate.ts';
+import { DefinitionsSeed, readDefinitions, writeDefinitions } from './constructs/definitions.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Portal } from './constructs/portal.ts';
 import { Storage } from './constructs/storage.ts';
@@ -31,7 +32,7 @@ export const FEATURE_FLAGS = [
 export interface HmisStackProps extends StackProps {
   config: DeployConfig;
   /** entry files to bundle instead of functions/handlers/*.ts (construct tests only) */
-  entries?: { ingest?: string; consolidate?: string; portal?: string };
+  entries?: { ingest?: string; consolidate?: string; portal?: string; seed?: string };
 }
 
 export class HmisStack extends Stack {
@@ -41,6 +42,7 @@ export class HmisStack extends Stack {
   readonly consolidate: Consolidate;
   readonly access: UploadAccess;
   readonly portal: Portal;
+  readonly definitions: DefinitionsSeed;
 
   constructor(scope: Construct, id: string, props: HmisStackProps) {
     super(scope, id, props);
@@ -78,6 +80,10 @@ export class HmisStack extends Stack {
     const common = { storage: this.storage, alerts: this.topics.alerts, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays };
     this.ingest = new Ingest(this, 'Ingest', { ...common, reservedConcurrentExecutions: cfg.ingestReservedConcurrency, entry: props.entries?.ingest });
     this.consolidate = new Consolidate(this, 'Consolidate', { ...common, schedule: cfg.schedule, stage: cfg.stage, entry: props.entries?.consolidate });
+    // the commission's definitions: seeded once, read by every function, written by the portal's 定义管理
+    this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays, entry: props.entries?.seed });
+    for (const f of [this.ingest.function, this.consolidate.function, this.portal.function]) readDefinitions(f, this.storage);
+    writeDefinitions(this.portal.function, this.storage);
     this.access = new UploadAccess(this, 'UploadAccess', {
       stage: cfg.stage,
       mode: cfg.institutionAccess,

@@ -253,6 +253,9 @@ describe('portal-api function', () => {
       { sid: 'ReadSubmissions', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [`<${table}>`], condition: undefined },
       { sid: 'QueryHistory', actions: ['dynamodb:Query'], resources: [`<${table}>/index/GSI1`], condition: undefined },
       { sid: 'ReadPortalSecret', actions: ['secretsmanager:GetSecretValue'], resources: [`<${logicalId(stack.portal.secret)}>`], condition: undefined },
+      { sid: 'ReadDefinitions', actions: ['s3:GetObject'], resources: [`<${reports}>/definitions/*`], condition: undefined },
+      { sid: 'WriteDefinitions', actions: ['s3:PutObject'], resources: [`<${reports}>/definitions/*`], condition: undefined },
+      { sid: 'MoveDefinitionsHead', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [`<${table}>`], condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DEFS'] } } },
     ]);
   });
 });

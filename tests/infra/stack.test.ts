@@ -148,10 +148,10 @@ describe('ingest', () => {
     expect(bucket.DependsOn).toContain(permissionId);
   });
 
-  it('no custom resource for the notification (part of the bucket); the only one copies the portal page', () => {
-    // ingest, consolidate, portal-api, and BucketDeployment's handler (deploy time only)
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(4);
-    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::')).map((r) => r.Type)).toEqual(['Custom::CDKBucketDeployment']);
+  it('no custom resource for the notification (part of the bucket); the custom resources copy the portal page and seed the definitions', () => {
+    // ingest, consolidate, portal-api, the definitions seed and BucketDeployment's handler (both deploy time only)
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(5);
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::')).map((r) => r.Type).sort()).toEqual(['Custom::CDKBucketDeployment', 'Custom::HmisDefinitionsSeed']);
   });
 });
 
@@ -218,9 +218,9 @@ describe('functions', () => {
 
   it('alarms: dead-letter depth and function errors, each to the operations topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(8);
     const ops = ref(logicalId(stack.topics.ops));
-    for (const { construct } of [...specs(), { construct: stack.portal.function }]) {
+    for (const { construct } of [...specs(), { construct: stack.portal.function }, { construct: stack.definitions.function }]) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
           MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -359,6 +359,7 @@ describe('least privilege', () => {
       },
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
+      { actions: ['s3:GetObject'], resources: [`<${reports}>/definitions/*`] },
     ]);
   });
 
@@ -374,9 +375,27 @@ describe('least privilege', () => {
       { actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], resources: [`<${logicalId(stack.storage.table)}>`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
+      { actions: ['s3:GetObject'], resources: [`<${logicalId(stack.storage.reports)}>/definitions/*`] },
     ]);
     const writes = statements.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
     expect(writes.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TASK#*'] } });
+  });
+});
+
+describe('definitions (the commission\'s, in the store)', () => {
+  it('the first deployment seeds the bundled definitions through a custom resource that only writes into an empty store', () => {
+    const [[, seed]] = ofType('Custom::HmisDefinitionsSeed') as [[string, Resource]];
+    expect(seed.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [logicalId(stack.definitions.function.fn), 'Arn'] });
+    expect(seed.Properties.Seed).toMatch(/^[0-9a-f]{16}$/);
+    const f = stack.definitions.function;
+    const statements = roleStatements(logicalId(f.role));
+    const grants = statements.map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort(), condition: s.Condition }));
+    expect(grants).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${logicalId(f.logGroup)}>`], condition: undefined },
+      { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: [`<${logicalId(f.deadLetterQueue)}>`], condition: undefined },
+      { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/definitions/*`], condition: undefined },
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [`<${logicalId(stack.storage.table)}>`], condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DEFS'] } } },
+    ]);
   });
 });
 
