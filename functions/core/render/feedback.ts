@@ -39,6 +39,7 @@ import { INSTITUTION_ROW, META_SHEET, PERIOD_PATTERN, PERIOD_ROW, periodLabel } 
 import { parseWorkbook, type RawValue, type Sheet } from '../parse/index.ts';
 import type { Report, Severity } from '../report.ts';
 import { ISSUE_CODES } from '../validate/codes.ts';
+import { activeContentOf, isInertFormula } from './inert.ts';
 import { writeWorkbookBuffer } from './deterministic.ts';
 import { BORDER_THIN, FONT, FONT_BOLD, FONT_NOTE, FONT_TITLE, HEADER_FILL, INPUT_FILL, PREFILLED_FILL, displayWidth, printSetup, wrappedHeight } from './style.ts';
 import { GENERATOR, inputCells } from './template.ts';
@@ -312,6 +313,7 @@ async function inPlace(original: Uint8Array, summary: Summary): Promise<Buffer> 
   await wb.xlsx.load(Buffer.from(original.buffer, original.byteOffset, original.byteLength) as unknown as ExcelJS.Buffer);
   const old = wb.getWorksheet(FEEDBACK_SHEET);
   if (old) wb.removeWorksheet(old.id);
+  neutralize(wb);
   clearOldMarks(wb, summary.def);
   mark(wb, summary.lines);
   // the user fixes in this copy: unprotect every sheet an error or warning is on (a missing row needs inserting)
@@ -375,10 +377,60 @@ function newWorkbook(date: Date): ExcelJS.Workbook {
   return wb;
 }
 
+/** The bytes, once they are known to carry nothing that acts when opened (else throws: the caller falls back). */
 async function write(wb: ExcelJS.Workbook, date: Date): Promise<Buffer> {
   wb.lastModifiedBy = GENERATOR;
   wb.modified = date;
-  return writeWorkbookBuffer(wb);
+  const bytes = await writeWorkbookBuffer(wb);
+  const active = activeContentOf(bytes);
+  if (active.length) throw new Error(`active content left: ${active.slice(0, 5).join('; ')}`);
+  return bytes;
+}
+
+/**
+ * The upload, made inert before it is handed back (the institution fixes it, the commission opens it):
+ * every formula becomes its cached value (none: the cell is left empty), a hyperlink to outside its
+ * text, and names, validations and conditional formats that call a function or reach outside
+ * (exceljs keeps a name '[2]Sheet1'!$A$1 as a range) are dropped. exceljs writes no part it does not
+ * model (external links, OLE objects, macros, controls); write() checks the bytes in any case.
+ */
+function neutralize(wb: ExcelJS.Workbook): void {
+  const names = wb.definedNames as unknown as { model: Array<{ ranges: string[] }> };
+  names.model = names.model.filter((n) => n.ranges.every(isInertFormula));
+  wb.eachSheet((ws) => {
+    const cells: ExcelJS.Cell[] = [];
+    ws.eachRow({ includeEmpty: false }, (row) => row.eachCell({ includeEmpty: false }, (cell) => void cells.push(cell)));
+    for (const cell of cells) {
+      if (cell.type === ExcelJS.ValueType.Formula) cell.value = cachedValue(cell.result);
+      else if (cell.type === ExcelJS.ValueType.Hyperlink) {
+        const link = cell.value as ExcelJS.CellHyperlinkValue;
+        if (!String(link.hyperlink ?? '').startsWith('#')) cell.value = link.text ?? null;
+      }
+    }
+    const inner = ws as unknown as {
+      dataValidations: { model: Record<string, ExcelJS.DataValidation | undefined> };
+      conditionalFormattings?: Array<{ rules: Array<{ formulae?: unknown[]; cfvo?: Array<{ value?: unknown }> }> }>;
+    };
+    const validations = inner.dataValidations.model;
+    for (const [address, rule] of Object.entries(validations)) {
+      if (rule && !(rule.formulae ?? []).every((f) => isInertFormula(String(f)))) delete validations[address];
+    }
+    if (Array.isArray(inner.conditionalFormattings)) {
+      for (const cf of inner.conditionalFormattings) {
+        cf.rules = cf.rules.filter((r) => [...(r.formulae ?? []), ...(r.cfvo ?? []).map((v) => v.value ?? '')].every((f) => isInertFormula(String(f))));
+      }
+      inner.conditionalFormattings = inner.conditionalFormattings.filter((cf) => cf.rules.length > 0);
+    }
+  });
+}
+
+/** A formula's cached result as a plain value. */
+function cachedValue(result: unknown): ExcelJS.CellValue {
+  if (result === undefined || result === null) return null;
+  if (typeof result === 'number') return Number.isFinite(result) ? result : null;
+  if (typeof result === 'string' || typeof result === 'boolean' || result instanceof Date) return result;
+  const error = (result as { error?: unknown }).error;
+  return typeof error === 'string' && ERROR_CODES.has(error) ? ({ error } as ExcelJS.CellErrorValue) : null;
 }
 
 const ERROR_CODES = new Set(['#NULL!', '#DIV/0!', '#VALUE!', '#REF!', '#NAME?', '#NUM!', '#N/A']);
