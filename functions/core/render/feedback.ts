@@ -11,12 +11,15 @@
  * Three ways to build it, the most faithful that is safe for this upload:
  *  1. in place: the upload passes the gate with stricter limits (small ranges, few merges, little XML:
  *     exceljs's full load() expands every cell a data validation covers and is quadratic in merges),
- *     exceljs loads it, and the cells are marked in the copy (fill, note; protection removed from
- *     marked sheets so the user can fix there; _hmis stays very hidden);
+ *     exceljs loads it, its active content is neutralised (formulas → cached values, links to outside
+ *     dropped: neutralize()), and the cells are marked in the copy (fill, note; protection removed
+ *     from marked sheets so the user can fix there; _hmis stays very hidden);
  *  2. values: load() refused or threw (e.g. comments saved by openpyxl), but the upload passes the
  *     normal gate and our own parser reads it: each sheet's cell values are re-created at their
  *     addresses (no formats, formulas or validations) and marked;
  *  3. summary: nothing to copy (not a zip, encrypted, a bomb…) or anything above failed: 校验结果 only.
+ * Whichever way, the bytes must pass activeContentOf() (render/inert.ts: no formula, no external
+ * relationship, no part exceljs would not write) or the next way is taken.
  * Never throws. Same inputs, same bytes (zip and docProps dates are the upload time).
  *
  * Notes are built by concatenating plain strings read field by field from the issues, never by
@@ -560,7 +563,7 @@ const COLUMNS = [
 const LINK_FONT: Partial<ExcelJS.Font> = { ...FONT, color: { argb: 'FF0563C1' }, underline: true };
 
 const HOW_TO: Record<FeedbackMode, string> = {
-  'in-place': '本工作簿是您上传的文件的副本：有错误的单元格标为红色，有警告的标为黄色，鼠标移到单元格上可查看批注；点击下表「单元格」列可跳转到该单元格。请在本工作簿中修改后，另存为 .xlsx 文件重新上传（本页可保留，不影响校验）。',
+  'in-place': '本工作簿是您上传的文件的副本：有错误的单元格标为红色，有警告的标为黄色，鼠标移到单元格上可查看批注；点击下表「单元格」列可跳转到该单元格。为安全起见，副本中的公式已换成其计算结果，指向外部的链接已去除，显示的数值与上传时相同。请在本工作簿中修改后，另存为 .xlsx 文件重新上传（本页可保留，不影响校验）。',
   values:
     '您上传的文件无法按原样复制，以下工作表只还原了各单元格的值（格式、公式、下拉列表均未保留）：有错误的单元格标为红色，有警告的标为黄色，点击下表「单元格」列可跳转。请在您自己的原文件中修改对应单元格后重新上传。',
   summary: '您上传的文件无法读取，因此未附原工作表。请按下表说明处理后重新上传。',
