@@ -4,7 +4,7 @@
  * and responses are plain data; every route checks who is signed in before it reads anything.
  *
  *   POST /api/login                {code, accessCode}  → session cookie
- *   POST /api/logout
+ *   POST /api/logout               {}
  *   GET  /api/me                                       who, templates owed, periods
  *   GET  /api/template             ?template&period[&institution]    blank template, pre-filled (.xlsx)
  *   POST /api/uploads              {template, period, fileName, size}  presigned POST for one exact key
@@ -17,10 +17,11 @@
  *   GET  /api/indicators           ?period              commission: key indicators against targets
  *   GET  /api/consolidated                              commission: workbooks, latest and by run
  *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)
- *   POST /api/regenerate           {period}             commission: publish the workbook now
+ *   POST /api/regenerate           {period}             commission: publish the workbook now (once a minute)
  *
  * Access: an institution reads and writes only its own code; the commission (`<county>-000`) reads
  * everything of its county and writes only its own returns (it reports T-FY and T-TZ itself).
+ * Every POST is JSON from the page itself (bodyOf); every period lies in [FIRST_PERIOD, this month].
  */
 import { randomBytes } from 'node:crypto';
 import { currentTemplate, findCounty, findInstitution, findTemplate, templates as allTemplates, templatesOwed, type County, type Institution } from '../../schemas/index.ts';
@@ -44,9 +45,16 @@ export const SESSION_COOKIE = 'hmis_session';
 export const UPLOAD_LINK_SECONDS = 15 * 60;
 /** presigned GET lifetime: issued at the click, used at once */
 export const DOWNLOAD_LINK_SECONDS = 60;
+/** A request body, at most (the largest real one, a sign-in, is under 200 bytes); the servers answer 413 above it. */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** The earliest period any route accepts; the latest is the current month (Asia/Shanghai). */
+export const FIRST_PERIOD = '2000-01';
+/** Regenerate runs at most once per county, period and this many seconds (a clock-aligned window). */
+export const REGENERATE_COOLDOWN_SECONDS = 60;
+/** The line every failed sign-in logs; the stack's metric filter counts it (infra/constructs/portal.ts). */
+export const SIGN_IN_FAILED_EVENT = 'portal-sign-in-failed';
 const MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED_ISSUES = 300;
-const MAX_BODY_CHARS = 16 * 1024;
 
 /** Short-lived links to objects: presigned POST (upload) and GET (download). The AWS adapter: functions/adapters/s3/links.ts. */
 export interface ObjectLinks {
@@ -79,6 +87,14 @@ export interface PortalDeps {
   sessionTtlSeconds?: number;
   /** Secure on the cookie: true behind HTTPS (AWS), false on http://127.0.0.1 */
   secureCookie?: boolean;
+  /**
+   * The page's own origins (https://<distribution>, the custom domain), for browsers that send Origin
+   * but not Sec-Fetch-Site: behind CloudFront the API does not see the page's Host. Default: none
+   * (the request's own Host still counts: the local server).
+   */
+  origins?: readonly string[];
+  /** One structured log line (default: JSON on stdout, errors on stderr): failed sign-ins, failed routes. */
+  log?: (entry: Record<string, unknown>) => void;
 }
 
 export interface ApiRequest {
@@ -91,6 +107,8 @@ export interface ApiRequest {
   /** cookie header values or API Gateway's event.cookies, `name=value` each */
   cookies?: string[];
   body?: string | null;
+  /** the client's address, for the log */
+  ip?: string;
 }
 
 export interface ApiResponse {
@@ -109,6 +127,7 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -116,8 +135,34 @@ export class ApiError extends Error {
 
 const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
-function json(status: number, data: unknown, cookies: string[] = []): ApiResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, cookies, body: JSON.stringify(data) };
+function json(status: number, data: unknown, cookies: string[] = [], headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...headers }, cookies, body: JSON.stringify(data) };
+}
+
+/** A refusal as the page reads it: `{"error": "<中文>"}`; the edges use it too (413 before the body is read, 403 off CloudFront). */
+export function errorResponse(status: number, message: string, headers: Record<string, string> = {}): ApiResponse {
+  return json(status, { error: message }, [], headers);
+}
+
+export const BODY_TOO_LARGE = `请求过大（不超过 ${MAX_BODY_BYTES / 1024} KB）`;
+
+/**
+ * Whether a browser says the request comes from the page itself (after Go's net/http
+ * CrossOriginProtection): Sec-Fetch-Site same-origin (or none: typed by the user); without it,
+ * an Origin that is the request's own Host or one of `origins`. Neither header: not a browser
+ * (a script with a Bearer token), which no other site can make carry the user's cookie.
+ */
+export function fromOwnPage(request: ApiRequest, origins: readonly string[] = []): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (origins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false; // "null" (a sandboxed frame, a file) or garbage
+  }
 }
 
 function redirect(location: string): ApiResponse {
@@ -143,6 +188,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   checkSecret(deps.secret);
   const now = () => deps.now?.() ?? new Date();
   const ttl = deps.sessionTtlSeconds ?? SESSION_TTL_SECONDS;
+  const log = deps.log ?? ((entry: Record<string, unknown>) => (entry.level === 'error' ? console.error : console.log)(JSON.stringify(entry)));
   const cookieAttrs = `Path=/; HttpOnly; SameSite=Strict${deps.secureCookie ? '; Secure' : ''}`;
 
   function principalOf(request: ApiRequest): Principal {
@@ -153,11 +199,16 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     return principal;
   }
 
-  /** A mutating request must be JSON: a cross-site form cannot send it without a CORS preflight we never answer. */
+  /**
+   * A mutating request must be JSON (a cross-site form cannot send it without a CORS preflight we
+   * never answer) and come from the page itself (fromOwnPage), so no other site can sign a user
+   * in or out or act for them.
+   */
   function bodyOf(request: ApiRequest): Record<string, unknown> {
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new ApiError(415, '请求格式错误（需要 application/json）');
+    if (!fromOwnPage(request, deps.origins)) throw new ApiError(403, '请从报表平台页面操作（拒绝来自其他网站的请求）');
     const text = request.body ?? '';
-    if (text.length > MAX_BODY_CHARS) throw new ApiError(413, '请求过大');
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ApiError(413, BODY_TOO_LARGE);
     try {
       const data = JSON.parse(text || '{}') as unknown;
       if (data && typeof data === 'object' && !Array.isArray(data)) return data as Record<string, unknown>;
@@ -171,11 +222,17 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     'POST /api/login': async (request) => {
       const body = bodyOf(request);
       const principal = signIn(deps.secret, String(body.code ?? ''), String(body.accessCode ?? ''), now(), ttl);
-      if (!principal) throw new ApiError(401, '机构代码或访问码不正确');
+      if (!principal) {
+        log({ level: 'warn', event: SIGN_IN_FAILED_EVENT, code: String(body.code ?? '').slice(0, 20), ip: request.ip ?? null });
+        throw new ApiError(401, '机构代码或访问码不正确');
+      }
       const token = issueToken(deps.secret, principal);
       return json(200, meOf(principal, now()), [`${SESSION_COOKIE}=${token}; Max-Age=${ttl}; ${cookieAttrs}`]);
     },
-    'POST /api/logout': async () => json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]),
+    'POST /api/logout': async (request) => {
+      bodyOf(request);
+      return json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]);
+    },
     'GET /api/me': async (request) => json(200, meOf(principalOf(request), now())),
 
     'GET /api/template': async (request) => {
@@ -221,6 +278,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = principalOf(request);
       const key = parseUploadKey(request.query.key ?? '');
       if (!key) throw new ApiError(400, '上传位置无效');
+      periodParam(key.period, now());
       readable(p, key.institution);
       const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
       const version = versions.find((v) => v.objectKey === request.query.key);
@@ -342,8 +400,21 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = commission(principalOf(request));
       const body = bodyOf(request);
       const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
-      const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
-      return json(200, { key: published.key, latestKey: published.latestKey, fileName: published.fileName });
+      // every run writes a new object: one per county, period and window, claimed in the table
+      const seconds = Math.floor(now().getTime() / 1000);
+      const window = Math.floor(seconds / REGENERATE_COOLDOWN_SECONDS);
+      const task = `regenerate#${p.county}#${period}#${window}`;
+      if (!(await deps.store.claimTask(task, now()))) {
+        const wait = (window + 1) * REGENERATE_COOLDOWN_SECONDS - seconds;
+        throw new ApiError(429, `${periodLabel(period)}的汇总表刚刚生成过，请 ${wait} 秒后再试`, { 'retry-after': String(wait) });
+      }
+      try {
+        const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
+        return json(200, { key: published.key, latestKey: published.latestKey, fileName: published.fileName });
+      } catch (err) {
+        await deps.store.releaseTask(task).catch(() => undefined); // a failed run does not count
+        throw err;
+      }
     },
   };
 
@@ -410,9 +481,9 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       if (!route) throw new ApiError(404, '接口不存在');
       return await route(request);
     } catch (err) {
-      if (err instanceof ApiError) return json(err.status, { error: err.message });
+      if (err instanceof ApiError) return errorResponse(err.status, err.message, err.headers);
       const id = randomBytes(4).toString('hex');
-      console.error(JSON.stringify({ level: 'error', message: 'portal api failed', id, path: request.path, error: err instanceof Error ? err.stack : String(err) }));
+      log({ level: 'error', message: 'portal api failed', id, path: request.path, error: err instanceof Error ? err.stack : String(err) });
       return json(500, { error: `服务暂时不可用，请稍后再试（错误编号 ${id}）` });
     }
   };
@@ -428,6 +499,7 @@ export function periodsAround(now: Date): { periods: string[]; defaultPeriod: st
 function periodParam(period: string | undefined, now: Date): string {
   if (!period || !PERIOD_PATTERN.test(period)) throw new ApiError(400, '统计期格式应为 YYYY-MM，如 2025-03');
   if (period > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
+  if (period < FIRST_PERIOD) throw new ApiError(400, `统计期 ${periodLabel(period)} 超出范围（最早 ${periodLabel(FIRST_PERIOD)}）`);
   return period;
 }
 
