@@ -15,6 +15,7 @@ let app: ReturnType<typeof hmisApp>;
 let resources: Record<string, Resource>;
 let outputs: Record<string, { Value: unknown }>;
 let acl: Record<string, any>;
+let mainResources: Record<string, Resource>;
 
 beforeAll(() => {
   const context: Record<string, string> = { ...PORTAL_API_CONTEXT, stage: 'edge', counties: '150525' };
@@ -23,6 +24,7 @@ beforeAll(() => {
   resources = json.Resources;
   outputs = json.Outputs;
   acl = resources[app.edge.getLogicalId(app.edge.webAcl)]!.Properties;
+  mainResources = Template.fromStack(app.main).toJSON().Resources;
 });
 
 describe('the edge stack', () => {
@@ -39,7 +41,7 @@ describe('the edge stack', () => {
 
   it('outputs the ARN under the name the deployment reads with Fn::GetStackOutput', () => {
     expect(outputs[WEB_ACL_OUTPUT]!.Value).toEqual({ 'Fn::GetAtt': [app.edge.getLogicalId(app.edge.webAcl), 'Arn'] });
-    const distribution = Object.values(Template.fromStack(app.main).toJSON().Resources as Record<string, Resource>).find((r) => r.Type === 'AWS::CloudFront::Distribution')!;
+    const distribution = Object.values(mainResources).find((r) => r.Type === 'AWS::CloudFront::Distribution')!;
     expect(distribution.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetStackOutput': { StackName: app.edge.stackName, OutputName: WEB_ACL_OUTPUT, Region: 'us-east-1' } });
   });
 });
