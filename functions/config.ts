@@ -38,10 +38,12 @@ export const AWS_ENV = {
   responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
 } as const;
 
-/** The S3 → Lambda notification filter: the CDK stack and the local bridge use these same values. */
+/**
+ * The S3 → Lambda notification filter, the CDK stack's and the local bridge's: the prefix only.
+ * A suffix filter is case-sensitive (`.XLSX` would never trigger) and would leave a .xls or .csv
+ * without an answer; ingest decides by the file name (core/ingest.ts isXlsxName).
+ */
 export const UPLOAD_PREFIX = 'uploads/';
-/** S3 suffix filters are case-sensitive: `.XLSX` does not trigger, in AWS as locally. */
-export const UPLOAD_SUFFIX = '.xlsx';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 /**
- * Lambda entry point for S3 ObjectCreated events on the uploads bucket (prefix uploads/, suffix .xlsx).
+ * Lambda entry point for S3 ObjectCreated events on the uploads bucket (prefix uploads/, any file name).
  * Only translates: decode each record, run the ingest pipeline, log the outcome. A rejected upload
  * is a normal outcome (report stored, success returned); only transient faults throw, so Lambda
  * retries them and finally sends the event to the dead-letter queue.

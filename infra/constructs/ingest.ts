@@ -1,6 +1,7 @@
 /**
- * upload → ingest: S3 ObjectCreated under uploads/ ending in .xlsx (the same filter the local bridge
- * applies, functions/config.ts) invokes functions/handlers/ingest-upload.ts.
+ * upload → ingest: S3 ObjectCreated under uploads/, whatever the file name (the same filter the local
+ * bridge applies, functions/config.ts), invokes functions/handlers/ingest-upload.ts, which answers a
+ * file that is not an .xlsx with a rejected version.
  *
  * It may read uploads, write report keys only (reports/, feedback/), read and write the table, and
  * publish alerts. The notification is set on the bucket's CloudFormation resource (no custom
@@ -11,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../functions/config.ts';
+import { UPLOAD_PREFIX } from '../../functions/config.ts';
 import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
@@ -79,10 +80,7 @@ function notify(bucket: s3.Bucket, functionArn: string): void {
         function: functionArn,
         filter: {
           s3Key: {
-            rules: [
-              { name: 'prefix', value: UPLOAD_PREFIX },
-              { name: 'suffix', value: UPLOAD_SUFFIX },
-            ],
+            rules: [{ name: 'prefix', value: UPLOAD_PREFIX }],
           },
         },
       },

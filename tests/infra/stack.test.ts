@@ -7,8 +7,8 @@ import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
-import { ENV, UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../functions/config.ts';
-import { registry } from '../../schemas/index.ts';
+import { ENV, UPLOAD_PREFIX } from '../../functions/config.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
 import { actionsOf, arn, flat, inspect, PORTAL_API_CONTEXT, ref, resourcesOf, type Resource, type Statement } from './template.ts';
@@ -124,14 +124,15 @@ describe('storage', () => {
 });
 
 describe('ingest', () => {
-  it('S3 ObjectCreated under the upload prefix, .xlsx only (functions/config.ts), invokes the ingest function', () => {
+  it('S3 ObjectCreated under the upload prefix, any file name (functions/config.ts), invokes the ingest function', () => {
     const fn = logicalId(stack.ingest.function.fn);
     const bucket = resources[logicalId(stack.storage.uploads)]!;
     expect(bucket.Properties.NotificationConfiguration).toEqual({
       LambdaConfigurations: [
         {
           Event: 's3:ObjectCreated:*',
-          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: UPLOAD_PREFIX }, { Name: 'suffix', Value: UPLOAD_SUFFIX }] } },
+          // the prefix only: .XLSX and a .xls must reach the handler too (it answers every upload)
+          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: UPLOAD_PREFIX }] } },
           Function: arn(fn),
         },
       ],
@@ -385,7 +386,7 @@ describe('institution upload rights (per-institution policies from the registry)
   const uploads = 'arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>/uploads/';
 
   it('one managed policy per institution of the served counties: PutObject under its own prefix, nothing else', () => {
-    const served = registry.counties.filter((c) => ['150525', '150425'].includes(c.code));
+    const served = bundledDefinitions().counties.filter((c) => ['150525', '150425'].includes(c.code));
     const institutions = served.flatMap((c) => c.institutions.map((i) => [c.code, i.code] as const));
     expect(stack.access.institutionPolicies.size).toBe(institutions.length);
     for (const [county, inst] of institutions) {
@@ -414,7 +415,7 @@ describe('institution upload rights (per-institution policies from the registry)
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ ...PORTAL_API_CONTEXT, stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
     expect(tagged.access.institutionPolicies.size).toBe(0);
-    expect(tagged.access.commissionPolicies.size).toBe(registry.counties.length);
+    expect(tagged.access.commissionPolicies.size).toBe(bundledDefinitions().counties.length);
     const json = Template.fromStack(tagged).toJSON();
     const policy = json.Resources[tagged.getLogicalId(tagged.access.byTagPolicy!.node.defaultChild as CfnElement)];
     expect(policy.Properties.ManagedPolicyName).toBe('hmis-test-upload-by-tag');

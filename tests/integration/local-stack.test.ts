@@ -246,7 +246,7 @@ describe('the S3 → Lambda trigger', () => {
     expect(new Set(sequencers).size).toBe(3);
   });
 
-  it('delivers nothing for other suffixes, other prefixes, the reports bucket, or deletes', async () => {
+  it('delivers every object created under uploads/, whatever its name (the handler decides); nothing for other prefixes, the reports bucket, or deletes', async () => {
     received.length = 0;
     target = () => {};
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-101/T-JC/2025-03/data.csv', Body: 'x' }));
@@ -255,7 +255,10 @@ describe('the S3 → Lambda trigger', () => {
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-reports', Key: 'uploads/150525/report.xlsx', Body: 'x' }));
     await clients.s3.send(new DeleteObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY }));
     await stack.idle();
-    expect(received).toHaveLength(0);
+    expect(received.map((e) => decodeS3EventKey(e.Records[0]!.s3.object.key)).sort()).toEqual([
+      'uploads/150525/150525-101/T-JC/2025-03/DATA.XLSX',
+      'uploads/150525/150525-101/T-JC/2025-03/data.csv',
+    ]);
   });
 
   it('retries a failing handler twice (3 attempts), then writes the event to dead-letter.jsonl', async () => {

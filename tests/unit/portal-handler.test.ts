@@ -2,10 +2,10 @@
  * The portal's Lambda entry point translates API Gateway HTTP API (payload 2.0) events: base64
  * bodies, cookies in event.cookies, Set-Cookie in result.cookies (Secure), binary bodies base64;
  * it refuses what did not come through CloudFront (no origin secret) and bodies over the limit
- * before decoding them. Only routes that touch no AWS service are called: the translation is what
- * is under test.
+ * before decoding them. Sign-in reads the definitions (who exists): the handler talks to the run's
+ * local stack, through the same environment variables as in AWS.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { MAX_BODY_BYTES, SIGN_IN_FAILED_EVENT } from '../../functions/portal/api.ts';
 import { accessCode } from '../../functions/portal/auth.ts';
 import { clientIp, ORIGIN_VERIFY_HEADER, type HttpApiEvent, type HttpApiResult } from '../../functions/handlers/portal-api.ts';
@@ -13,15 +13,10 @@ import { clientIp, ORIGIN_VERIFY_HEADER, type HttpApiEvent, type HttpApiResult }
 const SECRET = 'handler-test-secret-handler-test-secret-0123';
 const ORIGIN_SECRET = 'origin-secret-cloudfront-sends-0123456789';
 const ENV = {
-  UPLOADS_BUCKET: 'hmis-uploads',
-  REPORTS_BUCKET: 'hmis-reports',
-  TABLE_NAME: 'hmis-sheets',
+  ...inject('stack').env,
   PORTAL_SECRET: SECRET,
   PORTAL_ORIGIN_SECRET: ORIGIN_SECRET,
   PORTAL_ORIGINS: 'https://d111111abcdef8.cloudfront.net,https://hmis.example.org',
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
 };
 let handler: (event: HttpApiEvent) => Promise<HttpApiResult>;
 const saved: Record<string, string | undefined> = {};

@@ -1,6 +1,6 @@
 /**
  * The S3 → Lambda trigger, emulated: s3rver's `server.on('event')` → the same filter as the CDK
- * notification (uploads bucket, ObjectCreated:*, prefix UPLOAD_PREFIX, suffix UPLOAD_SUFFIX) → an
+ * notification (uploads bucket, ObjectCreated:*, prefix UPLOAD_PREFIX; no suffix) → an
  * S3 notification event as AWS delivers it → the handler, with Lambda's asynchronous-invocation
  * retries (2 retries with backoff), then a dead-letter record.
  *
@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UPLOAD_PREFIX, UPLOAD_SUFFIX } from '../../config.ts';
+import { UPLOAD_PREFIX } from '../../config.ts';
 
 export interface S3EventRecord {
   eventVersion: string;
@@ -83,17 +83,15 @@ export function decodeS3EventKey(key: string): string {
 export interface UploadFilter {
   bucket: string;
   prefix?: string;
-  suffix?: string;
 }
 
-/** The CDK notification's filter: the uploads bucket, ObjectCreated:*, prefix and suffix on the raw key. */
+/** The CDK notification's filter: the uploads bucket, ObjectCreated:*, the prefix on the raw key (the handler decides by the file name). */
 export function matchesUploadFilter(record: RawS3Record, filter: UploadFilter): boolean {
   const key = record.s3.object.key;
   return (
     record.eventName.startsWith('ObjectCreated:') &&
     record.s3.bucket.name === filter.bucket &&
-    key.startsWith(filter.prefix ?? UPLOAD_PREFIX) &&
-    key.endsWith(filter.suffix ?? UPLOAD_SUFFIX)
+    key.startsWith(filter.prefix ?? UPLOAD_PREFIX)
   );
 }
 

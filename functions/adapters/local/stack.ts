@@ -16,6 +16,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ClientEndpoints } from '../aws/clients.ts';
 import { AWS_ENV, ENV } from '../../config.ts';
+import { seedLocalDefinitions } from './definitions.ts';
 import { startDynamo, type LocalDynamo } from './dynamo.ts';
 import { createUploadBridge, type BridgeStats, type UploadHandler } from './events.ts';
 import { startS3, type LocalS3 } from './s3.ts';
@@ -232,6 +233,12 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     topics: { alerts: sns!.topicArn(LOCAL_NAMES.alertsTopic), ops: sns!.topicArn(LOCAL_NAMES.opsTopic) },
     pid: process.pid,
   };
+  try {
+    await seedLocalDefinitions(endpoints);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   const tmp = `${files.endpoints}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(endpoints, null, 2)}\n`, 'utf8');
   await rename(tmp, files.endpoints);

@@ -448,7 +448,7 @@ function addInstructionsSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, cou
   const returnSheet = `「${def.sheetName}」`;
   paragraph('一、本模板', FONT_BOLD, 22);
   paragraph(`1. 本工作簿是${county.name}卫生健康统计报送的标准模板：${def.title}（模板 ${def.id}，第${def.version}版），供${institution.name}（机构代码 ${institution.code}）填报${periodLabel(period)}数据，请勿用于其他机构或其他月份。`);
-  paragraph(`2. 报送时限：次月${county.deadlineDay}日23:59前，即${deadlineLabel(period, county.deadlineDay)}前。`);
+  paragraph(`2. 报送时限：次月${def.deadlineDay ?? county.deadlineDay}日23:59前，即${deadlineLabel(period, def.deadlineDay ?? county.deadlineDay)}前。`);
   paragraph(`3. 机构代码、机构名称、统计期、报表模板已预先填好并锁定，请勿修改。`);
 
   paragraph('二、怎样填写', FONT_BOLD, 22);

@@ -114,6 +114,8 @@
   // ---------- the signed-in page ----------
 
   function start(me) {
+    // the page's own /api/me and a sign-in may both answer: the second must not undo what the user chose since
+    if (state.me && state.me.code === me.code && !$('app-view').hidden) return;
     state.me = me;
     $('login-view').hidden = true;
     $('app-view').hidden = false;
