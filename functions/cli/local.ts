@@ -5,6 +5,7 @@
 import { makeClients, type Clients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { localDefinitionsStore } from '../adapters/local/definitions.ts';
+import type { StoredDefinitionsStore } from '../adapters/dynamo/definitions.ts';
 import { fixedDefinitions, StoredDefinitions, type DefinitionsPort } from '../core/definitions/source.ts';
 import { bundledLog } from '../../schemas/index.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
@@ -21,6 +22,8 @@ export interface Local {
   store: DynamoSubmissionStore;
   /** the ports the scheduled function gets in AWS, over the local stack */
   deps: ReturnType<typeof localDeps>;
+  /** where the definitions are kept (imports write here) */
+  definitionsStore: StoredDefinitionsStore;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,7 @@ export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) 
     clients,
     store,
     deps: localDeps(stack.endpoints, clients, store),
+    definitionsStore: localDefinitionsStore(stack.endpoints, clients),
     async close() {
       await stack.idle();
       clients.destroy();

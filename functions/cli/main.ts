@@ -6,6 +6,7 @@ import { UsageError } from './args.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   registry: { summary: 'print the registry of institutions (--county C) [--json]', load: () => import('./registry.ts') },
+  definitions: { summary: 'the commission\'s definitions: export --out F.xlsx | import F.xlsx --effective YYYY-MM [--dry-run] | history | show --period P', load: () => import('./definitions.ts') },
   templates: { summary: 'print every template definition [--json]', load: () => import('./templates.ts') },
   template: { summary: 'write a blank template: --template T-JC --institution 150525-101 --period 2025-03 --out FILE', load: () => import('./template.ts') },
   validate: { summary: 'validate a workbook: FILE [--institution C] [--period YYYY-MM] [--json]', load: () => import('./validate.ts') },

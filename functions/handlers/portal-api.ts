@@ -22,7 +22,7 @@ import { config } from '../config.ts';
 import { s3Client } from '../adapters/aws/clients.ts';
 import { S3ObjectLinks } from '../adapters/s3/links.ts';
 import { publishConsolidated } from '../core/consolidate/publish.ts';
-import { BODY_TOO_LARGE, createPortalApi, errorResponse, MAX_BODY_BYTES, type ApiResponse, type PortalApi } from '../portal/api.ts';
+import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiResponse, type PortalApi } from '../portal/api.ts';
 import { awsDeps } from './deps.ts';
 
 export const PORTAL_SECRET_ENV = 'PORTAL_SECRET';
@@ -98,6 +98,7 @@ async function buildApi(): Promise<{ handle: PortalApi; originSecret: string }> 
     links: new S3ObjectLinks(s3Client()),
     publish: (request) => publishConsolidated(deps, request),
     definitions: deps.definitions,
+    definitionsStore: deps.definitionsStore,
     uploadsBucket: cfg.uploadsBucket,
     reportsBucket: deps.reportsBucket,
     maxUploadBytes: deps.maxUploadBytes,
@@ -120,7 +121,7 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
   }
   // measured before decoding: base64 is 4 characters per 3 bytes
   const size = event.body === undefined ? 0 : event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
-  if (size > MAX_BODY_BYTES) return toResult(errorResponse(413, BODY_TOO_LARGE));
+  if (size > MAX_API_BODY_BYTES) return toResult(errorResponse(413, bodyTooLarge(MAX_API_BODY_BYTES)));
   const body = event.body === undefined ? null : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   const response = await handle({
     method: event.requestContext.http.method,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startPortal, type LocalPortal } from '../../functions/adapters/local/portal.ts';
-import { MAX_BODY_BYTES, REGENERATE_COOLDOWN_SECONDS } from '../../functions/portal/api.ts';
+import { MAX_API_BODY_BYTES, MAX_BODY_BYTES, REGENERATE_COOLDOWN_SECONDS } from '../../functions/portal/api.ts';
 import { accessCode } from '../../functions/portal/auth.ts';
 
 const stack = inject('stack');
@@ -57,14 +57,15 @@ async function signIn(code: string): Promise<string> {
 
 describe('local portal server', () => {
   it('answers 413 in Chinese to an oversized body, declared or streamed, and keeps serving', async () => {
-    const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
+    // over what any route takes: answered before the body is read to its end
+    const big = Buffer.alloc(MAX_API_BODY_BYTES + 1024 * 1024, 0x20);
     const framings: Array<Record<string, string | number>> = [{ 'content-length': big.length }, { 'transfer-encoding': 'chunked' }];
     for (const headers of framings) {
       const r = await postRaw('/api/login', big, headers);
       expect(r.status, JSON.stringify(headers)).toBe(413);
       expect((JSON.parse(r.text) as { error: string }).error).toMatch(/请求过大/);
     }
-    // just over the limit, and the limit itself (an ordinary 401 for a wrong access code)
+    // a sign-in just over its own limit, and at the limit (an ordinary 401 for a wrong access code)
     expect((await postRaw('/api/login', Buffer.alloc(MAX_BODY_BYTES + 1, 0x20))).status).toBe(413);
     const atLimit = JSON.stringify({ code: '150525-101', accessCode: 'x' });
     expect((await postRaw('/api/login', Buffer.from(atLimit.padEnd(MAX_BODY_BYTES, ' ')))).status).toBe(401);

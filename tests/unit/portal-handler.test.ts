@@ -6,7 +6,7 @@
  * local stack, through the same environment variables as in AWS.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { MAX_BODY_BYTES, SIGN_IN_FAILED_EVENT } from '../../functions/portal/api.ts';
+import { MAX_API_BODY_BYTES, MAX_BODY_BYTES, SIGN_IN_FAILED_EVENT } from '../../functions/portal/api.ts';
 import { accessCode } from '../../functions/portal/auth.ts';
 import { clientIp, ORIGIN_VERIFY_HEADER, type HttpApiEvent, type HttpApiResult } from '../../functions/handlers/portal-api.ts';
 
@@ -87,16 +87,18 @@ describe('portal-api handler', () => {
     expect(ok.statusCode).toBe(200);
   });
 
-  it(`answers 413 to a body over ${MAX_BODY_BYTES} bytes, measured before decoding, base64 or not`, async () => {
-    const big = JSON.stringify({ code: '150525-101', accessCode: 'x'.repeat(MAX_BODY_BYTES) });
+  it(`answers 413 to a body over ${MAX_API_BODY_BYTES} bytes before decoding it, base64 or not; over ${MAX_BODY_BYTES} for a sign-in`, async () => {
+    const huge = Buffer.alloc(MAX_API_BODY_BYTES + 1, 0x20).toString('utf8');
     for (const isBase64Encoded of [false, true]) {
-      const res = await handler(event('POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: isBase64Encoded ? Buffer.from(big).toString('base64') : big, isBase64Encoded }));
+      const res = await handler(event('POST', '/api/logout', { headers: { 'content-type': 'application/json' }, body: isBase64Encoded ? Buffer.from(huge).toString('base64') : huge, isBase64Encoded }));
       expect(res.statusCode, String(isBase64Encoded)).toBe(413);
-      expect(errorOf(res)).toMatch(/请求过大/);
+      expect(errorOf(res)).toBe('请求过大（不超过 4 MB）');
     }
-    // a 6 MB body (API Gateway's own limit is 10 MB) is refused the same way
-    const huge = await handler(event('POST', '/api/logout', { headers: { 'content-type': 'application/json' }, body: Buffer.alloc(6 * 1024 * 1024, 0x20).toString('base64'), isBase64Encoded: true }));
-    expect(huge.statusCode).toBe(413);
+    // under that, each route's own limit: a sign-in is at most MAX_BODY_BYTES
+    const big = JSON.stringify({ code: '150525-101', accessCode: 'x'.repeat(MAX_BODY_BYTES) });
+    const res = await handler(event('POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: Buffer.from(big).toString('base64'), isBase64Encoded: true }));
+    expect(res.statusCode).toBe(413);
+    expect(errorOf(res)).toBe('请求过大（不超过 16 KB）');
   });
 
   it("the page's origins from PORTAL_ORIGINS count for browsers that send Origin but not Sec-Fetch-Site", async () => {

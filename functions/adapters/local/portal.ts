@@ -20,7 +20,7 @@ import { DynamoSubmissionStore } from '../dynamo/store.ts';
 import { S3ObjectLinks } from '../s3/links.ts';
 import { S3ObjectStore } from '../s3/objects.ts';
 import { publishConsolidated } from '../../core/consolidate/publish.ts';
-import { BODY_TOO_LARGE, createPortalApi, errorResponse, MAX_BODY_BYTES, type ApiRequest, type ApiResponse, type PortalApi } from '../../portal/api.ts';
+import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiRequest, type ApiResponse, type PortalApi } from '../../portal/api.ts';
 import { MIN_SECRET_LENGTH } from '../../portal/auth.ts';
 import { accessCodeTable, portalUsers, type PortalUser } from '../../portal/codes.ts';
 import { StoredDefinitions } from '../../core/definitions/source.ts';
@@ -147,10 +147,12 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     }),
   );
 
-  const definitions = new StoredDefinitions(localDefinitionsStore(endpoints, clients));
+  const definitionsStore = localDefinitionsStore(endpoints, clients);
+  const definitions = new StoredDefinitions(definitionsStore);
   const api = createPortalApi({
     secret,
     definitions,
+    definitionsStore,
     store,
     objects,
     links: new S3ObjectLinks(clients.s3),
@@ -169,8 +171,8 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
-      const body = req.method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : undefined;
-      if (body === null) return send(res, errorResponse(413, BODY_TOO_LARGE));
+      const body = req.method === 'POST' ? await readBody(req, MAX_API_BODY_BYTES) : undefined;
+      if (body === null) return send(res, errorResponse(413, bodyTooLarge(MAX_API_BODY_BYTES)));
       const headers: ApiRequest['headers'] = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       send(res, await api({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: body ?? null, ip: req.socket.remoteAddress }));

@@ -280,7 +280,10 @@ function readBase(sheets: readonly Sheet[]): WorkbookBase | null {
 /** One data row of a sheet: its number and the text of each known column. */
 interface Row {
   row: number;
+  /** the cell's text as typed */
   get(header: string): string;
+  /** the cell's text with full-width characters folded: for codes, numbers, months and symbols */
+  code(header: string): string;
   cell(header: string): Cell | undefined;
 }
 
@@ -290,6 +293,8 @@ class Reader {
   private readonly rowOf = new Map<string, number>();
   private readonly columns = new Map<string, Map<string, number>>();
   private broken = false;
+  /** county codes of the 旗县 sheet, rows with other mistakes included: those are reported once, not again on every row that names them */
+  private readonly countyCodes = new Set<string>();
 
   constructor(
     private readonly sheets: readonly Sheet[],
@@ -357,7 +362,7 @@ class Reader {
         const col = columns.get(header);
         return col === undefined ? undefined : cells.get(col);
       };
-      const row: Row = { row: r, get: (h) => text(cellOf(h)), cell: cellOf };
+      const row: Row = { row: r, get: (h) => text(cellOf(h)), code: (h) => fold(text(cellOf(h))), cell: cellOf };
       if (spec.columns.every((c) => row.get(c.header) === '')) continue;
       out.push(row);
     }
@@ -381,8 +386,8 @@ class Reader {
   }
 
   private pattern(sheet: string, r: Row, header: string, re: RegExp, what: string): string | null {
-    const v = this.required(sheet, r, header);
-    if (v === null) return null;
+    if (this.required(sheet, r, header) === null) return null;
+    const v = r.code(header);
     if (!re.test(v)) {
       this.fail('definitions-value-invalid', sheet, r, header, `格式不对，应为${what}`);
       return null;
@@ -391,7 +396,7 @@ class Reader {
   }
 
   private number(sheet: string, r: Row, header: string, opts: { required?: boolean; integer?: boolean; min?: number; max?: number } = {}): number | undefined | null {
-    const v = r.get(header);
+    const v = r.code(header);
     if (!v) {
       if (opts.required) this.fail('definitions-value-invalid', sheet, r, header, `“${header}”未填写`);
       return opts.required ? null : undefined;
@@ -413,7 +418,7 @@ class Reader {
   }
 
   private word<K extends string>(sheet: string, r: Row, header: string, words: Record<K, string>, fallback?: K): K | null {
-    const v = r.get(header);
+    const v = r.code(header);
     if (!v && fallback !== undefined) return fallback;
     const found = reverse(words).get(v) ?? (Object.hasOwn(words, v) ? (v as K) : undefined);
     if (!found) {
@@ -424,7 +429,7 @@ class Reader {
   }
 
   private yesNo(sheet: string, r: Row, header: string, fallback?: boolean): boolean | null {
-    const v = r.get(header).toUpperCase();
+    const v = r.code(header).toUpperCase();
     if (!v && fallback !== undefined) return fallback;
     if (['是', 'Y', 'YES', 'TRUE', '1', '√'].includes(v)) return true;
     if (['否', 'N', 'NO', 'FALSE', '0', '×'].includes(v)) return false;
@@ -434,7 +439,7 @@ class Reader {
 
   private month(sheet: string, r: Row, header: string): string | undefined | null {
     const cell = r.cell(header);
-    const v = r.get(header);
+    const v = r.code(header);
     if (!v) return undefined;
     const m = /^(\d{4})\s*(?:-|年|\/|\.)\s*(\d{1,2})\s*(?:月|(?:-|\/|\.)\d{1,2}(?:[ T].*)?)?$/.exec(v);
     const month = m ? `${m[1]}-${m[2]!.padStart(2, '0')}` : null;
@@ -453,7 +458,7 @@ class Reader {
 
   /** JC02, YY05+YY06, 2, JC01+100: element codes and, where allowed, one number */
   private side(sheet: string, r: Row, header: string, constant: boolean): { codes: string[]; constant?: number } | null {
-    const v = r.get(header).replace(/\s+/g, '');
+    const v = r.code(header).replace(/\s+/g, '');
     if (!v) {
       this.fail('definitions-value-invalid', sheet, r, header, `“${header}”未填写`);
       return null;
@@ -479,8 +484,9 @@ class Reader {
     return { codes, ...(sum !== undefined ? { constant: sum } : {}) };
   }
 
-  private list(r: Row, header: string): string[] {
-    const v = r.get(header);
+  /** a list in one cell (、 , ; or spaces between): codes folded, names as typed */
+  private list(r: Row, header: string, names = false): string[] {
+    const v = names ? r.get(header) : r.code(header);
     return v ? v.split(LIST_SEPARATORS).filter(Boolean) : [];
   }
 
@@ -505,6 +511,7 @@ class Reader {
     const out = new Map<string, County>();
     for (const r of rows) {
       const code = this.pattern(S, r, '旗县代码', /^\d{6}$/, '6 位数字的行政区划代码，如 150525');
+      if (code) this.countyCodes.add(code);
       const name = this.required(S, r, '旗县名称');
       const cityCode = this.pattern(S, r, '市代码', /^\d{4}$/, '4 位数字，如 1505');
       const cityName = this.required(S, r, '市名称');
@@ -514,7 +521,7 @@ class Reader {
       out.set(code, { code, name, city: { code: cityCode, name: cityName }, deadlineDay, institutions: [], targets: [], ...(notes ? { notes } : {}) });
     }
     for (const c of this.base.counties) {
-      if (!out.has(c.code)) this.issues.push(defIssue('definitions-removed', `旗县 ${c.name}（${c.code}）不能删除：它的历史数据仍要汇总。不再使用时，停用其所有机构即可。`, { sheet: S }));
+      if (!this.countyCodes.has(c.code)) this.issues.push(defIssue('definitions-removed', `中缺少 ${c.name}（${c.code}）：旗县不能删除，它的历史数据仍要汇总。不再使用时，停用其所有机构即可。`, { sheet: S }));
     }
     return out;
   }
@@ -524,7 +531,7 @@ class Reader {
     const baseOf = new Map(this.base.counties.flatMap((c) => c.institutions.map((i) => [i.code, i])));
     const hasSource = this.columns.get(S)?.has('来源') ?? false;
     for (const r of rows) {
-      const countyCode = this.required(S, r, '旗县代码');
+      const countyCode = this.required(S, r, '旗县代码') && r.code('旗县代码');
       const code = this.pattern(S, r, '机构代码', INSTITUTION_CODE, '“旗县代码-三位序号”，如 150525-122');
       const name = this.required(S, r, '机构名称');
       const typeText = this.required(S, r, '机构类型');
@@ -534,10 +541,10 @@ class Reader {
       for (const id of extras) if (!TEMPLATE_ID.test(id)) this.fail('definitions-value-invalid', S, r, '额外报表', `中的“${id}”不是报表编号（如 T-FY）`);
       const from = this.month(S, r, '启用期');
       const until = this.month(S, r, '停用期');
-      const mergedInto = r.get('并入机构');
+      const mergedInto = r.code('并入机构');
       if (mergedInto && !INSTITUTION_CODE.test(mergedInto)) this.fail('definitions-value-invalid', S, r, '并入机构', '格式不对，应为机构代码，如 150525-101');
       const county = countyCode ? counties.get(countyCode) : undefined;
-      if (countyCode && !county) this.fail('definitions-reference', S, r, '旗县代码', '不是「旗县」表中的旗县代码');
+      if (countyCode && !this.countyCodes.has(countyCode)) this.fail('definitions-reference', S, r, '旗县代码', '不是「旗县」表中的旗县代码');
       if (!county || code === null || name === null || !type || from === null || until === null || !this.key(S, code, r, '机构代码')) continue;
       const contact = { name: r.get('联系人'), phone: r.get('电话'), email: r.get('邮箱') };
       const source = hasSource ? r.get('来源') : (baseOf.get(code)?.source ?? '');
@@ -591,7 +598,7 @@ class Reader {
       out.push({ ...common, kind: 'indicator', elements: [], rules: [], indicators: [] });
     }
     const indicatorOf = (sheet: string, r: Row) => {
-      const id = this.required(sheet, r, '报表');
+      const id = this.required(sheet, r, '报表') && r.code('报表');
       if (id === null) return null;
       const def = out.find((t) => t.id === id);
       if (!def) {
@@ -655,7 +662,7 @@ class Reader {
     const right = this.side(S, r, '右边', true);
     const severity = this.word(S, r, '级别', SEVERITY_WORDS, 'error');
     const tolerance = this.number(S, r, '容差(%)', { min: 0, max: 100 });
-    const conditionText = r.get('条件').replace(/\s+/g, '');
+    const conditionText = r.code('条件').replace(/\s+/g, '');
     let when: Rule['when'];
     if (conditionText) {
       const m = /^(.+?)(<=|>=|==|=|<|>|≤|≥)(-?\d+(?:\.\d+)?)$/.exec(conditionText);
@@ -680,7 +687,7 @@ class Reader {
   }
 
   private op(sheet: string, r: Row, header: string): RuleOp | null {
-    const v = r.get(header).replace(/\s+/g, '');
+    const v = r.code(header).replace(/\s+/g, '');
     const op = opOf(v);
     if (!op) this.fail('definitions-value-invalid', sheet, r, header, `${v ? '不是可用的运算符' : '未填写'}，应为 <=、>=、==、< 或 >`);
     return op;
@@ -702,15 +709,15 @@ class Reader {
   private targets(rows: Row[], counties: Map<string, County>, types: { byName: Map<string, string>; list: InstitutionType[] }): void {
     const S = SHEETS.targets.name;
     for (const r of rows) {
-      const countyCode = this.required(S, r, '旗县代码');
+      const countyCode = this.required(S, r, '旗县代码') && r.code('旗县代码');
       const year = this.number(S, r, '年度', { required: true, integer: true, min: 2000, max: 2100 });
-      const indicator = this.required(S, r, '指标代码');
+      const indicator = this.required(S, r, '指标代码') && r.code('指标代码');
       const direction = this.op(S, r, '方向');
       if (direction && direction !== '>=' && direction !== '<=') this.fail('definitions-value-invalid', S, r, '方向', '应为 >=（不低于）或 <=（不高于）');
       const value = this.number(S, r, '目标值', { required: true });
       const pace = this.word(S, r, '序时方式', PACE_WORDS, 'none');
       const document = this.required(S, r, '文件');
-      const typeNames = this.list(r, '机构类型');
+      const typeNames = this.list(r, '机构类型', true);
       const scope: string[] = [];
       for (const t of typeNames) {
         const code = types.byName.get(t) ?? (types.list.some((x) => x.code === t) ? t : null);
@@ -718,7 +725,7 @@ class Reader {
         else this.fail('definitions-reference', S, r, '机构类型', '不是「机构类型」表中的类型名称', t);
       }
       const county = countyCode ? counties.get(countyCode) : undefined;
-      if (countyCode && !county) this.fail('definitions-reference', S, r, '旗县代码', '不是「旗县」表中的旗县代码');
+      if (countyCode && !this.countyCodes.has(countyCode)) this.fail('definitions-reference', S, r, '旗县代码', '不是「旗县」表中的旗县代码');
       if (!county || typeof year !== 'number' || indicator === null || (direction !== '>=' && direction !== '<=') || typeof value !== 'number' || !pace || document === null || scope.length !== typeNames.length) continue;
       const target: Target = {
         indicator,
@@ -741,11 +748,14 @@ function opOf(v: string): RuleOp | null {
   return map[v] ?? null;
 }
 
-/** A cell as trimmed text: full-width characters folded (ＪＣ０１ → JC01), a formula's result, a date as YYYY-MM-DD. */
+/** A cell as trimmed text: a formula's result, a date as YYYY-MM-DD. */
 export function text(cell: Cell | undefined): string {
   if (!cell) return '';
-  return rawText(cell.value).normalize('NFKC').trim();
+  return rawText(cell.value).trim();
 }
+
+/** Codes, numbers and months as people type them: full-width characters folded (ＪＣ０１ → JC01, ２０２５－04 → 2025-04). */
+const fold = (v: string): string => v.normalize('NFKC').replace(/[\u2010-\u2015\u2212]/g, '-').trim();
 
 function rawText(v: RawValue): string {
   switch (v.kind) {

@@ -291,7 +291,8 @@ function elementNote(el: DataElement): string {
 
 function valueValidation(el: DataElement): ExcelJS.DataValidation {
   const what = `「${el.code} ${el.name}」`;
-  const prompt = [SEMANTICS[el.semantics].note, el.hint && !SEMANTICS[el.semantics].note.includes(el.hint) ? el.hint : '', `单位：${el.unit}`, el.required ? '必填' : '选填']
+  const bounds = el.min !== undefined || el.max !== undefined ? `合理范围：${el.min ?? 0}–${el.max ?? '不限'}` : '';
+  const prompt = [SEMANTICS[el.semantics].note, el.hint && !SEMANTICS[el.semantics].note.includes(el.hint) ? el.hint : '', `单位：${el.unit}`, bounds, el.required ? '必填' : '选填']
     .filter(Boolean)
     .join('；');
   const common = {

@@ -86,6 +86,9 @@ export function checkIndicatorReturn(s: Structure & { def: IndicatorTemplate }, 
     } else if (required) {
       issues.push(makeIssue('value-required', `${prefix}${placeholder ? shown : '未填写，'}此项为必填。请填写数字：没有发生请填 0，不要填“无”“/”“-”，也不要留空`, where));
       valid = false;
+    } else if (out.value !== null && outOfBounds(element, out.value)) {
+      issues.push(makeIssue('value-out-of-range', `${prefix}${shown}${outOfBounds(element, out.value)}`, where));
+      valid = false;
     } else if (out.value !== null) {
       values[element.code] = out.value;
     }
@@ -148,20 +151,53 @@ function checkMergedValues(s: Structure, rowOf: Map<string, number>, valueCol: n
   return covered;
 }
 
-/** left op right over sums of elements; skipped when any operand is missing or was wrong. */
+/** The element's own bounds (下限, 上限 in the definitions), or null when the value is within them. */
+function outOfBounds(element: DataElement, value: number): string | null {
+  if ((element.min === undefined || value >= element.min) && (element.max === undefined || value <= element.max)) return null;
+  const range = [element.min !== undefined ? `不小于 ${element.min}` : '', element.max !== undefined ? `不大于 ${element.max}` : ''].filter(Boolean).join('、');
+  return `超出卫健委规定的合理范围（应${range}）。请核实后填写；确实如此请在「备注」中说明并联系卫健委`;
+}
+
+const VERB: Record<Rule['op'], string> = { '<=': '不能大于', '>=': '不能小于', '==': '应等于', '<': '应小于', '>': '应大于' };
+
+function compare(l: number, op: Rule['op'], r: number): boolean {
+  switch (op) {
+    case '<=':
+      return l <= r + 1e-9;
+    case '>=':
+      return l >= r - 1e-9;
+    case '<':
+      return l < r;
+    case '>':
+      return l > r;
+    case '==':
+      return Math.abs(l - r) < 1e-9;
+  }
+}
+
+/**
+ * left op right (+ constant) over sums of elements; skipped when any operand is missing or was wrong,
+ * or when the rule's condition does not hold. A tolerance (percent of the right side) widens it.
+ */
 function checkRule(rule: Rule, located: readonly Located[], sheet: string, issues: Issue[]): void {
   const find = (code: string) => located.find((l) => l.element.code === code);
+  const usable = (side: (Located | undefined)[]): side is Located[] => side.every((l) => l && l.valid && l.value !== null);
+  const sum = (side: Located[]) => side.reduce((acc, l) => acc + l.value!, 0);
+  const condition = rule.when ? rule.when.left.map(find) : [];
+  if (rule.when && (!usable(condition) || !compare(sum(condition), rule.when.op, rule.when.value))) return;
   const left = rule.left.map(find);
   const right = rule.right.map(find);
-  const operands = [...left, ...right];
-  if (operands.some((l) => !l || !l.valid || l.value === null)) return;
-  const sum = (side: (Located | undefined)[]) => side.reduce((acc, l) => acc + l!.value!, 0);
-  const [l, r] = [sum(left), sum(right)];
-  const holds = rule.op === '<=' ? l <= r : rule.op === '>=' ? l >= r : Math.abs(l - r) < 1e-9;
+  if (!usable(left) || !usable(right)) return;
+  const l = sum(left);
+  const r = sum(right) + (rule.constant ?? 0);
+  const slack = ((rule.tolerance ?? 0) / 100) * Math.abs(r);
+  const holds = rule.op === '==' ? Math.abs(l - r) <= slack + 1e-9 : rule.op === '<=' || rule.op === '<' ? compare(l, rule.op, r + slack) : compare(l, rule.op, r - slack);
   if (holds) return;
-  const verb = rule.op === '<=' ? '不能大于' : rule.op === '>=' ? '不能小于' : '应等于';
   const first = left[0]!;
-  const message = `${describeSide(left as Located[], true)}，${verb} ${describeSide(right as Located[], false)}。请核对这几个数值，改正有误的一项`;
+  const rightText = right.length ? `${describeSide(right, false)}${rule.constant ? ` + ${rule.constant}` : ''}` : String(rule.constant ?? 0);
+  const tolerance = rule.tolerance ? `（允许相差 ${rule.tolerance}%）` : '';
+  const when = rule.when ? `（${describeSide(condition as Located[], false)} ${rule.when.op} ${rule.when.value}，此规则适用）` : '';
+  const message = `${describeSide(left, true)}，${VERB[rule.op]} ${rightText}${tolerance}${when}。请核对这几个数值，改正有误的一项`;
   issues.push(
     makeIssue('rule-violation', message, {
       sheet,

@@ -169,6 +169,7 @@
       if (period !== state.period) return;
       $('own-sub').textContent = data.name + ' · ' + data.periodLabel;
       renderOwn(data);
+      $('app-view').setAttribute('data-period', period);
       return api('GET', '/api/history?' + qs({ to: period })).then(function (d) { if (period === state.period) renderMonths(d); });
     }).catch(function (err) { toast(err.message, true); });
   }
@@ -379,7 +380,9 @@
   function loadCounty() {
     var period = state.period;
     var county = api('GET', '/api/county?' + qs({ period: period })).then(function (data) {
-      if (period === state.period) renderCounty(data);
+      if (period !== state.period) return;
+      renderCounty(data);
+      $('app-view').setAttribute('data-period', period);
     });
     var indicators = api('GET', '/api/indicators?' + qs({ period: period })).then(function (data) {
       if (period === state.period) renderIndicators(data);
