@@ -56,6 +56,7 @@ export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients
     store,
     alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
     reportsBucket: endpoints.buckets.reports,
+    ...(endpoints.portal ? { portalBaseUrl: endpoints.portal } : {}),
   };
 }
 

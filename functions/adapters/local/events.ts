@@ -147,6 +147,8 @@ export interface UploadBridgeOptions extends UploadFilter {
   functionName?: string;
   /** Lambda's timeout, only reported through getRemainingTimeInMillis */
   timeoutMs?: number;
+  /** the event time of uploads (a simulated clock); default s3rver's, the real one */
+  clock?: () => Date;
   log?: (line: string) => void;
 }
 
@@ -272,7 +274,8 @@ export function createUploadBridge(options: UploadBridgeOptions): UploadBridge {
         for (const raw of event.Records ?? []) {
           if (!matchesUploadFilter(raw, options)) continue;
           stats.received++;
-          queue.push({ key: `${raw.s3.bucket.name}/${raw.s3.object.key}`, event: toNotificationEvent(raw, region) });
+          const timed = options.clock ? { ...raw, eventTime: options.clock().toISOString() } : raw;
+          queue.push({ key: `${raw.s3.bucket.name}/${raw.s3.object.key}`, event: toNotificationEvent(timed, region) });
         }
         pump();
       } catch (err) {

@@ -8,7 +8,7 @@
  *   dynamodb/           dynalite's LevelDB (unless dynamodbInMemory)
  *   alerts.jsonl        every SNS Publish, one JSON line each
  *   dead-letter.jsonl   upload events whose handler failed 3 times (Lambda's on-failure record)
- *   endpoints.json      written once everything answers, removed by stop()
+ *   endpoints.json      written once everything answers (the portal too, when there is one), removed by stop()
  *   stack.lock          pid of the process using the data dir (LevelDB allows one), removed by stop()
  */
 import { existsSync } from 'node:fs';
@@ -39,6 +39,8 @@ export interface StackEndpoints extends ClientEndpoints {
   buckets: { uploads: string; reports: string };
   table: string;
   topics: { alerts: string; ops: string };
+  /** the portal's address, when one runs on this stack (`hmis serve`); alerts link to its pages */
+  portal?: string;
   /** the process hosting the servers */
   pid: number;
 }
@@ -61,6 +63,10 @@ export interface StartLocalStackOptions {
   concurrency?: number;
   /** how long stop() waits for running handlers (default 30 s) */
   drainTimeoutMs?: number;
+  /** the time S3 events and SNS messages carry (a simulated month: the demo, `hmis serve --clock`); default the real clock */
+  clock?: () => Date;
+  /** starts the portal once S3, DynamoDB and SNS answer; its address goes into endpoints.json and the handlers' PORTAL_BASE_URL */
+  portal?: (endpoints: StackEndpoints) => Promise<string>;
   log?: (line: string) => void;
 }
 
@@ -139,6 +145,7 @@ export function envFor(endpoints: StackEndpoints): Record<string, string> {
     [AWS_ENV.secretAccessKey]: endpoints.credentials.secretAccessKey,
     [AWS_ENV.requestChecksumCalculation]: 'WHEN_REQUIRED',
     [AWS_ENV.responseChecksumValidation]: 'WHEN_REQUIRED',
+    ...(endpoints.portal ? { [ENV.portalBaseUrl]: endpoints.portal } : {}),
   };
   return env;
 }
@@ -177,6 +184,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
         log,
         ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
       })
     : undefined;
   const idle = () => bridge?.idle() ?? Promise.resolve();
@@ -189,6 +197,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       topics: [LOCAL_NAMES.alertsTopic, LOCAL_NAMES.opsTopic],
       alertsFile: files.alerts,
       ...(options.onAlert ? { onMessage: options.onAlert } : {}),
+      ...(options.clock ? { now: options.clock } : {}),
       health: () => ({ dataDir }),
       idle: async () => {
         await idle();
@@ -235,6 +244,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   };
   try {
     await seedLocalDefinitions(endpoints);
+    if (options.portal) endpoints.portal = await options.portal(endpoints);
   } catch (err) {
     await closeAll();
     throw err;
