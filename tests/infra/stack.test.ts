@@ -11,7 +11,7 @@ import { ENV, UPLOAD_PREFIX } from '../../functions/config.ts';
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
-import { actionsOf, arn, flat, inspect, ref, resourcesOf, type Resource, type Statement } from './template.ts';
+import { actionsOf, arn, flat, inspect, PORTAL_API_CONTEXT, ref, resourcesOf, type Resource, type Statement } from './template.ts';
 
 type Inspect = ReturnType<typeof inspect>;
 
@@ -22,6 +22,7 @@ let stack: HmisStack;
 let workDir: string;
 
 const CONTEXT: Record<string, string> = {
+  ...PORTAL_API_CONTEXT,
   stage: 'test',
   counties: '150525,150425',
   opsEmails: 'ops@example.org',
@@ -216,9 +217,10 @@ describe('functions', () => {
     }
   });
 
-  it('alarms: dead-letter depth and function errors, each to the operations topic', () => {
+  it('alarms: dead-letter depth and function errors, each to the operations topic (and failed sign-ins: portal.test.ts)', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([ref(logicalId(stack.topics.ops))]);
     const ops = ref(logicalId(stack.topics.ops));
     for (const { construct } of [...specs(), { construct: stack.portal.function }, { construct: stack.definitions.function }]) {
       expect(alarms).toContainEqual(
@@ -430,7 +432,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('by-tag (a province): one policy, the prefix taken from the caller\'s principal tags', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
+    const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ ...PORTAL_API_CONTEXT, stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
     expect(tagged.access.institutionPolicies.size).toBe(0);
     expect(tagged.access.commissionPolicies.size).toBe(bundledDefinitions().counties.length);
     const json = Template.fromStack(tagged).toJSON();
