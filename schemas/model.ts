@@ -128,8 +128,13 @@ const templateBase = {
   /** the return sheet's name in the workbook; the consolidated detail sheet adds 明细. */
   sheetName: z.string().min(1).max(28),
   periodType: PeriodType,
-  /** 截止日: day of the following month a return is due (23:59 Asia/Shanghai); absent: the county's */
-  deadlineDay: z.number().int().min(1).max(28).optional(),
+  /**
+   * 截止日: a return is due by 23:59 Asia/Shanghai of day `deadlineDay` (absent: the county's) of the
+   * `deadlineMonth`-th month after its period ends (absent: the next month). A month's or a quarter's:
+   * day 5 or 15 of the next month; a year's: e.g. 3-31, March 31 of the next year.
+   */
+  deadlineDay: z.number().int().min(1).max(31).optional(),
+  deadlineMonth: z.number().int().min(1).max(12).optional(),
   source: z.string().default(''),
 };
 

@@ -74,7 +74,8 @@ export type IngestOutcome =
     };
 
 /** Any file name: a file that is not an .xlsx still gets a version, refused with file-not-xlsx. */
-export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120})$/;
+/** the period is a month (2025-03), a quarter (2025-Q1) or a year (2025), as the return's 周期 says */
+export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}(?:-(?:0[1-9]|1[0-2])|-Q[1-4])?)\/([^/\u0000-\u001f]{1,120})$/;
 
 /** An Excel workbook's name, in any letter case (.xlsx, .XLSX, .Xlsx). */
 export const isXlsxName = (fileName: string): boolean => /\.xlsx$/i.test(fileName.trim());

@@ -83,7 +83,7 @@ export async function writeDefinitionsWorkbook(content: DefinitionsContent, base
       c.institutions.map((i) => [c.code, i.code, i.name, typeName.get(i.type) ?? i.type, i.extraTemplates.join('、') || null, i.contact?.name || null, i.contact?.phone ?? null, i.contact?.email ?? null, i.from ?? null, i.until ?? null, i.mergedInto ?? null, i.source || null]),
     ),
     types: content.institutionTypes.map((t) => [t.code, t.name, t.templates.join('、')]),
-    templates: content.templates.map((t) => [t.id, t.version, t.title, t.sheetName, PERIOD_WORDS[t.periodType], t.deadlineDay ?? null, t.from, t.source || null]),
+    templates: content.templates.map((t) => [t.id, t.version, t.title, t.sheetName, PERIOD_WORDS[t.periodType], t.deadlineMonth ? `${t.deadlineMonth}-${t.deadlineDay ?? 1}` : (t.deadlineDay ?? null), t.from, t.source || null]),
     elements: content.templates.flatMap((t) =>
       t.kind === 'indicator'
         ? t.elements.map((e) => [t.id, e.code, e.name, e.unit, TYPE_WORDS[e.type], e.required ? YES : NO, SEMANTICS_WORDS[e.semantics], e.additive ? YES : NO, e.min ?? null, e.max ?? null, e.source || null, e.hint ?? null])
@@ -446,6 +446,20 @@ class Reader {
     return month;
   }
 
+  /** 截止日: a day of the next month (5), or a month and day after the period (3-31, 3月31日: a year's return) */
+  private deadline(sheet: string, r: Row): { deadlineDay?: number; deadlineMonth?: number } | null {
+    const v = r.code('截止日');
+    if (!v) return {};
+    const m = /^(?:(\d{1,2})\s*(?:-|月|\/|\.)\s*)?(\d{1,2})\s*日?$/.exec(v);
+    const month = m?.[1] ? Number(m[1]) : undefined;
+    const day = m ? Number(m[2]) : NaN;
+    if (!m || day < 1 || day > 31 || (month !== undefined && (month < 1 || month > 12))) {
+      this.fail('definitions-value-invalid', sheet, r, '截止日', '格式不对：填次月几日（如 5），或报告期结束后第几个月的几日（如年报 3-31，即次年3月31日）');
+      return null;
+    }
+    return { deadlineDay: day, ...(month !== undefined ? { deadlineMonth: month } : {}) };
+  }
+
   /** JC03+JC04 (left, 分子, 分母): element codes only */
   private codes(sheet: string, r: Row, header: string): string[] | null {
     const side = this.side(sheet, r, header, false);
@@ -570,11 +584,10 @@ class Reader {
       const title = this.required(S, r, '名称');
       const sheetName = this.required(S, r, '工作表名');
       const periodType = this.word(S, r, '周期', PERIOD_WORDS, 'month');
-      const deadlineDay = this.number(S, r, '截止日', { integer: true, min: 1, max: 28 });
+      const deadline = this.deadline(S, r);
       const from = this.month(S, r, '启用期');
       if (sheetName && sheetName.length > 28) this.fail('definitions-value-invalid', S, r, '工作表名', '超过 28 个字');
-      if (periodType && periodType !== 'month') this.fail('definitions-value-invalid', S, r, '周期', '暂只支持月报；季报、年报将在后续版本支持');
-      if (id === null || title === null || sheetName === null || !periodType || deadlineDay === null || from === null || !this.key(S, id, r, '报表')) continue;
+      if (id === null || title === null || sheetName === null || !periodType || deadline === null || from === null || !this.key(S, id, r, '报表')) continue;
       ids.add(id);
       const before = baseOf.get(id);
       const common = {
@@ -584,7 +597,7 @@ class Reader {
         title,
         sheetName,
         periodType,
-        ...(deadlineDay !== undefined ? { deadlineDay } : {}),
+        ...deadline,
         source: hasSource ? r.get('来源') : (before?.source ?? ''),
       };
       if (before?.kind === 'ledger') {

@@ -68,10 +68,16 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** 2025-03, -1 → 2025-02; 2025-01, -1 → 2024-12 */
-export function shiftPeriod(period: string, months: number): string {
+/** A period moved by `by` periods of its own kind: 2025-03, -1 → 2025-02; 2025-Q1, -1 → 2024-Q4; 2025, -1 → 2024. */
+export function shiftPeriod(period: string, by: number): string {
+  const q = /^(\d{4})-Q([1-4])$/.exec(period);
+  if (q) {
+    const t = Number(q[1]) * 4 + Number(q[2]) - 1 + by;
+    return `${Math.floor(t / 4)}-Q${(t % 4) + 1}`;
+  }
+  if (/^\d{4}$/.test(period)) return String(Number(period) + by);
   const [y, m] = period.split('-').map(Number) as [number, number];
-  const t = y * 12 + (m - 1) + months;
+  const t = y * 12 + (m - 1) + by;
   return `${Math.floor(t / 12)}-${String((t % 12) + 1).padStart(2, '0')}`;
 }
 
