@@ -1,9 +1,10 @@
 /** The ports over AWS, built once per process (a Lambda cold start) from the environment. */
 import { config } from '../config.ts';
-import { dynamoClient, s3Client, snsClient } from '../adapters/aws/clients.ts';
+import { dynamoClient, s3Client, snsClient, sqsClient } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
+import { SqsUploadQueue } from '../adapters/sqs/queue.ts';
 import type { IngestDeps } from '../core/ingest.ts';
 import type { ScheduleDeps } from '../core/schedule.ts';
 
@@ -12,13 +13,15 @@ export type AwsDeps = IngestDeps & ScheduleDeps;
 
 export function awsDeps(): AwsDeps {
   const cfg = config();
+  const objects = new S3ObjectStore(s3Client());
   return {
-    objects: new S3ObjectStore(s3Client()),
+    objects,
     store: new DynamoSubmissionStore(dynamoClient(), cfg.tableName),
     ...(cfg.alertsTopicArn ? { alerter: new SnsAlerter(snsClient(), cfg.alertsTopicArn) } : {}),
     reportsBucket: cfg.reportsBucket,
     maxUploadBytes: cfg.maxUploadBytes,
     ...(cfg.portalBaseUrl ? { portalBaseUrl: cfg.portalBaseUrl } : {}),
     ...(cfg.counties ? { counties: cfg.counties } : {}),
+    ...(cfg.uploadQueueUrl ? { reconcile: { listing: objects, queue: new SqsUploadQueue(sqsClient(), cfg.uploadQueueUrl), uploadsBucket: cfg.uploadsBucket } } : {}),
   };
 }

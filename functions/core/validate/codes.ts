@@ -40,6 +40,7 @@ export const ISSUE_CODES = {
   'template-not-owed': { severity: 'error', stage: 'structure', title: '该机构无需报送此模板' },
   'period-invalid': { severity: 'error', stage: 'structure', title: '统计期格式错误' },
   'uploader-not-allowed': { severity: 'error', stage: 'access', title: '上传者无权报送该机构的报表' },
+  'uploader-missing': { severity: 'error', stage: 'access', title: '上传未注明上传者' },
   'period-mismatch': { severity: 'error', stage: 'structure', title: '统计期与上传统计期不符' },
   'period-future': { severity: 'error', stage: 'structure', title: '统计期尚未结束' },
   'element-missing': { severity: 'error', stage: 'structure', title: '缺少指标行' },
