@@ -6,6 +6,7 @@ import { makeClients, type Clients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
+import { SqsUploadQueue } from '../adapters/sqs/queue.ts';
 import type { ScheduleDeps } from '../core/schedule.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
 import { findOrStartStack, type RunningStack } from '../adapters/local/stack.ts';
@@ -23,7 +24,7 @@ export interface Local {
 
 export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) => void = () => {}): Promise<Local> {
   let env: Record<string, string> = {};
-  const stack = await findOrStartStack(dataDir, { onUpload: lazyUploadHandler(() => env), dynamodbPort: 0, s3Port: 0, snsPort: 0, log });
+  const stack = await findOrStartStack(dataDir, { onUpload: lazyUploadHandler(() => env), dynamodbPort: 0, s3Port: 0, snsPort: 0, sqsPort: 0, log });
   env = stack.env;
   const clients = makeClients(stack.endpoints);
   const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
@@ -42,10 +43,12 @@ export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) 
 
 /** ScheduleDeps over the local stack's clients (what awsDeps() builds from the environment in AWS). */
 export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients, store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table)): ScheduleDeps {
+  const objects = new S3ObjectStore(clients.s3);
   return {
-    objects: new S3ObjectStore(clients.s3),
+    objects,
     store,
     alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
     reportsBucket: endpoints.buckets.reports,
+    reconcile: { listing: objects, queue: new SqsUploadQueue(clients.sqs, endpoints.queues.uploads), uploadsBucket: endpoints.buckets.uploads },
   };
 }
