@@ -11,11 +11,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   validate: { summary: 'validate a workbook: FILE [--institution C] [--period YYYY-MM] [--json]', load: () => import('./validate.ts') },
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
-  consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
+  consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] [--generated-at ISO-TIME] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
+  reconcile: { summary: 'every upload under uploads/ against the table; lost ones ingested now: [--county C] [--period YYYY-MM] [--json]', load: () => import('./reconcile.ts') },
+  replay: { summary: 'the dead letters back to the ingest queue (SQS redrive), processed', load: () => import('./replay.ts') },
   alerts: { summary: 'the alerts the local SNS received: [--county 150525] [--json]', load: () => import('./alerts.ts') },
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
-  serve: { summary: 'local S3/DynamoDB/SNS + upload trigger, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575]', load: () => import('./serve.ts') },
+  serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576]', load: () => import('./serve.ts') },
 };
 
 export async function main(argv: string[]): Promise<number> {
