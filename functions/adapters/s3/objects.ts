@@ -1,5 +1,5 @@
 /** ObjectStore and UploadListing over S3 (or the local stack's S3): bounded reads, plain puts, listings. */
-import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, NotFound, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, NotFound, PutObjectCommand, paginateListObjectsV2, type ListObjectVersionsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStore, ObjectSummary, ObjectVersionSummary, StoredObject, UploadListing } from '../../ports/index.ts';
 
 export class S3ObjectStore implements ObjectStore, UploadListing {
@@ -55,26 +55,33 @@ export class S3ObjectStore implements ObjectStore, UploadListing {
     }
   }
 
+  /** (over ListObjectVersions: the uploads bucket keeps versions, and a prefix with only old versions still counts) */
   async listPrefixes(bucket: string, prefix: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix, Delimiter: '/' })) {
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
-    }
-    return out.sort();
+    const out = new Set<string>();
+    await this.versionPages(bucket, prefix, '/', (page) => {
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.add(p.Prefix);
+    });
+    return [...out].sort();
   }
 
   async listVersions(bucket: string, prefix: string): Promise<ObjectVersionSummary[]> {
     const out: ObjectVersionSummary[] = [];
-    let KeyMarker: string | undefined;
-    let VersionIdMarker: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker, VersionIdMarker }));
+    await this.versionPages(bucket, prefix, undefined, (page) => {
       for (const v of page.Versions ?? []) {
         if (!v.Key || !v.VersionId) continue;
         out.push({ key: v.Key, versionId: v.VersionId, size: v.Size ?? 0, ...(v.ETag ? { eTag: v.ETag.replace(/"/g, '') } : {}), lastModified: (v.LastModified ?? new Date(0)).toISOString() });
       }
+    });
+    return out;
+  }
+
+  private async versionPages(bucket: string, prefix: string, delimiter: string | undefined, each: (page: ListObjectVersionsCommandOutput) => void): Promise<void> {
+    let KeyMarker: string | undefined;
+    let VersionIdMarker: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, KeyMarker, VersionIdMarker }));
+      each(page);
       ({ NextKeyMarker: KeyMarker, NextVersionIdMarker: VersionIdMarker } = page.IsTruncated ? page : { NextKeyMarker: undefined, NextVersionIdMarker: undefined });
     } while (KeyMarker);
-    return out;
   }
 }
