@@ -59,9 +59,23 @@ async function writeDurably(file: string, data: Uint8Array | string): Promise<vo
   }
 }
 
+/** The first index of `sorted` whose value is not below `value`. */
+function lowerBound(sorted: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class VersionStore {
   /** bucket → key → versions, oldest first */
   private readonly index = new Map<string, Map<string, VersionMeta[]>>();
+  /** bucket → its keys, sorted (a listing by prefix is a range of it) */
+  private readonly sorted = new Map<string, string[]>();
 
   private constructor(private readonly dir: string) {}
 
@@ -100,8 +114,13 @@ export class VersionStore {
   private remember(meta: VersionMeta): void {
     const keys = this.index.get(meta.bucket) ?? new Map<string, VersionMeta[]>();
     this.index.set(meta.bucket, keys);
-    const list = keys.get(meta.key) ?? [];
-    keys.set(meta.key, list);
+    let list = keys.get(meta.key);
+    if (!list) {
+      keys.set(meta.key, (list = []));
+      const sorted = this.sorted.get(meta.bucket) ?? [];
+      this.sorted.set(meta.bucket, sorted);
+      sorted.splice(lowerBound(sorted, meta.key), 0, meta.key);
+    }
     list.push(meta);
   }
 
@@ -142,8 +161,10 @@ export class VersionStore {
 
   /** Every version and delete marker under a prefix: keys ascending, each key's versions newest first (S3's order). */
   list(bucket: string, prefix: string): VersionMeta[] {
-    const keys = [...(this.index.get(bucket)?.keys() ?? [])].filter((k) => k.startsWith(prefix)).sort();
-    return keys.flatMap((k) => [...this.index.get(bucket)!.get(k)!].reverse());
+    const sorted = this.sorted.get(bucket) ?? [];
+    const out: VersionMeta[] = [];
+    for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) out.push(...[...this.index.get(bucket)!.get(sorted[i]!)!].reverse());
+    return out;
   }
 
   keys(bucket: string): string[] {
