@@ -1,9 +1,9 @@
 /**
- * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575]`
+ * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576]`
  *
- * The AWS side on this machine, no account needed: S3 (s3rver), DynamoDB (dynalite, on disk under
- * the data dir), SNS (alerts appended to <data-dir>/alerts.jsonl and printed), and the S3 → Lambda
- * trigger calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed:
+ * The AWS side on this machine, no account needed: S3 (s3rver behind its check, uploads versioned),
+ * DynamoDB (dynalite, on disk under the data dir), SNS (alerts appended to <data-dir>/alerts.jsonl and
+ * printed), and the S3 → SQS → ingest path calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed:
  * same code, same SDK clients, only the environment differs. Port 0 = a free port. Runs until
  * SIGINT/SIGTERM; <data-dir>/endpoints.json says where everything is while it runs.
  */
