@@ -50,7 +50,7 @@ export async function startServe(dataDir: string, timeoutMs = 60_000): Promise<{
     if (child.exitCode !== null) throw new Error(`hmis serve exited ${child.exitCode}:\n${output}`);
     const endpoints = await readEndpoints(dataDir);
     // ready once the banner is printed: the handler is loaded and the portal up
-    if (endpoints?.pid === child.pid && output.includes('Ctrl-C')) return { child, endpoints, output: () => output };
+    if (endpoints && endpoints.pid === child.pid && output.includes('Ctrl-C')) return { child, endpoints, output: () => output };
     await sleep(100);
   }
   killHard(child);

@@ -118,7 +118,7 @@ function rawPut(path: string): Promise<{ status: number; body: string }> {
 function postForm(post: { url: string; fields: Record<string, string> }, body: string | Buffer, change: Record<string, string | null> = {}): Promise<Response> {
   const form = new FormData();
   for (const [k, v] of Object.entries({ ...post.fields, ...change })) if (v !== null) form.append(k, v);
-  form.append('file', new Blob([body]), 'upload.xlsx');
+  form.append('file', new Blob([typeof body === 'string' ? body : new Uint8Array(body)]), 'upload.xlsx');
   return fetch(post.url, { method: 'POST', body: form });
 }
 
