@@ -20,7 +20,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from './listen.ts';
 import { dirname } from 'node:path';
 
 /** The part of the Lambda context a handler may read. */
@@ -303,14 +303,7 @@ export interface LocalSqs {
  */
 export async function startSqs(options: { port?: number; queueName: string; deadLetterQueueName: string; region: string; accountId: string; queue?: LocalQueue }): Promise<LocalSqs> {
   const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0);
   const url = `http://127.0.0.1:${port}`;
   const queueUrl = `${url}/${options.accountId}/${options.queueName}`;
   const arn = (name: string) => `arn:aws:sqs:${options.region}:${options.accountId}:${name}`;
@@ -371,12 +364,6 @@ export async function startSqs(options: { port?: number; queueName: string; dead
     url,
     port,
     queueUrl,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const t = setTimeout(() => server.closeAllConnections(), 2_000);
-      await closed;
-      clearTimeout(t);
-    },
+    close: () => closeServer(server),
   };
 }

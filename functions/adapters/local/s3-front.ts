@@ -19,6 +19,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listen } from './listen.ts';
 import type { VersionMeta, VersionStore } from './versions.ts';
 
 export interface S3FrontOptions {
@@ -417,11 +418,5 @@ export function startS3Front(options: S3FrontOptions & { port: number }): Promis
       else res.destroy();
     });
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+  return listen(server, options.port).then(() => server);
 }

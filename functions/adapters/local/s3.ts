@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import S3rver from 's3rver';
+import { closeServer, listen } from './listen.ts';
 import { startS3Front } from './s3-front.ts';
 import { VersionStore, type VersionMeta } from './versions.ts';
 
@@ -186,13 +187,7 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
   const socketDir = await mkdtemp(join(tmpdir(), 'hmis-s3-'));
   const socket = join(socketDir, 's3rver.sock');
   const http = createServer(server.callback());
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(socket, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(http, socket);
   http.on('close', () => server.logger?.close());
   server.httpServer = http;
   let front: Server;
@@ -208,22 +203,11 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (err) {
-    await new Promise<void>((r) => http.close(() => r()));
+    await closeServer(http);
     await rm(socketDir, { recursive: true, force: true });
     throw err;
   }
   const address = front.address() as AddressInfo;
-  const closeServer = async (s: Server) => {
-    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-    // idle keep-alive sockets of SDK clients would otherwise hold close() open
-    s.closeIdleConnections();
-    const timer = setTimeout(() => s.closeAllConnections(), 2_000);
-    try {
-      await closed;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
   return {
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
