@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { IndicatorTemplate, LedgerTemplate } from '../schemas/model.ts';
-import { currentTemplate } from '../schemas/index.ts';
+import { bundledDefinitions, bundledSource } from '../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../functions/core/consolidate/build.ts';
 import { consolidate } from '../functions/core/consolidate/compute.ts';
 import { loadConsolidationInput } from '../functions/core/consolidate/load.ts';
@@ -73,7 +73,7 @@ async function countyMonthDynamo(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       const before = store.capacity.readUnits;
       const t0 = performance.now();
-      const workbook = await buildConsolidatedWorkbook(store, { level: 'county', code: '150525' }, '2025-03', now);
+      const workbook = await buildConsolidatedWorkbook(store, bundledSource(), { level: 'county', code: '150525' }, '2025-03', now);
       times.push(performance.now() - t0);
       units.push(store.capacity.readUnits - before);
       reads = workbook.stats.periodReads + workbook.stats.ledgerReads;
@@ -94,7 +94,7 @@ async function countyMonth(): Promise<void> {
   let parts = { load: 0, compute: 0, render: 0, bytes: 0 };
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now();
-    const input = await loadConsolidationInput(store, '150525', '2025-03', now);
+    const input = await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', now);
     const t1 = performance.now();
     const result = consolidate(input);
     const t2 = performance.now();
@@ -155,12 +155,11 @@ function syntheticTemplate(): IndicatorTemplate {
   return {
     id: 'T-SY',
     version: 1,
-    accepting: true,
+    from: '2020-01',
     kind: 'indicator',
     title: '合成月报（100项）',
     sheetName: '合成月报',
     periodType: 'month',
-    submitters: ['township_hc'],
     source: 'synthetic',
     elements,
     rules: [],
@@ -171,7 +170,7 @@ function syntheticTemplate(): IndicatorTemplate {
 function syntheticProvince(): ConsolidationInput {
   const rng = mulberry32(20251231);
   const def = syntheticTemplate();
-  const tz = currentTemplate('T-TZ') as LedgerTemplate;
+  const tz = bundledDefinitions().template('T-TZ')! as LedgerTemplate;
   const counties: CountyUnit[] = Array.from({ length: COUNTIES }, (_, c) => {
     const code = String(150100 + c * 10 + 1);
     return {

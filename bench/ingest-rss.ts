@@ -3,11 +3,13 @@ import { makeClients } from '../functions/adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../functions/adapters/dynamo/store.ts';
 import { S3ObjectStore } from '../functions/adapters/s3/objects.ts';
 import { ingestUpload } from '../functions/core/ingest.ts';
+import { bundledSource } from '../schemas/index.ts';
 
 const { endpoints, event } = JSON.parse(process.argv[2]!);
 const before = process.resourceUsage().maxRSS;
 const clients = makeClients(endpoints);
 const out = await ingestUpload(event, {
+  definitions: bundledSource(),
   objects: new S3ObjectStore(clients.s3),
   store: new DynamoSubmissionStore(clients.dynamodb, endpoints.table),
   reportsBucket: endpoints.buckets.reports,

@@ -27,7 +27,7 @@ import { writeWorkbookBuffer } from '../functions/core/render/deterministic.ts';
 import { buildTemplateWorkbook } from '../functions/core/render/template.ts';
 import { validateUpload } from '../functions/core/validate/index.ts';
 import { buildCase, CASES } from '../fixtures/workbooks/cases.ts';
-import { currentTemplate, findInstitution } from '../schemas/index.ts';
+import { bundledDefinitions, bundledSource } from '../schemas/index.ts';
 
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,8 +38,8 @@ const ms = (n: number) => `${n.toFixed(n < 10 ? 2 : 0)} ms`;
 
 /** A T-TZ ledger of `rows` rows for 150525-101, 2025-03. */
 export async function bigLedger(rows: number, deadline = new Date(Date.UTC(2030, 11, 31))): Promise<Buffer> {
-  const found = findInstitution('150525-101')!;
-  const wb = buildTemplateWorkbook(currentTemplate('T-TZ'), found.county, found.institution, '2025-03');
+  const found = bundledDefinitions().institution('150525-101')!;
+  const wb = buildTemplateWorkbook(bundledDefinitions().template('T-TZ')!, found.county, found.institution, '2025-03');
   const ws = wb.getWorksheet('任务台账')!;
   const statuses = ['推进中', '已完成', '未启动', '推进中'] as const;
   for (let i = 0; i < rows; i++) {
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   env = stack.env;
   const { s3, dynamodb, destroy } = makeClients(stack.endpoints);
   const store = new DynamoSubmissionStore(dynamodb, stack.endpoints.table);
-  const deps = { objects: new S3ObjectStore(s3), store, reportsBucket: stack.endpoints.buckets.reports, maxUploadBytes: 10 * 1024 * 1024 };
+  const deps = { definitions: bundledSource(), objects: new S3ObjectStore(s3), store, reportsBucket: stack.endpoints.buckets.reports, maxUploadBytes: 10 * 1024 * 1024 };
   // direct measurements use objects outside the trigger (the reports bucket), so nothing runs twice
   const staged = async (key: string, body: Buffer) => {
     await s3.send(new PutObjectCommand({ Bucket: stack.endpoints.buckets.reports, Key: key, Body: body }));
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     console.log(`2b. 10,000-row ledger with 2,500 warnings, marked-up workbook included: median ${ms(median(withFeedback))}`);
 
     // 3. storing the 10,000-row ledger alone
-    const { submission } = await validateUpload(large, { institution: '150525-101', template: 'T-TZ', period: '2025-03' });
+    const { submission } = await validateUpload(large, { definitions: bundledSource(),  institution: '150525-101', template: 'T-TZ', period: '2025-03' });
     const storing: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();

@@ -41,7 +41,11 @@ export const AWS_ENV = {
   responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
 } as const;
 
-/** The S3 → ingest queue notification filter (prefix only): the CDK stack and the local stack use it; the handler decides on file names. */
+/**
+ * The S3 → ingest queue notification filter, the CDK stack's and the local stack's: the prefix only.
+ * A suffix filter is case-sensitive (`.XLSX` would never trigger) and would leave a .xls or .csv
+ * without an answer; ingest decides by the file name (core/ingest.ts isXlsxName).
+ */
 export const UPLOAD_PREFIX = 'uploads/';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;

@@ -15,7 +15,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../functions/config.ts';
 import { SCHEDULE_TIMEZONE, SCHEDULES } from '../functions/core/schedule.ts';
-import { registry } from '../schemas/index.ts';
+import { bundledContent } from '../schemas/index.ts';
 
 /** The handler's own schedule (functions/core/schedule.ts SCHEDULES): the defaults here. */
 export const DEFAULT_SCHEDULE = {
@@ -99,10 +99,10 @@ const DeployConfigShape = z
   .strict();
 
 export const DeployConfig = DeployConfigShape.transform((c, ctx) => {
-  const known = new Map(registry.counties.map((county) => [county.code, county]));
+  const known = new Map(bundledContent().counties.map((county) => [county.code, county]));
   const codes = c.counties ?? [...known.keys()];
   for (const [i, code] of codes.entries()) {
-    if (!known.has(code)) ctx.addIssue({ code: 'custom', path: ['counties', i], message: `${code} is not in the registry (schemas/registry)` });
+    if (!known.has(code)) ctx.addIssue({ code: 'custom', path: ['counties', i], message: `${code} is not in the initial definitions (schemas/registry)` });
   }
   if (new Set(codes).size !== codes.length) ctx.addIssue({ code: 'custom', path: ['counties'], message: 'a county is listed twice' });
   const counties = codes.flatMap((code) => known.get(code) ?? []);
@@ -114,7 +114,7 @@ export const DeployConfig = DeployConfigShape.transform((c, ctx) => {
       for (const inst of sub.filter?.institution ?? []) {
         const county = known.get(inst.slice(0, 6));
         if (!codes.includes(inst.slice(0, 6))) ctx.addIssue({ code: 'custom', path: [list, i, 'filter', 'institution'], message: `${inst} is not in a county of this deployment` });
-        else if (!county?.institutions.some((x) => x.code === inst)) ctx.addIssue({ code: 'custom', path: [list, i, 'filter', 'institution'], message: `${inst} is not in the registry` });
+        else if (!county?.institutions.some((x) => x.code === inst)) ctx.addIssue({ code: 'custom', path: [list, i, 'filter', 'institution'], message: `${inst} is not in the initial definitions` });
       }
     }
   }

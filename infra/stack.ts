@@ -14,7 +14,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/config.ts';
-import { registry } from '../schemas/index.ts';
+import { bundledContent } from '../schemas/index.ts';
 import type { DeployConfig } from './config.ts';
 import { Consolidate } from './constructs/consolidate.ts';
 import { Ingest } from './constructs/ingest.ts';
@@ -48,7 +48,7 @@ export class HmisStack extends Stack {
     // behaviour that must not depend on whether cdk.json was read (tests build the stack directly)
     for (const flag of FEATURE_FLAGS) this.node.setContext(flag, true);
     const cfg = props.config;
-    const counties = registry.counties.filter((c) => cfg.counties.includes(c.code));
+    const counties = bundledContent().counties.filter((c) => cfg.counties.includes(c.code));
 
     this.storage = new Storage(this, 'Storage', { stage: cfg.stage, uploadsNoncurrentVersionDays: cfg.uploadsNoncurrentVersionDays });
     this.topics = new Topics(this, 'Topics', { stage: cfg.stage, alerts: cfg.alerts, ops: cfg.ops });

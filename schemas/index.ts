@@ -1,9 +1,14 @@
 /**
- * Loads and validates the data that drives everything: template definitions and the registry.
- * The JSON is imported (not read from disk) so a bundled Lambda carries it and never reads the repo.
+ * The bundled initial definitions: the JSON under schemas/, from the seed documents. A new local stack,
+ * a first deployment (the CDK stack) and a command run without a stack load these when the store has
+ * none; from then on the definitions are the commission's, in the store (functions/core/definitions).
+ * The functions never import this module: they read definitions through the DefinitionsPort.
  */
-import { z } from 'zod';
-import { County, Indicator, InstitutionType, TemplateDefinition, type Institution } from './model.ts';
+import { DefinitionsContent } from './model.ts';
+import { checkDefinitions } from '../functions/core/definitions/check.ts';
+import type { Definitions } from '../functions/core/definitions/definitions.ts';
+import { initialVersion, resolveDefinitions, type DefinitionsLog } from '../functions/core/definitions/log.ts';
+import { fixedDefinitions, type DefinitionsPort } from '../functions/core/definitions/source.ts';
 import tJC from './templates/T-JC.v1.json' with { type: 'json' };
 import tYY from './templates/T-YY.v1.json' with { type: 'json' };
 import tFY from './templates/T-FY.v1.json' with { type: 'json' };
@@ -17,90 +22,34 @@ import c150627 from './registry/150627.json' with { type: 'json' };
 
 export * from './model.ts';
 
-/** Every template definition, all versions, checked for internal consistency. */
-export const TemplateSet = z.array(TemplateDefinition).superRefine((defs, ctx) => {
-  const ids = new Set<string>();
-  for (const [i, def] of defs.entries()) {
-    const key = `${def.id}@${def.version}`;
-    if (ids.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate template ${key}` });
-    ids.add(key);
-    if (def.kind !== 'indicator') continue;
-    const codes = new Set<string>();
-    for (const el of def.elements) {
-      if (codes.has(el.code)) ctx.addIssue({ code: 'custom', path: [i, 'elements'], message: `duplicate element ${el.code} in ${key}` });
-      codes.add(el.code);
-    }
-    const refs = [
-      ...def.rules.flatMap((r) => [...r.left, ...r.right].map((c) => [r.id, c] as const)),
-      ...def.indicators.flatMap((x) => [...x.numerator, ...x.denominator].map((c) => [x.code, c] as const)),
-    ];
-    for (const [owner, code] of refs) {
-      if (!codes.has(code)) ctx.addIssue({ code: 'custom', path: [i], message: `${owner} refers to ${code}, not an element of ${key}` });
-    }
-  }
-});
+/** When the bundled definitions say they were made (a fixed time: the seed is reproducible). */
+export const SEED_CREATED_AT = '2024-01-01T00:00:00.000Z';
+export const SEED_BY = 'hmis-sheets（初始定义，schemas/）';
 
-export const Registry = z
-  .object({ institutionTypes: z.array(InstitutionType), counties: z.array(County) })
-  .superRefine((reg, ctx) => {
-    const typeCodes = new Set(reg.institutionTypes.map((t) => t.code));
-    for (const county of reg.counties) {
-      for (const inst of county.institutions) {
-        if (!typeCodes.has(inst.type)) ctx.addIssue({ code: 'custom', message: `${inst.code}: unknown type ${inst.type}` });
-      }
-    }
-  });
-export type Registry = z.infer<typeof Registry>;
+let content: DefinitionsContent | undefined;
 
-export const templates: readonly TemplateDefinition[] = TemplateSet.parse([tJC, tYY, tFY, tJK, tTZ]);
-export const registry: Registry = Registry.parse({ institutionTypes: types, counties: [c150525, c150425, c150822, c150627] });
-
-checkTargets(registry, templates);
-
-function checkTargets(reg: Registry, defs: readonly TemplateDefinition[]): void {
-  const known = new Set<string>();
-  for (const def of defs) {
-    if (def.kind !== 'indicator') continue;
-    def.elements.forEach((e) => known.add(e.code));
-    def.indicators.forEach((x) => known.add(x.code));
-  }
-  for (const county of reg.counties) {
-    for (const target of county.targets) {
-      if (!known.has(target.indicator)) throw new Error(`registry ${county.code}: target on unknown indicator ${target.indicator}`);
-    }
-  }
+/** The bundled definitions set, validated and checked as a whole (a broken seed fails loudly). */
+export function bundledContent(): DefinitionsContent {
+  if (content) return content;
+  const parsed = DefinitionsContent.parse({ institutionTypes: types, counties: [c150525, c150425, c150822, c150627], templates: [tJC, tYY, tFY, tJK, tTZ] });
+  const problems = checkDefinitions(parsed);
+  if (problems.length) throw new Error(`schemas/: ${problems.map((p) => `${p.sheet} ${p.key} ${p.field}「${p.value}」${p.message}`).join('; ')}`);
+  return (content = parsed);
 }
 
-/** The newest version of a template id, or a given version. */
-export function findTemplate(id: string, version?: number): TemplateDefinition | undefined {
-  const matching = templates.filter((t) => t.id === id && (version === undefined || t.version === version));
-  return matching.sort((a, b) => b.version - a.version)[0];
+/** The log a new store is seeded with: one version, in force from the beginning. */
+export function bundledLog(): DefinitionsLog {
+  return { versions: [initialVersion(bundledContent(), SEED_CREATED_AT, SEED_BY)] };
 }
 
-export function currentTemplate(id: string): TemplateDefinition {
-  const def = templates.filter((t) => t.id === id && t.accepting).sort((a, b) => b.version - a.version)[0];
-  if (!def) throw new Error(`no accepted version of template ${id}`);
-  return def;
+let snapshot: Definitions | undefined;
+
+/** The bundled definitions resolved (tests, fixtures, benches: what a freshly seeded store holds). */
+export function bundledDefinitions(): Definitions {
+  return (snapshot ??= resolveDefinitions(bundledLog(), null));
 }
 
-export function findCounty(code: string) {
-  return registry.counties.find((c) => c.code === code);
+/** The bundled definitions behind the DefinitionsPort (commands without a stack, tests). */
+export function bundledSource(): DefinitionsPort {
+  return fixedDefinitions(bundledLog());
 }
-
-export function findInstitution(code: string): { county: County; institution: Institution } | undefined {
-  const county = registry.counties.find((c) => code.startsWith(c.code + '-'));
-  const institution = county?.institutions.find((i) => i.code === code);
-  return county && institution ? { county, institution } : undefined;
-}
-
-/** Templates an institution owes: its type's, plus its own extras. */
-export function templatesOwed(institution: Institution): string[] {
-  const type = registry.institutionTypes.find((t) => t.code === institution.type);
-  return [...new Set([...(type?.templates ?? []), ...institution.extraTemplates])].sort();
-}
-
-export function institutionTypeName(code: string): string {
-  return registry.institutionTypes.find((t) => t.code === code)?.name ?? code;
-}
-
-export type { County, Institution, Indicator };

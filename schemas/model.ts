@@ -1,11 +1,18 @@
 /**
- * The zod schemas of everything that is data, not code: template definitions, computed
- * indicators, the registry of institutions, and targets. Types are inferred from them.
+ * The zod schemas of everything that is data, not code: template definitions, computed indicators,
+ * the registry of institutions, and targets. Together they are a definitions set, which the
+ * commission owns and edits (functions/core/definitions). Types are inferred from these schemas.
  */
 import { z } from 'zod';
 
-export const ELEMENT_CODE = /^[A-Z]{2}\d{2}$/;
+/** two letters and two or three digits: a return may have more than 100 items (JC01, YY112) */
+export const ELEMENT_CODE = /^[A-Z]{2}\d{2,3}$/;
 export const elementCode = z.string().regex(ELEMENT_CODE);
+export const TEMPLATE_ID = /^T-[A-Z]{2}$/;
+export const templateId = z.string().regex(TEMPLATE_ID);
+/** YYYY-MM: the month a definition is in force from (启用期) or no longer (停用期) */
+export const MONTH_ID = /^(\d{4})-(0[1-9]|1[0-2])$/;
+export const monthId = z.string().regex(MONTH_ID);
 
 /** How a month's values add up into a quarter or a year (domain.md "Templates"). */
 export const Semantics = z.enum(['flow', 'ytd', 'stock']);
@@ -15,7 +22,8 @@ export type Semantics = z.infer<typeof Semantics>;
 export const ValueType = z.enum(['integer', 'decimal', 'percent']);
 export type ValueType = z.infer<typeof ValueType>;
 
-export const Unit = z.enum(['人', '人次', '例', '例次', '份', '剂次', '家', '次', '台次', '组', '个', '张', '件', '%', '小时', '元']);
+export const UNITS = ['人', '人次', '例', '例次', '份', '剂次', '家', '次', '台次', '组', '个', '张', '件', '%', '小时', '元', '床', '天', '项'] as const;
+export const Unit = z.enum(UNITS);
 
 export const DataElement = z
   .object({
@@ -27,37 +35,69 @@ export const DataElement = z
     semantics: Semantics,
     /** false for values that cannot be summed across institutions (satisfaction %, average hours). */
     additive: z.boolean().default(true),
+    /** bounds of a plausible value (下限, 上限), beyond the type's own (≥ 0; a percent ≤ 100) */
+    min: z.number().finite().optional(),
+    max: z.number().finite().optional(),
     /** where the element comes from: a seed document and its words. */
-    source: z.string().min(1),
+    source: z.string().default(''),
+    /** 说明: shown to whoever fills the cell */
     hint: z.string().optional(),
   })
   .strict();
 export type DataElement = z.infer<typeof DataElement>;
 
-/** left op right, each side a sum of data elements (DHIS2's validation rule, kept simple). */
-export const Rule = z
+export const RULE_OPS = ['<=', '>=', '==', '<', '>'] as const;
+export const RuleOp = z.enum(RULE_OPS);
+export type RuleOp = z.infer<typeof RuleOp>;
+
+/** When a rule applies (条件, e.g. JC22>0): a sum of elements compared with a number. */
+export const RuleCondition = z
   .object({
-    id: z.string().regex(/^[A-Z]{2}-R\d{2}$/),
     left: z.array(elementCode).min(1),
-    op: z.enum(['<=', '>=', '==']),
-    right: z.array(elementCode).min(1),
-    severity: z.enum(['error', 'warning']).default('error'),
-    source: z.string().optional(),
+    op: RuleOp,
+    value: z.number().finite(),
   })
   .strict();
+export type RuleCondition = z.infer<typeof RuleCondition>;
+
+/**
+ * left op right, each side a sum of data elements, the right side plus a constant (DHIS2's
+ * validation rule, kept simple). A rule may apply only under a condition, and a warning rule may
+ * tolerate a relative difference (YY07 == YY05+YY06 within 5 %).
+ */
+export const Rule = z
+  .object({
+    id: z.string().regex(/^[A-Z]{2}-R\d{2,3}$/),
+    left: z.array(elementCode).min(1),
+    op: RuleOp,
+    right: z.array(elementCode),
+    /** added to the right side (a rule against a number: JC19 >= 2) */
+    constant: z.number().finite().optional(),
+    severity: z.enum(['error', 'warning']).default('error'),
+    when: RuleCondition.optional(),
+    /** percent of the right side the comparison tolerates (容差) */
+    tolerance: z.number().min(0).max(100).optional(),
+    /** 说明: why the rule holds, or where it comes from */
+    source: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => r.right.length > 0 || r.constant !== undefined, { message: 'the right side needs an element or a number', path: ['right'] });
 export type Rule = z.infer<typeof Rule>;
+
+export const INDICATOR_FACTORS = [1, 100, 1000, 10000, 100000] as const;
+export const INDICATOR_UNITS = ['%', '‰', '1/万', '1/10万', '比值'] as const;
 
 /** A rate recomputed from summed numerator and denominator, never averaged, never typed in. */
 export const Indicator = z
   .object({
-    code: z.string().regex(/^[A-Z]{2}-I\d{2}$/),
+    code: z.string().regex(/^[A-Z]{2}-I\d{2,3}$/),
     name: z.string().min(1),
     numerator: z.array(elementCode).min(1),
     denominator: z.array(elementCode).min(1),
     /** 100 for %, 1000 for ‰, 100000 for 1/10万, 1 for a plain ratio (医护比). */
-    factor: z.union([z.literal(1), z.literal(100), z.literal(1000), z.literal(100000)]),
-    unit: z.enum(['%', '‰', '1/10万', '比值']),
-    source: z.string().min(1),
+    factor: z.union(INDICATOR_FACTORS.map((f) => z.literal(f)) as [z.ZodLiteral<1>, z.ZodLiteral<100>, ...z.ZodLiteral<number>[]]),
+    unit: z.enum(INDICATOR_UNITS),
+    source: z.string().default(''),
   })
   .strict();
 export type Indicator = z.infer<typeof Indicator>;
@@ -75,17 +115,22 @@ export const LedgerColumn = z
   .strict();
 export type LedgerColumn = z.infer<typeof LedgerColumn>;
 
+export const PeriodType = z.enum(['month', 'quarter', 'year']);
+export type PeriodType = z.infer<typeof PeriodType>;
+
 const templateBase = {
-  id: z.string().regex(/^T-[A-Z]{2}$/),
+  id: templateId,
+  /** the layout's version: a new one whenever the rows or columns change (the workbook carries it) */
   version: z.number().int().positive(),
-  /** a version still accepted on upload; retired versions are refused with template-version-retired. */
-  accepting: z.boolean(),
+  /** 启用期: the first period this version is used for */
+  from: monthId,
   title: z.string().min(1),
   /** the return sheet's name in the workbook; the consolidated detail sheet adds 明细. */
   sheetName: z.string().min(1).max(28),
-  periodType: z.literal('month'),
-  submitters: z.array(z.string()).min(1),
-  source: z.string().min(1),
+  periodType: PeriodType,
+  /** 截止日: day of the following month a return is due (23:59 Asia/Shanghai); absent: the county's */
+  deadlineDay: z.number().int().min(1).max(28).optional(),
+  source: z.string().default(''),
 };
 
 export const IndicatorTemplate = z
@@ -121,37 +166,53 @@ export const InstitutionType = z
     code: z.string().regex(/^[a-z_]+$/),
     name: z.string().min(1),
     /** templates every institution of this type owes, unless the institution says otherwise. */
-    templates: z.array(z.string().regex(/^T-[A-Z]{2}$/)),
+    templates: z.array(templateId),
   })
   .strict();
 export type InstitutionType = z.infer<typeof InstitutionType>;
 
+export const Contact = z
+  .object({ name: z.string(), phone: z.string().optional(), email: z.string().optional() })
+  .strict();
+export type Contact = z.infer<typeof Contact>;
+
+export const INSTITUTION_CODE = /^\d{6}-\d{3}$/;
+
 export const Institution = z
   .object({
-    code: z.string().regex(/^\d{6}-\d{3}$/),
+    code: z.string().regex(INSTITUTION_CODE),
     name: z.string().min(1),
     type: z.string(),
     /** templates owed beyond the type's (e.g. a commission that reports MCH where no MCH hospital exists). */
-    extraTemplates: z.array(z.string().regex(/^T-[A-Z]{2}$/)).default([]),
-    contact: z
-      .object({ name: z.string(), phone: z.string().optional(), email: z.string().optional() })
-      .strict()
-      .optional(),
-    source: z.string().min(1),
+    extraTemplates: z.array(templateId).default([]),
+    contact: Contact.optional(),
+    /** 启用期: owes returns from this month on (absent: always has) */
+    from: monthId.optional(),
+    /** 停用期: owes nothing from this month on; its history is kept */
+    until: monthId.optional(),
+    /** 并入机构: from `until` on, this institution's history counts under that one */
+    mergedInto: z.string().regex(INSTITUTION_CODE).optional(),
+    source: z.string().default(''),
   })
   .strict();
 export type Institution = z.infer<typeof Institution>;
+
+/** 序时方式 (issue "the commission's year"): how an annual target is judged during the year. */
+export const Pace = z.enum(['linear', 'quarterly', 'none']);
+export type Pace = z.infer<typeof Pace>;
 
 export const Target = z
   .object({
     indicator: z.string(),
     direction: z.enum(['>=', '<=']),
-    value: z.number(),
-    year: z.number().int(),
+    value: z.number().finite(),
+    year: z.number().int().min(2000).max(2100),
     /** the institution types the target is measured over; all when absent. */
     institutionTypes: z.array(z.string()).optional(),
+    pace: Pace.optional(),
+    /** the document the target comes from (文件) and its words (原文) */
     document: z.string().min(1),
-    quote: z.string().min(1),
+    quote: z.string().default(''),
   })
   .strict();
 export type Target = z.infer<typeof Target>;
@@ -167,15 +228,16 @@ export const County = z
     targets: z.array(Target),
     notes: z.string().optional(),
   })
-  .strict()
-  .superRefine((county, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, inst] of county.institutions.entries()) {
-      if (!inst.code.startsWith(county.code + '-')) {
-        ctx.addIssue({ code: 'custom', path: ['institutions', i, 'code'], message: `${inst.code} is not under county ${county.code}` });
-      }
-      if (seen.has(inst.code)) ctx.addIssue({ code: 'custom', path: ['institutions', i, 'code'], message: `duplicate ${inst.code}` });
-      seen.add(inst.code);
-    }
-  });
+  .strict();
 export type County = z.infer<typeof County>;
+
+/** One definitions set: what is in force for a period (functions/core/definitions). */
+export const DefinitionsContent = z
+  .object({
+    institutionTypes: z.array(InstitutionType),
+    counties: z.array(County),
+    /** one version of each template: the one in force */
+    templates: z.array(TemplateDefinition),
+  })
+  .strict();
+export type DefinitionsContent = z.infer<typeof DefinitionsContent>;

@@ -11,7 +11,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { findCounty, registry } from '../../schemas/index.ts';
 import { isPeriodId, PeriodError } from '../core/consolidate/period.ts';
 import { runTask } from '../core/schedule.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
@@ -23,8 +22,6 @@ export async function run(argv: string[]): Promise<number> {
   const level = stringFlag(args, 'level') ?? 'county';
   if (level !== 'county' && level !== 'city') throw new UsageError(`--level must be county or city, got ${level}`);
   const code = level === 'city' ? requireFlag(args, 'city') : requireFlag(args, 'county');
-  if (level === 'county' && !findCounty(code)) throw new UsageError(`unknown county ${code} (hmis registry lists them)`);
-  if (level === 'city' && !registry.counties.some((c) => c.city.code === code)) throw new UsageError(`no county of city ${code} in the registry`);
   const period = requireFlag(args, 'period');
   if (!isPeriodId(period)) throw new UsageError(`--period must be YYYY-MM, YYYY-Qn or YYYY, got ${period}`);
   const generatedAt = stringFlag(args, 'generated-at');
@@ -34,6 +31,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
   try {
+    const defs = await local.deps.definitions.at(period);
+    if (level === 'county' && !defs.county(code)) throw new UsageError(`unknown county ${code} (hmis registry lists them)`);
+    if (level === 'city' && !defs.countiesOf(code).length) throw new UsageError(`no county of city ${code} in the definitions`);
     const started = performance.now();
     const outcome = await runTask({ task: 'consolidate', level, code, period }, local.deps, generatedAt ? new Date(generatedAt) : new Date());
     const published = outcome.published[0]!;

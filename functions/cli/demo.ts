@@ -56,14 +56,15 @@ export async function run(argv: string[]): Promise<number> {
     step(`ingestion done: ${stats.succeeded} handled, ${stats.deadLettered} dead-lettered`);
 
     const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
-    const rows = statusRows(COUNTY, await store.listPeriod(COUNTY, PERIOD));
-    console.log(`\n${renderStatus(COUNTY, PERIOD, rows)}\n`);
+    const deps = localDeps(stack.endpoints, clients, store);
+    const defs = await deps.definitions.at(PERIOD);
+    const rows = statusRows(defs, COUNTY, PERIOD, await store.listPeriod(COUNTY, PERIOD));
+    console.log(`\n${renderStatus(defs.county(COUNTY)!.name, PERIOD, rows)}\n`);
 
     const expected = manifest.files.filter((f) => f.expect === 'rejected').length;
     step(`${expected} uploads were wrong on purpose (see manifest.json notes); each has its report in s3://${stack.endpoints.buckets.reports}/reports/…`);
 
     // the commission's workbook, as the scheduled function writes it, and the deadline digest
-    const deps = localDeps(stack.endpoints, clients, store);
     const reports = stack.endpoints.buckets.reports;
     const published = (await runTask({ task: 'consolidate', level: 'county', code: COUNTY, period: PERIOD }, deps, new Date())).published[0]!;
     const workbook = join(dataDir, published.fileName);

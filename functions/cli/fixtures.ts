@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { SAMPLE_COUNTY, SAMPLE_PERIODS, SAMPLE_SEED } from '../../fixtures/sample/values.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
-import { findCounty } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { out: 'string', periods: 'string', institutions: 'string', seed: 'string' });
@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const unknownPeriod = periods?.find((p) => !SAMPLE_PERIODS.includes(p));
   if (unknownPeriod) throw new UsageError(`--periods: ${unknownPeriod} is not a sample period (${SAMPLE_PERIODS[0]} … ${SAMPLE_PERIODS[SAMPLE_PERIODS.length - 1]})`);
-  const county = findCounty(SAMPLE_COUNTY)!;
+  const county = bundledDefinitions().county(SAMPLE_COUNTY)!;
   const unknownInst = institutions?.find((code) => !county.institutions.some((i) => i.code === code));
   if (unknownInst) throw new UsageError(`--institutions: ${unknownInst} is not an institution of ${county.name} (${county.code})`);
 

@@ -4,6 +4,10 @@
  */
 import { makeClients, type Clients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
+import { localDefinitionsStore } from '../adapters/local/definitions.ts';
+import type { StoredDefinitionsStore } from '../adapters/dynamo/definitions.ts';
+import { fixedDefinitions, StoredDefinitions, type DefinitionsPort } from '../core/definitions/source.ts';
+import { bundledLog } from '../../schemas/index.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
 import { SqsUploadQueue } from '../adapters/sqs/queue.ts';
@@ -18,7 +22,9 @@ export interface Local {
   clients: Clients;
   store: DynamoSubmissionStore;
   /** the ports the scheduled function gets in AWS, over the local stack */
-  deps: ScheduleDeps;
+  deps: ReturnType<typeof localDeps>;
+  /** where the definitions are kept (imports write here) */
+  definitionsStore: StoredDefinitionsStore;
   close(): Promise<void>;
 }
 
@@ -33,6 +39,7 @@ export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) 
     clients,
     store,
     deps: localDeps(stack.endpoints, clients, store),
+    definitionsStore: localDefinitionsStore(stack.endpoints, clients),
     async close() {
       await stack.idle();
       clients.destroy();
@@ -42,13 +49,24 @@ export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) 
 }
 
 /** ScheduleDeps over the local stack's clients (what awsDeps() builds from the environment in AWS). */
-export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients, store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table)): ScheduleDeps {
+export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients, store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table)): ScheduleDeps & { definitions: StoredDefinitions } {
   const objects = new S3ObjectStore(clients.s3);
   return {
+    definitions: new StoredDefinitions(localDefinitionsStore(endpoints, clients)),
     objects,
     store,
     alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
     reportsBucket: endpoints.buckets.reports,
     reconcile: { listing: objects, queue: new SqsUploadQueue(clients.sqs, endpoints.queues.uploads), uploadsBucket: endpoints.buckets.uploads },
   };
+}
+
+/**
+ * The definitions a command reads: those stored in the stack on `--data-dir` (started here when
+ * none runs), else the bundled initial ones, as a new stack would hold them.
+ */
+export async function commandDefinitions(dataDir: string | undefined): Promise<{ definitions: DefinitionsPort; local: Local | null; close(): Promise<void> }> {
+  if (dataDir === undefined) return { definitions: fixedDefinitions(bundledLog()), local: null, close: async () => {} };
+  const local = await openLocal(dataDir);
+  return { definitions: local.deps.definitions, local, close: () => local.close() };
 }

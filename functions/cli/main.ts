@@ -6,9 +6,11 @@ import { UsageError } from './args.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   registry: { summary: 'print the registry of institutions (--county C) [--json]', load: () => import('./registry.ts') },
+  definitions: { summary: 'the commission\'s definitions: export --out F.xlsx | import F.xlsx --effective YYYY-MM [--dry-run] | history | show --period P', load: () => import('./definitions.ts') },
   templates: { summary: 'print every template definition [--json]', load: () => import('./templates.ts') },
   template: { summary: 'write a blank template: --template T-JC --institution 150525-101 --period 2025-03 --out FILE', load: () => import('./template.ts') },
   validate: { summary: 'validate a workbook: FILE [--institution C] [--period YYYY-MM] [--json]', load: () => import('./validate.ts') },
+  codes: { summary: 'the issue codes: severity, meaning, what to do [--json | --markdown]', load: () => import('./codes.ts') },
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
   consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] [--generated-at ISO-TIME] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
@@ -17,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   alerts: { summary: 'the alerts the local SNS received: [--county 150525] [--json]', load: () => import('./alerts.ts') },
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
+  'portal-codes': { summary: 'the portal access codes: PORTAL_SECRET=… hmis portal-codes [COUNTY…] [--data-dir D]', load: () => import('./portal-codes.ts') },
   serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576]', load: () => import('./serve.ts') },
 };
 

@@ -1,4 +1,4 @@
-import { findCounty, templatesOwed } from '../../schemas/index.ts';
+import type { Definitions } from '../core/definitions/definitions.ts';
 import { PERIOD_PATTERN } from '../core/layout.ts';
 import type { PeriodEntry } from '../ports/index.ts';
 import { shanghaiTime } from '../core/consolidate/period.ts';
@@ -21,12 +21,12 @@ export interface StatusRow {
   laterRejected: { uploadedAt: string; errors: number } | null;
 }
 
-/** Who owes what (registry), what arrived and what was accepted (store). */
-export function statusRows(countyCode: string, entries: readonly PeriodEntry[]): StatusRow[] {
-  const county = findCounty(countyCode)!;
+/** Who owes what (the definitions in force for the period), what arrived and what was accepted (store). */
+export function statusRows(defs: Definitions, countyCode: string, period: string, entries: readonly PeriodEntry[]): StatusRow[] {
+  const county = defs.county(countyCode)!;
   const rows: StatusRow[] = [];
-  for (const inst of county.institutions) {
-    for (const template of templatesOwed(inst)) {
+  for (const inst of defs.activeIn(county, period)) {
+    for (const template of defs.owed(inst, period)) {
       const e = entries.find((x) => x.institution === inst.code && x.template === template);
       const shown = e?.current ?? e?.latest ?? null;
       const later = e?.current ? openRejectionOf(e) : null;
@@ -51,22 +51,22 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { county: 'string', period: 'string', json: 'boolean', 'data-dir': 'string' });
   const countyCode = requireFlag(args, 'county');
   const period = requireFlag(args, 'period');
-  if (!findCounty(countyCode)) throw new UsageError(`unknown county ${countyCode}`);
   if (!PERIOD_PATTERN.test(period)) throw new UsageError(`--period must be YYYY-MM, got ${period}`);
   const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
   try {
-    const rows = statusRows(countyCode, await local.store.listPeriod(countyCode, period));
-    console.log(args.flags.json ? JSON.stringify(rows, null, 2) : renderStatus(countyCode, period, rows));
+    const defs = await local.deps.definitions.at(period);
+    if (!defs.county(countyCode)) throw new UsageError(`unknown county ${countyCode}`);
+    const rows = statusRows(defs, countyCode, period, await local.store.listPeriod(countyCode, period));
+    console.log(args.flags.json ? JSON.stringify(rows, null, 2) : renderStatus(defs.county(countyCode)!.name, period, rows));
     return 0;
   } finally {
     await local.close();
   }
 }
 
-export function renderStatus(countyCode: string, period: string, rows: readonly StatusRow[]): string {
-  const county = findCounty(countyCode)!;
+export function renderStatus(countyName: string, period: string, rows: readonly StatusRow[]): string {
   const ok = rows.filter((r) => r.status === 'accepted' || r.status === 'accepted_with_warnings').length;
-  const lines = [`${county.name} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}`, ''];
+  const lines = [`${countyName} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}`, ''];
   lines.push('机构代码     机构名称                 模板   状态     上报时间(北京)   版本 错误 警告');
   for (const r of rows) {
     const later = r.laterRejected ? `  （其后一次上报未通过，错误 ${r.laterRejected.errors}）` : '';

@@ -3,16 +3,18 @@ import { PERIOD_PATTERN } from '../core/layout.ts';
 import type { Report } from '../core/report.ts';
 import { validateUpload } from '../core/validate/index.ts';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
+import { commandDefinitions } from './local.ts';
 
 const STATUS = { accepted: '通过', accepted_with_warnings: '通过（有警告）', rejected: '未通过' } as const;
 const SEVERITY = { error: '错误', warning: '警告', info: '提示' } as const;
 
 /**
- * `hmis validate FILE [--institution C] [--period YYYY-MM] [--template T-XX] [--json]`:
- * exit 0 accepted (with or without warnings), 1 rejected, 2 usage error.
+ * `hmis validate FILE [--institution C] [--period YYYY-MM] [--template T-XX] [--json] [--data-dir D]`:
+ * exit 0 accepted (with or without warnings), 1 rejected, 2 usage error. Checked against the definitions
+ * stored in the stack on D, else the bundled initial ones.
  */
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { institution: 'string', period: 'string', template: 'string', json: 'boolean' });
+  const args = parseArgs(argv, { institution: 'string', period: 'string', template: 'string', json: 'boolean', 'data-dir': 'string' });
   if (args.positionals.length !== 1) throw new UsageError('give exactly one FILE');
   const period = stringFlag(args, 'period');
   if (period && !PERIOD_PATTERN.test(period)) throw new UsageError(`--period must be YYYY-MM, got ${period}`);
@@ -20,7 +22,8 @@ export async function run(argv: string[]): Promise<number> {
   const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read ${file}: ${err.code ?? err.message}`);
   });
-  const { report } = await validateUpload(bytes, { institution: stringFlag(args, 'institution'), period, template: stringFlag(args, 'template') });
+  const source = await commandDefinitions(stringFlag(args, 'data-dir'));
+  const { report } = await validateUpload(bytes, { institution: stringFlag(args, 'institution'), period, template: stringFlag(args, 'template'), definitions: source.definitions }).finally(() => source.close());
   console.log(args.flags.json ? JSON.stringify(report, null, 2) : renderTable(file, report));
   return report.status === 'rejected' ? 1 : 0;
 }

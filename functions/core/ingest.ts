@@ -7,8 +7,8 @@
  * A deterministic rejection is an outcome, not an exception: only transient faults throw.
  */
 import { createHash } from 'node:crypto';
-import { findInstitution, findTemplate } from '../../schemas/index.ts';
 import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/messages.ts';
+import { msg } from './gate/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
 import { XLSX_TYPE } from './render/deterministic.ts';
 import { buildFeedback, feedbackKeyOf } from './render/feedback.ts';
@@ -16,6 +16,8 @@ import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
 import { validateUpload } from './validate/index.ts';
 import type { Alerter, CurrentSubmission, ObjectStore, StoredVersion, SubmissionStore, SubmissionVersion, UploadEventRecord, VersionRef } from '../ports/index.ts';
+import type { Definitions } from './definitions/definitions.ts';
+import type { DefinitionsPort } from './definitions/source.ts';
 
 /** The S3 event, as the handler decoded it (or as reconciliation rebuilt it from a listing). */
 export type UploadEvent = UploadEventRecord;
@@ -29,6 +31,7 @@ export interface UploadKey {
 }
 
 export interface IngestDeps {
+  definitions: DefinitionsPort;
   objects: ObjectStore;
   store: SubmissionStore;
   alerter?: Alerter;
@@ -72,9 +75,13 @@ export type IngestOutcome =
       report: Report;
     };
 
-export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120}\.xlsx)$/;
+/** Any file name: a file that is not an .xlsx still gets a version, refused with file-not-xlsx. */
+export const UPLOAD_KEY_PATTERN = /^uploads\/(\d{6})\/(\d{6}-\d{3})\/(T-[A-Z]{2})\/(\d{4}-(?:0[1-9]|1[0-2]))\/([^/\u0000-\u001f]{1,120})$/;
 
-/** uploads/<county>/<institution>/<template>/<period>/<file name>.xlsx, the institution inside the county. */
+/** An Excel workbook's name, in any letter case (.xlsx, .XLSX, .Xlsx). */
+export const isXlsxName = (fileName: string): boolean => /\.xlsx$/i.test(fileName.trim());
+
+/** uploads/<county>/<institution>/<template>/<period>/<file name>, the institution inside the county. */
 export function parseUploadKey(key: string): UploadKey | null {
   const m = UPLOAD_KEY_PATTERN.exec(key);
   if (!m) return null;
@@ -107,19 +114,25 @@ export function reportKeyOf(key: UploadKey, versionId: string): string {
  */
 export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promise<IngestOutcome> {
   const key = parseUploadKey(event.key);
-  if (!key) return { kind: 'ignored', key: event.key, reason: 'key outside uploads/<county>/<institution>/<template>/<period>/<file>.xlsx' };
+  if (!key) return { kind: 'ignored', key: event.key, reason: 'key outside uploads/<county>/<institution>/<template>/<period>/<file>' };
   const ref = versionOf(event);
   const now = deps.now?.() ?? new Date();
+  const defs = await deps.definitions.at(key.period);
   const stored = await deps.store.findVersion(key, ref.versionId);
-  if (stored) return complete(stored, await storedReport(stored.version, deps), true, deps, now);
+  if (stored) return complete(stored, await storedReport(stored.version, deps), true, deps, defs, now);
 
   const reportKey = reportKeyOf(key, ref.versionId);
-  const { report, submission, bytes, uploader } = await validateObject(event, key, deps, now);
+  const { report, submission, bytes, uploader } = await validateObject(event, key, deps, defs, now);
   // the marked-up workbook first: the version item, once written, points at it
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
     feedbackKey = feedbackKeyOf(key, ref.versionId);
-    const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, { uploadedAt: event.eventTime, fileName: key.fileName });
+    const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, {
+      uploadedAt: event.eventTime,
+      fileName: key.fileName,
+      institutionName: defs.institution(key.institution)?.institution.name,
+      templates: defs.templates,
+    });
     await deps.objects.put(deps.reportsBucket, feedbackKey, feedback.bytes, XLSX_TYPE);
   }
   const version: SubmissionVersion = {
@@ -142,18 +155,18 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   if (!(await deps.store.putVersion(version, submission))) {
     // another delivery of this version wrote it first (with its own order): finish from that one
     const winner = await deps.store.findVersion(key, ref.versionId);
-    if (winner) return complete(winner, await storedReport(winner.version, deps), true, deps, now);
+    if (winner) return complete(winner, await storedReport(winner.version, deps), true, deps, defs, now);
   }
-  return complete({ version, submission }, report, false, deps, now);
+  return complete({ version, submission }, report, false, deps, defs, now);
 }
 
-async function complete({ version, submission }: StoredVersion, report: Report, resumed: boolean, deps: IngestDeps, now: Date): Promise<IngestOutcome> {
+async function complete({ version, submission }: StoredVersion, report: Report, resumed: boolean, deps: IngestDeps, defs: Definitions, now: Date): Promise<IngestOutcome> {
   let becameCurrent = false;
   if (submission && version.status !== 'rejected') {
     const current: CurrentSubmission = { ...version, status: version.status, submission };
     becameCurrent = await deps.store.makeCurrent(current);
   }
-  const alerted = await alertOnce(version, report, deps, now);
+  const alerted = await alertOnce(version, report, deps, defs, now);
   await deps.store.recordAttempt(version);
   return { kind: 'processed', versionId: version.versionId, status: version.status, becameCurrent, reportKey: version.reportKey, feedbackKey: version.feedbackKey ?? null, alerted, resumed, report };
 }
@@ -176,7 +189,7 @@ export const alertMarkerKeyOf = (reportKey: string): string => reportKey.replace
  * (S3, not the failing table) and the error is thrown: the redelivery finds the marker, settles and
  * sends nothing. What remains (a crash between publish and both records) is in ARCHITECTURE.md.
  */
-async function alertOnce(version: SubmissionVersion, report: Report, deps: IngestDeps, now: Date): Promise<boolean> {
+async function alertOnce(version: SubmissionVersion, report: Report, deps: IngestDeps, defs: Definitions, now: Date): Promise<boolean> {
   if (!deps.alerter || !shouldAlert(report)) return false;
   if (!(await deps.store.claimAlert(version, now, ALERT_LEASE_MS))) return false;
   const marker = alertMarkerKeyOf(version.reportKey);
@@ -184,13 +197,13 @@ async function alertOnce(version: SubmissionVersion, report: Report, deps: Inges
     await settleWithRetry(version, deps, now);
     return false;
   }
-  const found = findInstitution(version.institution);
+  const found = defs.institution(version.institution);
   const alert = rejectionAlert({
     version,
     report,
     institutionName: found?.institution.name ?? version.institution,
     countyName: found?.county.name ?? version.county,
-    templateTitle: findTemplate(version.template)?.title ?? version.template,
+    templateTitle: defs.template(version.template)?.title ?? version.template,
     feedbackLocation: feedbackLocationOf({ portalBaseUrl: deps.portalBaseUrl ?? null, reportsBucket: deps.reportsBucket, feedbackKey: version.feedbackKey ?? version.reportKey, version }),
   });
   try {
@@ -229,16 +242,19 @@ interface Validated {
   uploader: string | null;
 }
 
-async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, now: Date): Promise<Validated> {
-  const options = { institution: key.institution, template: key.template, period: key.period, now };
-  if (event.size > deps.maxUploadBytes) return tooLarge(event.size, deps.maxUploadBytes, options);
+async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, defs: Definitions, now: Date): Promise<Validated> {
+  const options = { institution: key.institution, template: key.template, period: key.period, now, definitions: deps.definitions };
+  const xlsx = isXlsxName(key.fileName);
+  const notXlsx = (size: number) => onlyIssue(makeIssue('file-not-xlsx', msg.notXlsx(key.fileName), { value: key.fileName }), size, options);
+  if (event.size > deps.maxUploadBytes) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
   const object = await deps.objects.read(event.bucket, event.key, deps.maxUploadBytes, event.objectVersionId);
-  if (!object) return tooLarge(event.size, deps.maxUploadBytes, options);
+  if (!object) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
   const named = object.metadata[UPLOADER_METADATA];
   if (named !== undefined && !mayUploadFor(named, key)) return refused(named, object.bytes.length, options);
   if (named === undefined && !event.principal) return anonymous(object.bytes.length, options);
   const uploader = named ?? `${IAM_UPLOADER_PREFIX}${event.principal}`;
-  const history = await historyOf(key, deps.store);
+  if (!xlsx) return { ...notXlsx(object.bytes.length), uploader };
+  const history = await historyOf(key, deps.store, defs);
   return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes, uploader };
 }
 
@@ -277,9 +293,27 @@ function onlyIssue(issue: Report['issues'][number], size: number, identity: { in
   return { report, submission: null, uploader: null };
 }
 
-/** The institution's accepted months of this template, for history checks (indicator returns only). */
-async function historyOf(key: UploadKey, store: SubmissionStore): Promise<HistoryPoint[] | undefined> {
-  if (findTemplate(key.template)?.kind !== 'indicator') return undefined;
-  const past = await store.history(key.institution, key.template, shiftPeriod(key.period, -HISTORY_MONTHS), shiftPeriod(key.period, -1));
-  return past.map((c) => ({ period: c.period, values: (c.submission as IndicatorSubmission).values }));
+/**
+ * The institution's accepted months of this template, for history checks (indicator returns only).
+ * An institution that others were merged into also has their months before the merge: summed,
+ * for the months every one of them has.
+ */
+async function historyOf(key: UploadKey, store: SubmissionStore, defs: Definitions): Promise<HistoryPoint[] | undefined> {
+  if (defs.template(key.template)?.kind !== 'indicator') return undefined;
+  const from = shiftPeriod(key.period, -HISTORY_MONTHS);
+  const to = shiftPeriod(key.period, -1);
+  const institution = defs.institution(key.institution)?.institution;
+  const members = [...(institution ? [institution] : []), ...defs.predecessorsOf(key.institution)];
+  const months = await Promise.all(members.map((m) => store.history(m.code, key.template, from, to)));
+  if (members.length <= 1) return (months[0] ?? []).map((c) => ({ period: c.period, values: (c.submission as IndicatorSubmission).values }));
+  const points: HistoryPoint[] = [];
+  for (let period = from; period <= to; period = shiftPeriod(period, 1)) {
+    const owing = members.map((m, n) => ({ m, accepted: months[n]! })).filter(({ m }) => defs.active(m, period));
+    const found = owing.map(({ accepted }) => accepted.find((c) => c.period === period));
+    if (!owing.length || found.some((c) => !c)) continue;
+    const values: Record<string, number> = {};
+    for (const c of found) for (const [code, v] of Object.entries((c!.submission as IndicatorSubmission).values)) values[code] = (values[code] ?? 0) + v;
+    points.push({ period, values });
+  }
+  return points;
 }

@@ -20,7 +20,6 @@
  * so late and corrected returns appear the next morning.
  */
 import { z } from 'zod';
-import { findCounty, registry } from '../../schemas/index.ts';
 import { deadlineDigest, isDigestDay } from './alert/digest.ts';
 import { isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
 import { PERIOD_PATTERN } from './layout.ts';
@@ -28,6 +27,7 @@ import { publishConsolidated, type PublishDeps, type Published } from './consoli
 import { shiftPeriod } from './validate/history.ts';
 import type { Alerter } from '../ports/index.ts';
 import { reconcile, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
+import type { Definitions } from './definitions/definitions.ts';
 
 const month = z.string().regex(PERIOD_PATTERN, 'YYYY-MM');
 const anyPeriod = z.string().refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY');
@@ -57,7 +57,7 @@ export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
 export interface ScheduleDeps extends PublishDeps {
   alerter?: Alerter;
-  /** the counties served; default every county in the registry */
+  /** the counties served; default every county in the definitions */
   counties?: readonly string[];
   /** what reconciliation needs besides the store (absent: the reconcile task fails) */
   reconcile?: Omit<ReconcileDeps, 'store' | 'counties'>;
@@ -109,10 +109,10 @@ export function nextRun(schedule: (typeof SCHEDULES)[number], now: Date): Date {
 /** The month institutions are reporting on `now` (Beijing time): the previous calendar month. */
 export const reportingMonth = (now: Date): string => shiftPeriod(shanghaiMonth(now), -1);
 
-export function servedCounties(counties?: readonly string[]): string[] {
-  const codes = counties?.length ? [...counties] : registry.counties.map((c) => c.code);
-  const unknown = codes.filter((c) => !findCounty(c));
-  if (unknown.length) throw new Error(`counties not in the registry: ${unknown.join(', ')}`);
+export function servedCounties(defs: Definitions, counties?: readonly string[]): string[] {
+  const codes = counties?.length ? [...counties] : defs.counties.map((c) => c.code);
+  const unknown = codes.filter((c) => !defs.county(c));
+  if (unknown.length) throw new Error(`counties not in the definitions: ${unknown.join(', ')}`);
   return codes;
 }
 
@@ -128,7 +128,7 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
   /** scheduled: once a day (a second delivery of the schedule sends nothing); on demand: always */
   const digest = async (county: string, period: string, scheduled: boolean) => {
     let sent = false;
-    const alert = deadlineDigest({ county, period, now, entries: await deps.store.listPeriod(county, period) });
+    const alert = deadlineDigest({ defs: await deps.definitions.at(period), county, period, now, entries: await deps.store.listPeriod(county, period) });
     const taskId = `digest#${county}#${period}#${shanghaiTime(now)!.slice(0, 10)}`;
     if (alert && deps.alerter && (!scheduled || (await deps.store.claimTask(taskId, now)))) {
       try {
@@ -145,13 +145,14 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
   switch (task.task) {
     case 'nightly': {
       const period = reportingMonth(now);
-      for (const county of servedCounties(deps.counties)) await publish('county', county, period);
+      for (const county of servedCounties(await deps.definitions.at(period), deps.counties)) await publish('county', county, period);
       break;
     }
     case 'after-deadline': {
       const period = reportingMonth(now);
-      for (const county of servedCounties(deps.counties)) {
-        if (!isDigestDay(now, county, period)) continue;
+      const defs = await deps.definitions.at(period);
+      for (const county of servedCounties(defs, deps.counties)) {
+        if (!isDigestDay(now, defs.county(county)!, period)) continue;
         await publish('county', county, period);
         await digest(county, period, true);
       }
@@ -173,7 +174,7 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
           ...(scoped ? {} : { minAgeMs: RECONCILE_MIN_AGE_MS }),
           now,
         },
-        { ...deps.reconcile, store: deps.store, counties: servedCounties(deps.counties) },
+        { ...deps.reconcile, store: deps.store, counties: servedCounties(await deps.definitions.at(reportingMonth(now)), deps.counties) },
       );
       break;
     }

@@ -2,6 +2,8 @@
 import { config } from '../config.ts';
 import { dynamoClient, s3Client, snsClient, sqsClient } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
+import { StoredDefinitionsStore } from '../adapters/dynamo/definitions.ts';
+import { StoredDefinitions } from '../core/definitions/source.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
 import { SqsUploadQueue } from '../adapters/sqs/queue.ts';
@@ -15,6 +17,8 @@ export function awsDeps(): AwsDeps {
   const cfg = config();
   const objects = new S3ObjectStore(s3Client());
   return {
+    // cached per container; a new version is seen within DEFINITIONS_MAX_AGE_MS
+    definitions: new StoredDefinitions(new StoredDefinitionsStore(dynamoClient(), cfg.tableName, objects, cfg.reportsBucket)),
     objects,
     store: new DynamoSubmissionStore(dynamoClient(), cfg.tableName),
     ...(cfg.alertsTopicArn ? { alerter: new SnsAlerter(snsClient(), cfg.alertsTopicArn) } : {}),

@@ -23,7 +23,9 @@
  * everything of its county and writes only its own returns (it reports T-FY and T-TZ itself).
  */
 import { randomBytes } from 'node:crypto';
-import { currentTemplate, findCounty, findInstitution, findTemplate, templates as allTemplates, templatesOwed, type County, type Institution } from '../../schemas/index.ts';
+import type { County, Institution } from '../../schemas/model.ts';
+import type { Definitions } from '../core/definitions/definitions.ts';
+import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
 import { deadlineOf, shanghaiMonth } from '../core/consolidate/period.ts';
@@ -68,6 +70,8 @@ export type PublishFn = (request: { level: 'county'; code: string; period: strin
 export interface PortalDeps {
   /** PORTAL_SECRET: access codes and session tokens derive from it (≥ 32 characters) */
   secret: string;
+  /** who exists and what each owes: the newest for identity, those in force for a period for the rest */
+  definitions: DefinitionsPort;
   store: SubmissionStore;
   objects: ObjectStore;
   links: ObjectLinks;
@@ -145,10 +149,10 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   const ttl = deps.sessionTtlSeconds ?? SESSION_TTL_SECONDS;
   const cookieAttrs = `Path=/; HttpOnly; SameSite=Strict${deps.secureCookie ? '; Secure' : ''}`;
 
-  function principalOf(request: ApiRequest): Principal {
+  async function principalOf(request: ApiRequest): Promise<Principal> {
     const auth = request.headers.authorization;
     const token = auth && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '') : cookieOf(request, SESSION_COOKIE);
-    const principal = verifyToken(deps.secret, token, now());
+    const principal = verifyToken(await deps.definitions.latest(), deps.secret, token, now());
     if (!principal) throw new ApiError(401, '登录已过期或未登录，请重新登录');
     return principal;
   }
@@ -170,20 +174,22 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   const routes: Record<string, (request: ApiRequest) => Promise<ApiResponse>> = {
     'POST /api/login': async (request) => {
       const body = bodyOf(request);
-      const principal = signIn(deps.secret, String(body.code ?? ''), String(body.accessCode ?? ''), now(), ttl);
+      const latest = await deps.definitions.latest();
+      const principal = signIn(latest, deps.secret, String(body.code ?? ''), String(body.accessCode ?? ''), now(), ttl);
       if (!principal) throw new ApiError(401, '机构代码或访问码不正确');
       const token = issueToken(deps.secret, principal);
-      return json(200, meOf(principal, now()), [`${SESSION_COOKIE}=${token}; Max-Age=${ttl}; ${cookieAttrs}`]);
+      return json(200, meOf(latest, principal, now()), [`${SESSION_COOKIE}=${token}; Max-Age=${ttl}; ${cookieAttrs}`]);
     },
     'POST /api/logout': async () => json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]),
-    'GET /api/me': async (request) => json(200, meOf(principalOf(request), now())),
+    'GET /api/me': async (request) => json(200, meOf(await deps.definitions.latest(), await principalOf(request), now())),
 
     'GET /api/template': async (request) => {
-      const p = principalOf(request);
-      const { institution, county } = readable(p, request.query.institution);
+      const p = await principalOf(request);
       const period = periodParam(request.query.period, now());
-      const id = owedTemplate(institution, request.query.template);
-      const def = currentTemplate(id);
+      const defs = await deps.definitions.at(period);
+      const { institution, county } = readable(defs, p, request.query.institution);
+      const id = owedTemplate(defs, institution, period, request.query.template);
+      const def = defs.template(id)!;
       const bytes = await writeTemplate(def, county, institution, period);
       return {
         status: 200,
@@ -194,12 +200,13 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'POST /api/uploads': async (request) => {
-      const p = principalOf(request);
+      const p = await principalOf(request);
       const body = bodyOf(request);
       if (body.institution !== undefined && body.institution !== p.code) throw new ApiError(403, '只能上报本单位的报表');
-      const { institution, county } = readable(p, p.code);
-      const id = owedTemplate(institution, typeof body.template === 'string' ? body.template : undefined);
       const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
+      const defs = await deps.definitions.at(period);
+      const { institution, county } = readable(defs, p, p.code);
+      const id = owedTemplate(defs, institution, period, typeof body.template === 'string' ? body.template : undefined);
       const fileName = typeof body.fileName === 'string' ? body.fileName : '';
       if (!/\.xlsx$/i.test(fileName.trim())) throw new ApiError(400, '只接受 Excel 工作簿（.xlsx）；.xls、.csv、WPS 的 .et 请先另存为 .xlsx');
       const size = body.size === undefined ? undefined : Number(body.size);
@@ -218,10 +225,10 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/upload-status': async (request) => {
-      const p = principalOf(request);
+      const p = await principalOf(request);
       const key = parseUploadKey(request.query.key ?? '');
       if (!key) throw new ApiError(400, '上传位置无效');
-      readable(p, key.institution);
+      readable(await deps.definitions.latest(), p, key.institution);
       const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
       const version = versions.find((v) => v.objectKey === request.query.key);
       if (!version) return json(200, { state: 'pending' });
@@ -229,18 +236,19 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/submissions': async (request) => {
-      const p = principalOf(request);
-      const { institution, county } = readable(p, request.query.institution);
+      const p = await principalOf(request);
       const period = periodParam(request.query.period, now());
+      const defs = await deps.definitions.at(period);
+      const { institution, county } = readable(defs, p, request.query.institution);
       const entries = (await deps.store.listPeriod(county.code, period)).filter((e) => e.institution === institution.code);
       const rows = await Promise.all(
-        templatesOwed(institution).map(async (id) => {
+        defs.owed(institution, period).map(async (id) => {
           const versions = await deps.store.versions({ institution: institution.code, template: id, period });
           return {
             template: id,
-            title: findTemplate(id)?.title ?? id,
-            deadline: deadlineLabel(period, county.deadlineDay),
-            ...cellOf(entries.find((e) => e.template === id), period, county, now()),
+            title: defs.template(id)?.title ?? id,
+            deadline: deadlineLabel(period, defs.deadlineDay(county, id)),
+            ...cellOf(entries.find((e) => e.template === id), period, defs.deadlineDay(county, id), now()),
             versions: versions.reverse().map(versionView),
           };
         }),
@@ -249,19 +257,20 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/history': async (request) => {
-      const p = principalOf(request);
-      const { institution, county } = readable(p, request.query.institution);
+      const p = await principalOf(request);
       const current = request.query.to ? periodParam(request.query.to, now()) : shanghaiMonth(now());
+      const defs = await deps.definitions.at(current);
+      const { institution, county } = readable(defs, p, request.query.institution);
       const periods = Array.from({ length: 12 }, (_, i) => shiftPeriod(current, i - 11));
       const rows = await Promise.all(
-        templatesOwed(institution).map(async (id) => {
+        defs.templatesOf(institution).map(async (id) => {
           const accepted = await deps.store.history(institution.code, id, periods[0]!, current);
           const cells: Record<string, { status: string; uploadedAt: string; late: boolean } | null> = {};
           for (const period of periods) {
             const c = accepted.find((x) => x.period === period);
             cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > deadlineOf(period, county.deadlineDay).getTime() } : null;
           }
-          return { template: id, title: findTemplate(id)?.title ?? id, cells };
+          return { template: id, title: defs.template(id)?.title ?? id, cells };
         }),
       );
       return json(200, { institution: institution.code, periods, rows });
@@ -278,17 +287,19 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/county': async (request) => {
-      const p = commission(principalOf(request));
-      const county = findCounty(p.county)!;
+      const p = commission(await principalOf(request));
       const period = periodParam(request.query.period, now());
+      const defs = await deps.definitions.at(period);
+      const county = defs.county(p.county);
+      if (!county) throw new ApiError(404, `旗县 ${p.county} 在 ${periodLabel(period)} 执行的定义中不存在`);
       const entries = await deps.store.listPeriod(county.code, period);
-      return json(200, countyView(county, period, entries, now()));
+      return json(200, countyView(defs, county, period, entries, now()));
     },
 
     'GET /api/indicators': async (request) => {
-      const p = commission(principalOf(request));
+      const p = commission(await principalOf(request));
       const period = periodParam(request.query.period, now());
-      const result = consolidate(await loadConsolidationInput(deps.store, p.county, period, now()));
+      const result = consolidate(await loadConsolidationInput(deps.store, await deps.definitions.at(period), p.county, period, now()));
       const rows = result.summary.flatMap((section) =>
         section.rows
           .filter((r) => r.target || r.kind === 'indicator')
@@ -309,7 +320,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/consolidated': async (request) => {
-      const p = commission(principalOf(request));
+      const p = commission(await principalOf(request));
       const prefix = `consolidated/${p.county}/`;
       const objects = (await deps.objects.list(deps.reportsBucket, prefix)).filter((o) => o.key.endsWith('.xlsx'));
       const latest = [];
@@ -326,20 +337,20 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/download/consolidated': async (request) => {
-      const p = commission(principalOf(request));
+      const p = commission(await principalOf(request));
       const key = request.query.key ?? '';
       const prefix = `consolidated/${p.county}/`;
       if (!key.startsWith(prefix) || !key.endsWith('.xlsx') || key.includes('..') || key.split('/').length !== 4) throw new ApiError(403, '无权下载该文件');
       const found = (await deps.objects.list(deps.reportsBucket, key)).some((o) => o.key === key);
       if (!found) throw new ApiError(404, '汇总表不存在，请先生成');
       const [, , folder, file] = key.split('/') as [string, string, string, string];
-      const county = findCounty(p.county)!;
-      const name = folder === 'latest' ? `${county.name}汇总表_${file}` : file;
+      const county = (await deps.definitions.latest()).county(p.county);
+      const name = folder === 'latest' ? `${county?.name ?? p.county}汇总表_${file}` : file;
       return redirect(await deps.links.presignGet({ bucket: deps.reportsBucket, key, fileName: name, contentType: XLSX_TYPE, expiresSeconds: DOWNLOAD_LINK_SECONDS }));
     },
 
     'POST /api/regenerate': async (request) => {
-      const p = commission(principalOf(request));
+      const p = commission(await principalOf(request));
       const body = bodyOf(request);
       const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
       const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
@@ -353,9 +364,9 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   }
 
   /** The institution a principal may read: its own, or (commission) any of its county. */
-  function readable(p: Principal, code: string | undefined): { institution: Institution; county: County } {
+  function readable(defs: Definitions, p: Principal, code: string | undefined): { institution: Institution; county: County } {
     const wanted = code === undefined || code === '' ? p.code : code;
-    const found = findInstitution(wanted);
+    const found = defs.institution(wanted);
     if (!found) throw new ApiError(404, `机构代码 ${String(wanted).slice(0, 20)} 不在名录中`);
     const allowed = wanted === p.code || (p.role === 'commission' && found.county.code === p.county);
     if (!allowed) throw new ApiError(403, '无权查看其他机构的数据');
@@ -363,10 +374,11 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   }
 
   async function versionParam(request: ApiRequest): Promise<SubmissionVersion> {
-    const p = principalOf(request);
-    const { institution } = readable(p, request.query.institution);
-    const template = owedTemplate(institution, request.query.template);
+    const p = await principalOf(request);
     const period = periodParam(request.query.period, now());
+    const defs = await deps.definitions.at(period);
+    const { institution } = readable(defs, p, request.query.institution);
+    const template = knownTemplate(defs, institution, request.query.template);
     const versionId = request.query.versionId ?? '';
     if (!/^[0-9a-f]{8,64}$/.test(versionId)) throw new ApiError(400, '版本号无效');
     const version = (await deps.store.versions({ institution: institution.code, template, period })).find((v) => v.versionId === versionId);
@@ -431,9 +443,17 @@ function periodParam(period: string | undefined, now: Date): string {
   return period;
 }
 
-function owedTemplate(institution: Institution, template: string | undefined): string {
-  if (!template || !allTemplates.some((t) => t.id === template)) throw new ApiError(400, '报表模板无效');
-  if (!templatesOwed(institution).includes(template)) throw new ApiError(403, `${institution.name}无需报送 ${template}`);
+/** A template the institution owes for the period (to download or upload it). */
+function owedTemplate(defs: Definitions, institution: Institution, period: string, template: string | undefined): string {
+  const id = knownTemplate(defs, institution, template);
+  if (!defs.owed(institution, period).includes(id)) throw new ApiError(403, `${institution.name} ${periodLabel(period)}无需报送 ${id}`);
+  return id;
+}
+
+/** A template of the institution's (to read what was uploaded, whether or not it is still owed). */
+function knownTemplate(defs: Definitions, institution: Institution, template: string | undefined): string {
+  if (!template || !defs.template(template)) throw new ApiError(400, '报表模板无效');
+  if (!defs.templatesOf(institution).includes(template)) throw new ApiError(403, `${institution.name}无需报送 ${template}`);
   return template;
 }
 
@@ -468,8 +488,8 @@ function versionView(v: SubmissionVersion) {
 export type CellStatus = 'accepted' | 'accepted_with_warnings' | 'rejected' | 'missing';
 
 /** One institution × template of a period: the accepted version when there is one, else the latest attempt. */
-function cellOf(entry: PeriodEntry | undefined, period: string, county: County, now: Date) {
-  const deadline = deadlineOf(period, county.deadlineDay);
+function cellOf(entry: PeriodEntry | undefined, period: string, deadlineDay: number, now: Date) {
+  const deadline = deadlineOf(period, deadlineDay);
   const current = entry?.current ?? null;
   const latest = entry?.latest ?? null;
   const shown = current ?? latest;
@@ -489,14 +509,15 @@ function cellOf(entry: PeriodEntry | undefined, period: string, county: County, 
   };
 }
 
-function countyView(county: County, period: string, entries: readonly PeriodEntry[], now: Date) {
-  const used = new Set(county.institutions.flatMap((i) => templatesOwed(i)));
-  const columns = allTemplates.filter((t, i, all) => used.has(t.id) && all.findIndex((x) => x.id === t.id) === i).map((t) => ({ id: t.id, title: t.title }));
+function countyView(defs: Definitions, county: County, period: string, entries: readonly PeriodEntry[], now: Date) {
+  const institutions = defs.activeIn(county, period);
+  const used = new Set(institutions.flatMap((i) => defs.owed(i, period)));
+  const columns = defs.templates.filter((t) => used.has(t.id)).map((t) => ({ id: t.id, title: t.title }));
   const byKey = new Map(entries.map((e) => [`${e.institution}|${e.template}`, e]));
   const totals = { owed: 0, accepted: 0, warnings: 0, rejected: 0, missing: 0, onTime: 0, late: 0 };
   const issues: Array<Record<string, unknown>> = [];
-  const rows = county.institutions.map((inst) => {
-    const owed = new Set(templatesOwed(inst));
+  const rows = institutions.map((inst) => {
+    const owed = new Set(defs.owed(inst, period));
     const cells: Record<string, ReturnType<typeof cellOf> | null> = {};
     for (const col of columns) {
       if (!owed.has(col.id)) {
@@ -504,7 +525,7 @@ function countyView(county: County, period: string, entries: readonly PeriodEntr
         continue;
       }
       const entry = byKey.get(`${inst.code}|${col.id}`);
-      const cell = cellOf(entry, period, county, now);
+      const cell = cellOf(entry, period, defs.deadlineDay(county, col.id), now);
       cells[col.id] = cell;
       totals.owed++;
       if (cell.status === 'accepted') totals.accepted++;
@@ -552,8 +573,8 @@ function countyView(county: County, period: string, entries: readonly PeriodEntr
   };
 }
 
-function meOf(p: Principal, now: Date) {
-  const { institution, county } = findInstitution(p.code)!;
+function meOf(defs: Definitions, p: Principal, now: Date) {
+  const { institution, county } = defs.institution(p.code)!;
   return {
     code: p.code,
     name: institution.name,
@@ -561,7 +582,7 @@ function meOf(p: Principal, now: Date) {
     county: county.code,
     countyName: county.name,
     cityName: county.city.name,
-    templates: templatesOwed(institution).map((id) => ({ id, title: findTemplate(id)?.title ?? id })),
+    templates: defs.templatesOf(institution).map((id) => ({ id, title: defs.template(id)?.title ?? id })),
     deadlineDay: county.deadlineDay,
     expiresAt: new Date(p.exp * 1000).toISOString(),
     ...periodsAround(now),

@@ -9,11 +9,11 @@
  * Rotating the secret changes every access code and ends every session. node:crypto only.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { findCounty, findInstitution } from '../../schemas/index.ts';
+import type { Definitions } from '../core/definitions/definitions.ts';
 
 export type Role = 'institution' | 'commission';
 
-/** Who is signed in: derived from the registry at sign-in, carried in the token. */
+/** Who is signed in: derived from the definitions at sign-in, carried in the token. */
 export interface Principal {
   /** institution code, `<county>-000` for the commission */
   code: string;
@@ -56,16 +56,16 @@ function equal(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The role an institution code signs in with, or null when the registry does not know it. */
-export function roleOf(code: string): { county: string; role: Role } | null {
-  const found = findInstitution(code);
+/** The role an institution code signs in with, or null when the definitions do not know it. */
+export function roleOf(defs: Definitions, code: string): { county: string; role: Role } | null {
+  const found = defs.institution(code);
   if (!found) return null;
   return { county: found.county.code, role: found.institution.type === 'commission' && code === `${found.county.code}-000` ? 'commission' : 'institution' };
 }
 
 /** Checks a code and access code; the principal when both match, else null (one answer for both mistakes). */
-export function signIn(secret: string, code: string, typed: string, now: Date, ttlSeconds = SESSION_TTL_SECONDS): Principal | null {
-  const who = typeof code === 'string' ? roleOf(code.trim()) : null;
+export function signIn(defs: Definitions, secret: string, code: string, typed: string, now: Date, ttlSeconds = SESSION_TTL_SECONDS): Principal | null {
+  const who = typeof code === 'string' ? roleOf(defs, code.trim()) : null;
   const expected = accessCode(secret, who ? code.trim() : 'unknown');
   const ok = equal(normalizeAccessCode(typed ?? ''), normalizeAccessCode(expected));
   if (!who || !ok) return null;
@@ -80,8 +80,8 @@ export function issueToken(secret: string, principal: Principal): string {
   return `${payload}.${mac}`;
 }
 
-/** The principal of a valid, unexpired token whose institution is still in the registry; else null. */
-export function verifyToken(secret: string, token: string | undefined | null, now: Date): Principal | null {
+/** The principal of a valid, unexpired token whose institution is still in the definitions; else null. */
+export function verifyToken(defs: Definitions, secret: string, token: string | undefined | null, now: Date): Principal | null {
   if (typeof token !== 'string' || token.length > 1024) return null;
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return null;
@@ -97,17 +97,17 @@ export function verifyToken(secret: string, token: string | undefined | null, no
   const d = data as { c?: unknown; k?: unknown; r?: unknown; e?: unknown };
   if (typeof d.c !== 'string' || typeof d.k !== 'string' || typeof d.e !== 'number' || (d.r !== 'institution' && d.r !== 'commission')) return null;
   if (d.e * 1000 <= now.getTime()) return null;
-  // the registry decides, not the token alone: a removed institution loses access at once
-  const who = roleOf(d.c);
+  // the definitions decide, not the token alone: a removed institution loses access at once
+  const who = roleOf(defs, d.c);
   if (!who || who.county !== d.k || who.role !== d.r) return null;
   return { code: d.c, county: d.k, role: d.r, exp: d.e };
 }
 
 /** Every sign-in of a county (commission first): what `hmis serve` prints and an operator hands out. */
-export function countyAccessCodes(secret: string, county: string): Array<{ code: string; name: string; role: Role; accessCode: string }> {
-  const c = findCounty(county);
+export function countyAccessCodes(defs: Definitions, secret: string, county: string): Array<{ code: string; name: string; role: Role; accessCode: string }> {
+  const c = defs.county(county);
   if (!c) return [];
   return c.institutions
-    .map((i) => ({ code: i.code, name: i.name, role: roleOf(i.code)!.role, accessCode: accessCode(secret, i.code) }))
+    .map((i) => ({ code: i.code, name: i.name, role: roleOf(defs, i.code)!.role, accessCode: accessCode(secret, i.code) }))
     .sort((a, b) => (a.role === b.role ? a.code.localeCompare(b.code) : a.role === 'commission' ? -1 : 1));
 }

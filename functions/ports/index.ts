@@ -4,6 +4,7 @@
  */
 import type { Report, ReportStatus } from '../core/report.ts';
 import type { LedgerRow, Submission, SubmissionIdentity } from '../core/normalize/submission.ts';
+import type { DefinitionsLog } from '../core/definitions/log.ts';
 
 export interface StoredObject {
   bytes: Uint8Array;
@@ -173,4 +174,20 @@ export interface Alert {
 
 export interface Alerter {
   publish(alert: Alert): Promise<void>;
+}
+
+/** Where the newest definitions version is (a small record the functions check every half minute). */
+export interface DefinitionsHead {
+  version: number;
+  /** the object holding the whole log up to that version */
+  key: string;
+}
+
+/** The commission's definitions, as a log of versions (functions/core/definitions). */
+export interface DefinitionsStore {
+  /** the newest version; null when nothing is stored yet */
+  head(): Promise<DefinitionsHead | null>;
+  read(head: DefinitionsHead): Promise<DefinitionsLog>;
+  /** Stores a log whose previous newest version was `expected` (null: the first). False when another writer moved the head first. */
+  write(log: DefinitionsLog, expected: number | null): Promise<boolean>;
 }

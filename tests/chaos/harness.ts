@@ -22,6 +22,7 @@ import { statusRows } from '../../functions/cli/status.ts';
 import { parseUploadKey, versionOf } from '../../functions/core/ingest.ts';
 import { reconcile, type ReconcileReport } from '../../functions/core/reconcile.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
 
 export const FULL = process.env.HMIS_CHAOS === 'full';
@@ -127,7 +128,7 @@ export async function expectExactlyOneVersionEach(endpoints: StackEndpoints, ack
       const [county, period] = cp.split('#') as [string, string];
       for (const slot of await store.processedVersions(county, period)) for (const id of slot.versionIds) processed.add(id);
       // what `hmis status` prints: versions per owed slot
-      statusVersions += statusRows(county, await store.listPeriod(county, period)).reduce((n, r) => n + r.versions, 0);
+      statusVersions += statusRows(bundledDefinitions(), county, period, await store.listPeriod(county, period)).reduce((n, r) => n + r.versions, 0);
       for (const slot of await store.processedVersions(county, period)) {
         const items = await store.versions(slot);
         expect(new Set(items.map((v) => v.versionId)).size, `no version item twice in ${slot.institution} ${slot.template} ${period}`).toBe(items.length);

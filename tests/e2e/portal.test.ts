@@ -108,6 +108,8 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.click('#login-submit');
     await page.waitForSelector('#app-view:not([hidden])');
     await page.selectOption('#period', PERIOD);
+    // the view of the default period may still be on screen: wait for the chosen one
+    await page.waitForSelector(`#app-view[data-period="${PERIOD}"]`);
   }
 
   const gridCell = (page: Page, institution: string, template: string) => page.locator(`#grid tr[data-institution="${institution}"] td[data-template="${template}"]`);

@@ -1,6 +1,7 @@
 /** In-memory fakes of the ports, for unit tests of the core only (storage tests use dynalite/s3rver). */
 import type { LedgerRow, Submission } from '../../functions/core/normalize/submission.ts';
-import type { Alert, Alerter, AttemptSummary, CurrentSubmission, ObjectStore, PeriodEntry, StoredVersion, SubmissionIdentityKey, SubmissionStore, SubmissionVersion } from '../../functions/ports/index.ts';
+import type { DefinitionsLog } from '../../functions/core/definitions/log.ts';
+import type { Alert, Alerter, AttemptSummary, CurrentSubmission, DefinitionsHead, DefinitionsStore, ObjectStore, PeriodEntry, StoredVersion, SubmissionIdentityKey, SubmissionStore, SubmissionVersion } from '../../functions/ports/index.ts';
 
 export class MemoryObjects implements ObjectStore {
   readonly objects = new Map<string, Uint8Array>();
@@ -111,5 +112,30 @@ export class MemoryAlerter implements Alerter {
   readonly sent: Alert[] = [];
   async publish(alert: Alert) {
     this.sent.push(alert);
+  }
+}
+
+/** DefinitionsStore in memory: the head moves by compare-and-set, as the table item does. */
+export class MemoryDefinitions implements DefinitionsStore {
+  private log: DefinitionsLog | null = null;
+  reads = 0;
+  heads = 0;
+  constructor(initial?: DefinitionsLog) {
+    if (initial) this.log = structuredClone(initial);
+  }
+  async head(): Promise<DefinitionsHead | null> {
+    this.heads++;
+    const newest = this.log?.versions[this.log.versions.length - 1];
+    return newest ? { version: newest.version, key: `definitions/v${newest.version}.json` } : null;
+  }
+  async read(): Promise<DefinitionsLog> {
+    this.reads++;
+    return structuredClone(this.log!);
+  }
+  async write(log: DefinitionsLog, expected: number | null): Promise<boolean> {
+    const newest = this.log?.versions[this.log.versions.length - 1]?.version ?? null;
+    if (newest !== expected) return false;
+    this.log = structuredClone(log);
+    return true;
   }
 }

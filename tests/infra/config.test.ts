@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../functions/config.ts';
-import { registry } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 import { DEFAULT_SCHEDULE, DeployConfigError, loadDeployConfig } from '../../infra/config.ts';
 
 const dirs: string[] = [];
@@ -21,7 +21,7 @@ describe('deployment config', () => {
   it('a fresh clone needs nothing: stage dev, every county of the registry, schedules in Asia/Shanghai', () => {
     const c = load({});
     expect(c.stage).toBe('dev');
-    expect(c.counties).toEqual(registry.counties.map((x) => x.code));
+    expect(c.counties).toEqual(bundledDefinitions().counties.map((x) => x.code));
     // the handler's own schedule (functions/core/schedule.ts): working days 09:00, nightly 02:00
     expect(c.schedule).toEqual({ afterDeadline: 'cron(0 9 ? * MON-FRI *)', nightly: 'cron(0 2 * * ? *)', timezone: 'Asia/Shanghai' });
     expect(c.schedule).toEqual(DEFAULT_SCHEDULE);
@@ -75,13 +75,13 @@ describe('deployment config', () => {
     for (const path of ['stage', 'alerts.0.endpoint', 'alerts.2.endpoint', 'schedule.nightly', 'logRetentionDays', 'unknownKey']) expect(message).toContain(path);
   });
 
-  it('refuses counties not in the registry and filters on counties the deployment does not serve', () => {
-    expect(() => load({ counties: '150525,999999' })).toThrow(/counties\.1: 999999 is not in the registry/);
+  it('refuses counties not in the initial definitions and filters on counties the deployment does not serve', () => {
+    expect(() => load({ counties: '150525,999999' })).toThrow(/counties\.1: 999999 is not in the initial definitions/);
     const dir = tempDir();
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { county: ['150425'] } }] }));
     expect(() => load({ config: 'c.json' }, dir)).toThrow(/alerts\.0\.filter\.county: 150425 is not served/);
     writeFileSync(join(dir, 'i.json'), JSON.stringify({ counties: ['150525'], alerts: [{ protocol: 'email', endpoint: 'x@example.org', filter: { institution: ['150525-999'] } }] }));
-    expect(() => load({ config: 'i.json' }, dir)).toThrow(/alerts\.0\.filter\.institution: 150525-999 is not in the registry/);
+    expect(() => load({ config: 'i.json' }, dir)).toThrow(/alerts\.0\.filter\.institution: 150525-999 is not in the initial definitions/);
   });
 
   it('a missing config file is one clear error', () => {

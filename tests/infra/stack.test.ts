@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
 import { ENV, UPLOAD_PREFIX } from '../../functions/config.ts';
 import { INGEST_BATCH_SIZE, INGEST_MAX_RECEIVES, OLDEST_MESSAGE_ALARM_SECONDS } from '../../infra/constructs/ingest.ts';
-import { registry } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
 import { actionsOf, arn, flat, inspect, ref, resourcesOf, type Resource, type Statement } from './template.ts';
@@ -412,7 +412,7 @@ describe('institution upload rights (per-institution policies from the registry)
   const uploads = 'arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>/uploads/';
 
   it('one managed policy per institution of the served counties: PutObject under its own prefix, nothing else', () => {
-    const served = registry.counties.filter((c) => ['150525', '150425'].includes(c.code));
+    const served = bundledDefinitions().counties.filter((c) => ['150525', '150425'].includes(c.code));
     const institutions = served.flatMap((c) => c.institutions.map((i) => [c.code, i.code] as const));
     expect(stack.access.institutionPolicies.size).toBe(institutions.length);
     for (const [county, inst] of institutions) {
@@ -441,7 +441,7 @@ describe('institution upload rights (per-institution policies from the registry)
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
     expect(tagged.access.institutionPolicies.size).toBe(0);
-    expect(tagged.access.commissionPolicies.size).toBe(registry.counties.length);
+    expect(tagged.access.commissionPolicies.size).toBe(bundledDefinitions().counties.length);
     const json = Template.fromStack(tagged).toJSON();
     const policy = json.Resources[tagged.getLogicalId(tagged.access.byTagPolicy!.node.defaultChild as CfnElement)];
     expect(policy.Properties.ManagedPolicyName).toBe('hmis-test-upload-by-tag');

@@ -18,7 +18,7 @@ import { makeEntry } from '../../functions/core/consolidate/build.ts';
 import type { S3Event, SqsBatchResponse, SqsEvent } from '../../functions/handlers/s3-event.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
-import { findCounty, templatesOwed } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 
 const run = promisify(execFile);
 const stack = inject('stack');
@@ -112,12 +112,12 @@ describe('the scheduled function', () => {
   const PERIOD = '2024-06';
 
   beforeAll(async () => {
-    const county = findCounty(COUNTY)!;
+    const county = bundledDefinitions().county(COUNTY)!;
     const accepted = county.institutions[1]!; // 人民医院: accepted
     const rejected = county.institutions[4]!; // a township centre: only a rejected upload
     const entries = [
-      makeEntry({ institution: accepted.code, template: templatesOwed(accepted)[0]!, period: PERIOD, values: {} }),
-      makeEntry({ institution: rejected.code, template: templatesOwed(rejected)[0]!, period: PERIOD, rejected: [] }),
+      makeEntry({ institution: accepted.code, template: bundledDefinitions().templatesOf(accepted)[0]!, period: PERIOD, values: {} }),
+      makeEntry({ institution: rejected.code, template: bundledDefinitions().templatesOf(rejected)[0]!, period: PERIOD, rejected: [] }),
     ];
     for (const e of entries) {
       if (e.current) {
@@ -133,11 +133,11 @@ describe('the scheduled function', () => {
     expect(out).toMatchObject({ digests: [{ county: COUNTY, period: PERIOD, sent: true }] });
     const [digest, ...more] = await alertsWhere((a) => a.attributes.kind === 'digest' && a.attributes.county === COUNTY && a.attributes.period === PERIOD);
     expect(more).toHaveLength(0);
-    const county = findCounty(COUNTY)!;
+    const county = bundledDefinitions().county(COUNTY)!;
     const [acceptedInst, rejectedInst] = [county.institutions[1]!, county.institutions[4]!];
-    const [acceptedTpl, rejectedTpl] = [templatesOwed(acceptedInst)[0]!, templatesOwed(rejectedInst)[0]!];
+    const [acceptedTpl, rejectedTpl] = [bundledDefinitions().templatesOf(acceptedInst)[0]!, bundledDefinitions().templatesOf(rejectedInst)[0]!];
     // expected from the registry alone: every owed pair but the accepted one (missing) and the rejected one
-    const missing = county.institutions.flatMap((i) => templatesOwed(i).map((t) => [i.code, t] as const)).filter(([i, t]) => !(i === acceptedInst.code && t === acceptedTpl) && !(i === rejectedInst.code && t === rejectedTpl));
+    const missing = county.institutions.flatMap((i) => bundledDefinitions().templatesOf(i).map((t) => [i.code, t] as const)).filter(([i, t]) => !(i === acceptedInst.code && t === acceptedTpl) && !(i === rejectedInst.code && t === rejectedTpl));
     const [missingPart, rejectedPart] = digest!.message.split('二、');
     const listed = (part: string) => [...part.matchAll(/（(\d{6}-\d{3})）：([^\n]*)/g)].flatMap((m) => [...m[2]!.matchAll(/（(T-[A-Z]{2})）/g)].map((t) => `${m[1]}#${t[1]}`)).sort();
     expect(listed(missingPart!)).toEqual(missing.map(([i, t]) => `${i}#${t}`).sort());

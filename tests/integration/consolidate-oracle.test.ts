@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findCounty, templates, templatesOwed, type IndicatorTemplate } from '../../schemas/index.ts';
+import { type IndicatorTemplate, bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 import { writeFixtures, type Manifest, type ManifestEntry } from '../../fixtures/sample/write.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
 import { consolidate, loadCityConsolidationInput, loadConsolidationInput, renderConsolidated } from '../../functions/core/consolidate/index.ts';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   ({ manifest } = await writeFixtures(join(dir, 'fx')));
   // ingestion's semantics: every upload is a version; an accepted one becomes current unless a newer is
   for (const f of manifest.files) {
-    const { report, submission } = await validateUpload(await readFile(join(dir, 'fx', f.file)), { institution: f.institution, template: f.template, period: f.period, now: NOW });
+    const { report, submission } = await validateUpload(await readFile(join(dir, 'fx', f.file)), { definitions: bundledSource(), institution: f.institution, template: f.template, period: f.period, now: NOW });
     expect(report.status, f.file).toBe(f.expect);
     const [y, m] = f.period.split('-').map(Number) as [number, number];
     const uploadedAt = new Date(Date.UTC(y, m, 1, 1, 0, 0) + f.uploadOrder * 60_000).toISOString();
@@ -155,10 +155,10 @@ const CASES: Array<{ period: string; labels: [string, string]; windows: Windows 
 
 class Oracle {
   readonly data = acceptedValues();
-  readonly county = findCounty(COUNTY)!;
+  readonly county = bundledDefinitions().county(COUNTY)!;
 
   owing(def: IndicatorTemplate) {
-    return this.county.institutions.filter((i) => templatesOwed(i).includes(def.id));
+    return this.county.institutions.filter((i) => bundledDefinitions().templatesOf(i).includes(def.id));
   }
 
   /** one institution's value of an element over a window; own: a ytd value's part inside the window */
@@ -274,7 +274,7 @@ function check(out: string[], where: string, seen: unknown, expected: number | s
   if (s !== expected) out.push(`${where}: workbook ${JSON.stringify(s)} ≠ oracle ${JSON.stringify(expected)}`);
 }
 
-const indicatorDefs = templates.filter((t): t is IndicatorTemplate => t.kind === 'indicator' && t.accepting);
+const indicatorDefs = bundledDefinitions().templates.filter((t): t is IndicatorTemplate => t.kind === 'indicator');
 
 describe.each(CASES)('consolidated workbook $period against the oracle', ({ period, labels, windows }) => {
   let file: string;
@@ -282,7 +282,7 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
   let oracle: Oracle;
 
   beforeAll(async () => {
-    const input = await loadConsolidationInput(store, COUNTY, period, NOW);
+    const input = await loadConsolidationInput(store, bundledDefinitions(), COUNTY, period, NOW);
     expect(input.months).toEqual(windows.current);
     const bytes = await renderConsolidated(consolidate(input));
     file = join(dir, `${period}.xlsx`);
@@ -297,8 +297,8 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
   });
 
   it('上报情况: 应报 from the registry, 实报 from the accepted files', () => {
-    const county = findCounty(COUNTY)!;
-    const owed = county.institutions.reduce((n, i) => n + templatesOwed(i).length, 0) * windows.current.length;
+    const county = bundledDefinitions().county(COUNTY)!;
+    const owed = county.institutions.reduce((n, i) => n + bundledDefinitions().templatesOf(i).length, 0) * windows.current.length;
     const accepted = new Set(manifest.files.filter((f) => f.expect !== 'rejected' && windows.current.includes(f.period)).map((f) => `${f.template}|${f.institution}|${f.period}`));
     // [合计, (merged), 应报, 实报, 未通过, 未上报, 上报率, 按时上报, 及时率]
     const [label, , o, sub, , , rate] = read.status_total;
@@ -358,7 +358,7 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
 
   it('targets: the value judged (本年累计 over the target’s institution types) and met or missed', () => {
     const bad: string[] = [];
-    const targets = findCounty(COUNTY)!.targets.filter((t) => t.year === 2025);
+    const targets = bundledDefinitions().county(COUNTY)!.targets.filter((t) => t.year === 2025);
     expect(targets.length).toBeGreaterThan(5);
     for (const t of targets) {
       const def = indicatorDefs.find((d) => d.indicators.some((x) => x.code === t.indicator))!;
@@ -422,14 +422,14 @@ describe('the sample data itself', () => {
     const jc = indicatorDefs.find((d) => d.id === 'T-JC')!;
     expect(oracle.data.get('T-JC')!.get('150525-105')!.has('2025-03')).toBe(false);
     expect(oracle.total(jc, 'JC01', m(2025, 3))).toMatchObject({ covered: 20, owed: 21 });
-    const r = consolidate(await loadConsolidationInput(store, COUNTY, '2025-03', NOW));
+    const r = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
     const row = r.summary.flatMap((s) => s.rows).find((x) => x.code === 'JC01')!;
     expect(row.current.missing).toEqual([{ code: '150525-105', name: '治安镇中心卫生院', reason: '未通过' }]);
   });
 
   it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals', async () => {
-    const county = consolidate(await loadConsolidationInput(store, COUNTY, '2025-03', NOW));
-    const city = consolidate(await loadCityConsolidationInput(store, '1505', '2025-03', NOW));
+    const county = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
+    const city = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
     const pick = (r: typeof county) => r.summary.flatMap((s) => s.rows).map((x) => [x.code, x.current.value, x.ytd.value, x.previous.value, x.lastYear.value]);
     expect(pick(city)).toEqual(pick(county));
     expect(city.details[0]!.rows.map((x) => x.code)).toEqual([COUNTY]);

@@ -12,7 +12,7 @@ import { makeClients, type Clients } from '../../functions/adapters/aws/clients.
 import { DynamoSubmissionStore } from '../../functions/adapters/dynamo/store.ts';
 import { run as consolidateCli } from '../../functions/cli/consolidate.ts';
 import { makeEntry } from '../../functions/core/consolidate/build.ts';
-import { findCounty, templatesOwed } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 
 const stack = inject('stack');
 // 磴口县 2024-02 belongs to this file alone
@@ -25,8 +25,9 @@ beforeAll(async () => {
   clients = makeClients(stack);
   dir = await mkdtemp(join(tmpdir(), 'hmis-reproducible-'));
   const store = new DynamoSubmissionStore(clients.dynamodb, stack.table);
-  const inst = findCounty(COUNTY)!.institutions[1]!;
-  const e = makeEntry({ institution: inst.code, template: templatesOwed(inst)[0]!, period: PERIOD, values: {} });
+  const defs = bundledDefinitions();
+  const inst = defs.county(COUNTY)!.institutions[1]!;
+  const e = makeEntry({ institution: inst.code, template: defs.templatesOf(inst)[0]!, period: PERIOD, values: {} });
   await store.putVersion(e.current!, e.current!.submission);
   await store.makeCurrent(e.current!);
   await store.recordAttempt(e.current!);

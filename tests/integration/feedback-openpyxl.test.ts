@@ -15,6 +15,7 @@ import { caseFile } from '../../fixtures/workbooks/make.ts';
 import { buildFeedback, FEEDBACK_SHEET, MARK_ARGB, type FeedbackMode } from '../../functions/core/render/feedback.ts';
 import type { Report } from '../../functions/core/report.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
+import { bundledSource } from '../../schemas/index.ts';
 
 const run = promisify(execFile);
 /** Debian's python has openpyxl; the `python3` on PATH may be a pyenv without it */
@@ -65,7 +66,7 @@ async function openpyxl(bytes: Buffer, name: string): Promise<Read> {
 }
 
 async function feedback(bytes: Buffer, options: { institution: string; period: string; template: string }): Promise<{ report: Report; mode: FeedbackMode; bytes: Buffer }> {
-  const { report } = await validateUpload(bytes, { ...options, now: NOW });
+  const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...options, now: NOW });
   const result = await buildFeedback(bytes, report, CONTEXT);
   return { report, mode: result.mode, bytes: result.bytes };
 }

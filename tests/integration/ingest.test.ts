@@ -18,7 +18,11 @@ import { ingestUpload, type UploadEvent } from '../../functions/core/ingest.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
 import type { S3Event, SqsBatchResponse, SqsEvent } from '../../functions/handlers/s3-event.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
+import { buildCase } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
+import { bundledSource } from '../../schemas/index.ts';
+import { readAlerts } from '../../functions/cli/alerts.ts';
+import { writeWorkbookBuffer } from '../../functions/core/render/deterministic.ts';
 
 const stack = inject('stack');
 let clients: Clients;
@@ -119,7 +123,7 @@ describe('ingest through the local stack', () => {
 
   it('a ledger’s rows are stored apart from its version and read back whole, in order', async () => {
     const bytes = await readFile(caseFile(CASES.find((c) => c.name === 'valid-T-TZ')!));
-    const { submission } = await validateUpload(bytes, { institution: '150525-101', template: 'T-TZ', period: '2025-03' });
+    const { submission } = await validateUpload(bytes, { definitions: bundledSource(),  institution: '150525-101', template: 'T-TZ', period: '2025-03' });
     await put(`uploads/150525/150525-101/T-TZ/2025-03/台账.xlsx`, bytes);
     await waitIdle(stack);
     const current = await store.current('150525', '2025-03', 'T-TZ', '150525-101');
@@ -134,6 +138,40 @@ describe('ingest through the local stack', () => {
     const rows = [{ row: 8, task: '1', content: '旧格式', status: '推进中', progress: 40 }];
     await clients.dynamodb.send(new PutItemCommand({ TableName: stack.table, Item: marshall({ PK: 'SUB#150525-109#T-TZ#2024-12', SK: 'R#old#0000', rows }) }));
     expect(await store.ledgerRows('150525-109', 'T-TZ', '2024-12', 'old')).toEqual(rows);
+  });
+
+  it('every object under uploads/ gets an answer: .XLSX is processed; .xls .csv .ods .et .wps .pdf .zip get a rejected version, an alert and a status', async () => {
+    // 磴口县's township health centre: a submission no other test touches
+    const inst = '150822-101';
+    const good = await writeWorkbookBuffer(buildCase({ ...CASES.find((x) => x.name === 'valid-T-JC')!, institution: inst }));
+    await put(`uploads/150822/${inst}/T-JC/2025-03/三月报表.XLSX`, good);
+    const hostile = (name: string) => readFile(`fixtures/hostile/${name}`);
+    const others: Array<[string, Uint8Array]> = [
+      ['台账.xls', await hostile('legacy.xls')],
+      ['台账.csv', Buffer.from('任务编号,任务内容\n1,家庭医生签约\n')],
+      ['台账.ods', await hostile('spreadsheet.ods')],
+      ['台账.et', await hostile('legacy.xls')],
+      ['台账.wps', await hostile('legacy-word.doc')],
+      ['台账.pdf', await hostile('pdf-renamed.xlsx')],
+      ['台账.zip', await hostile('plain.zip')],
+    ];
+    for (const [file, bytes] of others) await put(`uploads/150822/${inst}/T-TZ/2025-03/${file}`, bytes);
+    await waitIdle(stack);
+
+    expect(await store.current('150822', '2025-03', 'T-JC', inst)).toMatchObject({ status: 'accepted', objectKey: expect.stringMatching(/\.XLSX$/) });
+    const versions = await store.versions({ institution: inst, template: 'T-TZ', period: '2025-03' });
+    expect(versions.map((v) => v.objectKey.split('.').pop()).sort()).toEqual(['csv', 'et', 'ods', 'pdf', 'wps', 'xls', 'zip']);
+    for (const v of versions) {
+      expect(v.status).toBe('rejected');
+      const issue = (await reportOf(v.reportKey)).issues[0] as { code: string; message: string };
+      expect(issue.code).toBe('file-not-xlsx');
+      for (const how of ['Excel', 'WPS', 'LibreOffice', '另存为']) expect(issue.message).toContain(how);
+    }
+    // the grid: nothing accepted, the latest attempt rejected
+    const entry = (await store.listPeriod('150822', '2025-03')).find((e) => e.institution === inst && e.template === 'T-TZ')!;
+    expect(entry).toMatchObject({ current: null, latest: { status: 'rejected', versions: 7 } });
+    const alerts = (await readAlerts(stack.dataDir)).filter((a) => a.attributes.institution === inst && a.attributes.template === 'T-TZ');
+    expect(alerts).toHaveLength(7);
   });
 
   it('a hostile file gets a report, not a crash', async () => {
@@ -172,7 +210,7 @@ describe('a transient DynamoDB fault', () => {
     const key = keyOf('150525-101', 'fault.xlsx');
     await put(key, body, stack.buckets.reports);
     const event: UploadEvent = { bucket: stack.buckets.reports, key, size: body.length, sequencer: '0000000000000000C0', eventTime: '2025-04-02T00:00:00.000Z', principal: 'AWS:AIDAEXAMPLE' };
-    const deps = { objects: new S3ObjectStore(clients.s3), reportsBucket: stack.buckets.reports, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T00:00:00Z') };
+    const deps = { definitions: bundledSource(), objects: new S3ObjectStore(clients.s3), reportsBucket: stack.buckets.reports, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T00:00:00Z') };
 
     await expect(ingestUpload(event, { ...deps, store: stopping })).rejects.toThrow();
     dynamo = await startDynamo({ directory: join(dir, 'db'), port, tables: ['faulty'] });
@@ -190,8 +228,6 @@ describe('a transient DynamoDB fault', () => {
 
 /** valid-T-JC re-dated to February (B4 and the meta sheet) */
 async function febWorkbook(): Promise<Buffer> {
-  const { buildCase } = await import('../../fixtures/workbooks/cases.ts');
-  const { writeWorkbookBuffer } = await import('../../functions/core/render/deterministic.ts');
   const c = CASES.find((x) => x.name === 'valid-T-JC')!;
   return writeWorkbookBuffer(buildCase({ ...c, period: '2025-02' }));
 }

@@ -10,6 +10,7 @@ import { main } from '../../functions/cli/main.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
 import type { Manifest } from '../../fixtures/sample/write.ts';
+import { bundledSource } from '../../schemas/index.ts';
 
 let dir: string;
 let manifest: Manifest;
@@ -26,7 +27,7 @@ describe('sample submissions 2025-02 and 2025-03', () => {
     expect(manifest.files.filter((f) => f.expect === 'rejected').length).toBeGreaterThanOrEqual(8);
     const mismatches: string[] = [];
     for (const f of manifest.files) {
-      const { report } = await validateUpload(await readFile(join(dir, f.file)), { institution: f.institution, period: f.period, template: f.template, now: new Date('2025-04-10T00:00:00+08:00') });
+      const { report } = await validateUpload(await readFile(join(dir, f.file)), { definitions: bundledSource(), institution: f.institution, period: f.period, template: f.template, now: new Date('2025-04-10T00:00:00+08:00') });
       const seen = [...new Set(report.issues.map((i) => `${i.cell} ${i.code}`))].sort().join(', ');
       const expected = [...new Set((f.issues ?? []).map((i) => `${i.cell} ${i.code}`))].sort().join(', ');
       if (report.status !== f.expect || seen !== expected) mismatches.push(`${f.file}: ${report.status} [${seen}] ≠ ${f.expect} [${expected}]`);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATE_ROW, FIRST_DATA_ROW, META_KEYS, META_SHEET, REPORTER_ROW } from '../../functions/core/layout.ts';
 import { elementCells, writeTemplate } from '../../functions/core/render/template.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
-import { currentTemplate, findInstitution, type IndicatorTemplate, type LedgerTemplate, type TemplateDefinition } from '../../schemas/index.ts';
+import { type IndicatorTemplate, type LedgerTemplate, type TemplateDefinition, bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 
 const run = promisify(execFile);
 
@@ -125,8 +125,8 @@ beforeAll(async () => {
   const loBlankDir = join(dir, 'lo-blank');
   await Promise.all([blankDir, filledDir, loDir, loBlankDir].map((d) => mkdir(d)));
   for (const [id, code] of CASES) {
-    const found = findInstitution(code)!;
-    const def = currentTemplate(id);
+    const found = bundledDefinitions().institution(code)!;
+    const def = bundledDefinitions().template(id)!;
     const name = `${id}_${code}_${PERIOD}.xlsx`;
     const blank = join(blankDir, name);
     await writeFile(blank, await writeTemplate(def, found.county, found.institution, PERIOD));
@@ -213,7 +213,7 @@ async function unlockedCells(zip: JSZip, sheet: string): Promise<Set<string>> {
 
 /** identity and values as the parser will see them */
 function checkWorkbook(wb: ExcelJS.Workbook, c: Case, { filled }: { filled: boolean }): void {
-  const found = findInstitution(c.code)!;
+  const found = bundledDefinitions().institution(c.code)!;
   const ws = wb.getWorksheet(c.def.sheetName);
   expect(ws, `sheet ${c.def.sheetName}`).toBeDefined();
   // LibreOffice writes mixed-script text (T-JC（第1版）) as rich text: compare the text
@@ -294,7 +294,7 @@ describe.each(CASES)('%s for %s', (id) => {
   it('is accepted by the validator after openpyxl and LibreOffice saved it', async () => {
     const c = get();
     for (const f of [c.files.openpyxl, c.files.libreoffice]) {
-      const { report } = await validateUpload(await readFile(f), { institution: c.code, period: PERIOD, template: c.id, now: new Date('2025-04-02T00:00:00Z') });
+      const { report } = await validateUpload(await readFile(f), { definitions: bundledSource(),  institution: c.code, period: PERIOD, template: c.id, now: new Date('2025-04-02T00:00:00Z') });
       expect(report.issues.filter((i) => i.severity !== 'info'), f).toEqual([]);
       expect(report.status, f).toBe('accepted');
     }

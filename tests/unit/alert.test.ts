@@ -9,7 +9,7 @@ import { feedbackLocationOf, FIRST_ISSUES, rejectionAlert, shouldAlert } from '.
 import { makeIssue, statusOf, type Issue, type Report } from '../../functions/core/report.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
 import type { AttemptSummary, CurrentSubmission, PeriodEntry, SubmissionVersion } from '../../functions/ports/index.ts';
-import { findCounty, templatesOwed } from '../../schemas/index.ts';
+import { bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 
 const NOW = new Date('2025-04-10T00:00:00+08:00');
 
@@ -59,7 +59,7 @@ const input = (report: Report, extra: Partial<Parameters<typeof rejectionAlert>[
 describe('rejection alert', () => {
   it('names institution, template, period, counts, the issues and where the marked-up workbook is', async () => {
     const c = CASES.find((x) => x.name === 'rule-JC-R03')!;
-    const { report } = await validateUpload(await readFile(caseFile(c)), { ...c.options, now: NOW });
+    const { report } = await validateUpload(await readFile(caseFile(c)), { ...c.options, now: NOW, definitions: bundledSource() });
     const alert = rejectionAlert(input(report));
     expect(alert.subject).toBe('【未通过】八仙筒镇中心卫生院 基层医疗卫生机构月报 2025年3月：错误1项');
     for (const part of [
@@ -133,7 +133,7 @@ describe('rejection alert', () => {
 
 // ---- the digest ----
 
-const COUNTY = findCounty('150525')!;
+const COUNTY = bundledDefinitions().county('150525')!;
 const PERIOD = '2025-03';
 const MONDAY = new Date('2025-04-07T09:00:00+08:00');
 
@@ -167,7 +167,7 @@ function current(institution: string, template: string): CurrentSubmission {
 function periodEntries(): PeriodEntry[] {
   const entries: PeriodEntry[] = [];
   for (const inst of COUNTY.institutions) {
-    for (const template of templatesOwed(inst)) {
+    for (const template of bundledDefinitions().templatesOf(inst)) {
       if (inst.code === '150525-103') continue;
       if (inst.code === '150525-101' && template === 'T-TZ') {
         entries.push({ institution: inst.code, template, current: null, latest: attempt(inst.code, template, 'rejected', { versions: 2 }) });
@@ -186,15 +186,15 @@ function periodEntries(): PeriodEntry[] {
 describe('deadline digest', () => {
   it('lists exactly the missing and the rejected-without-accepted returns, with contacts and 应报/实报', () => {
     const entries = periodEntries();
-    const o = outstandingOf(COUNTY, entries);
-    const owed = COUNTY.institutions.reduce((n, i) => n + templatesOwed(i).length, 0);
+    const o = outstandingOf(bundledDefinitions(), COUNTY, PERIOD, entries);
+    const owed = COUNTY.institutions.reduce((n, i) => n + bundledDefinitions().templatesOf(i).length, 0);
     expect(o).toMatchObject({ owed, accepted: owed - 3, missing: 2, rejected: 1 });
     expect(o.institutions.map((r) => [r.institution.code, r.missing, r.rejected.map((x) => x.template)])).toEqual([
       ['150525-101', [], ['T-TZ']],
       ['150525-103', ['T-JC', 'T-TZ'], []],
     ]);
 
-    const digest = deadlineDigest({ county: '150525', period: PERIOD, now: MONDAY, entries })!;
+    const digest = deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: MONDAY, entries })!;
     expect(digest.subject).toBe('【逾期提醒】奈曼旗 2025年3月：未上报2份，未通过1份');
     expect(digest.attributes).toEqual({ county: '150525', period: PERIOD, severity: 'warning', kind: 'digest' });
     const m = digest.message;
@@ -216,28 +216,28 @@ describe('deadline digest', () => {
       ...['T-JC', 'T-TZ'].map((t) => ({ institution: '150525-103', template: t, current: current('150525-103', t), latest: null })),
       { institution: '150525-101', template: 'T-TZ', current: current('150525-101', 'T-TZ'), latest: attempt('150525-101', 'T-TZ', 'rejected') },
     ];
-    expect(deadlineDigest({ county: COUNTY, period: PERIOD, now: MONDAY, entries: complete })).toBeNull();
+    expect(deadlineDigest({ defs: bundledDefinitions(), county: COUNTY.code, period: PERIOD, now: MONDAY, entries: complete })).toBeNull();
   });
 
   it('deadline: 23:59 Beijing time of the deadline day is still in time, midnight is not', () => {
     const before = new Date('2025-04-05T23:59:00+08:00');
     const after = new Date('2025-04-06T00:00:00+08:00');
-    expect(deadlineEnd('150525', PERIOD).toISOString()).toBe('2025-04-05T16:00:00.000Z');
-    expect(deadlineDigest({ county: '150525', period: PERIOD, now: before, entries: [] })).toBeNull();
-    expect(deadlineDigest({ county: '150525', period: PERIOD, now: new Date('2025-04-05T23:59:59.999+08:00'), entries: [] })).toBeNull();
-    expect(deadlineDigest({ county: '150525', period: PERIOD, now: after, entries: [] })).not.toBeNull();
+    expect(deadlineEnd(COUNTY, PERIOD).toISOString()).toBe('2025-04-05T16:00:00.000Z');
+    expect(deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: before, entries: [] })).toBeNull();
+    expect(deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: new Date('2025-04-05T23:59:59.999+08:00'), entries: [] })).toBeNull();
+    expect(deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: after, entries: [] })).not.toBeNull();
     // December's returns are due in January of the next year
-    expect(deadlineEnd('150525', '2024-12').toISOString()).toBe('2025-01-05T16:00:00.000Z');
+    expect(deadlineEnd(COUNTY, '2024-12').toISOString()).toBe('2025-01-05T16:00:00.000Z');
   });
 
   it('is sent on working days (Beijing time) after the deadline', () => {
     const at = (s: string) => new Date(s);
-    expect(isDigestDay(at('2025-04-04T10:00:00+08:00'), '150525', PERIOD)).toBe(false); // Friday, before
-    expect(isDigestDay(at('2025-04-05T10:00:00+08:00'), '150525', PERIOD)).toBe(false); // Saturday, deadline day
-    expect(isDigestDay(at('2025-04-06T09:00:00+08:00'), '150525', PERIOD)).toBe(false); // Sunday, passed
-    expect(isDigestDay(at('2025-04-07T09:00:00+08:00'), '150525', PERIOD)).toBe(true); // Monday
-    expect(isDigestDay(at('2025-04-11T09:00:00+08:00'), '150525', PERIOD)).toBe(true); // Friday
-    expect(isDigestDay(at('2025-04-12T09:00:00+08:00'), '150525', PERIOD)).toBe(false); // Saturday
+    expect(isDigestDay(at('2025-04-04T10:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Friday, before
+    expect(isDigestDay(at('2025-04-05T10:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Saturday, deadline day
+    expect(isDigestDay(at('2025-04-06T09:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Sunday, passed
+    expect(isDigestDay(at('2025-04-07T09:00:00+08:00'), COUNTY, PERIOD)).toBe(true); // Monday
+    expect(isDigestDay(at('2025-04-11T09:00:00+08:00'), COUNTY, PERIOD)).toBe(true); // Friday
+    expect(isDigestDay(at('2025-04-12T09:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Saturday
     // 00:30 Monday in Beijing is still Sunday in UTC
     expect(isWorkingDay(at('2025-04-06T16:30:00Z'))).toBe(true);
     expect(isWorkingDay(at('2025-04-06T15:30:00Z'))).toBe(false);

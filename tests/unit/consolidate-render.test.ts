@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
 import type { IndicatorTemplate, LedgerTemplate, Target } from '../../schemas/model.ts';
-import { currentTemplate } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
 import type { ConsolidationInput, CountyUnit } from '../../functions/core/consolidate/types.ts';
@@ -30,12 +30,11 @@ const el = (code: string, name: string, semantics: 'flow' | 'ytd' | 'stock', ext
 const TT: IndicatorTemplate = {
   id: 'T-TT',
   version: 1,
-  accepting: true,
+  from: '2020-01',
   kind: 'indicator',
   title: '测试月报',
   sheetName: '测试月报',
   periodType: 'month',
-  submitters: ['township_hc'],
   source: 'test',
   elements: [el('TT01', '门急诊人次', 'flow', { unit: '人次' }), el('TT03', '规范管理人数', 'stock'), el('TT04', '患者满意度', 'stock', { unit: '%', type: 'percent', additive: false }), el('TT05', '应管理人数', 'stock')],
   rules: [],
@@ -44,7 +43,7 @@ const TT: IndicatorTemplate = {
     { code: 'TT-I03', name: '千人门诊', numerator: ['TT01'], denominator: ['TT05'], factor: 1000, unit: '‰', source: 'test' },
   ],
 };
-const TZ = currentTemplate('T-TZ') as LedgerTemplate;
+const TZ = bundledDefinitions().template('T-TZ')! as LedgerTemplate;
 
 const A = '150525-101';
 const B = '150525-102';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { IndicatorTemplate, LedgerTemplate, Target, TemplateDefinition } from '../../schemas/model.ts';
-import { currentTemplate, findCounty } from '../../schemas/index.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
 import { loadCityConsolidationInput, loadConsolidationInput, monthsNeeded } from '../../functions/core/consolidate/load.ts';
@@ -32,12 +32,11 @@ const el = (code: string, name: string, semantics: 'flow' | 'ytd' | 'stock', ext
 const TT: IndicatorTemplate = {
   id: 'T-TT',
   version: 1,
-  accepting: true,
+  from: '2020-01',
   kind: 'indicator',
   title: '测试月报',
   sheetName: '测试月报',
   periodType: 'month',
-  submitters: ['township_hc', 'community_hc'],
   source: 'test',
   elements: [
     el('TT01', '门急诊人次', 'flow', { unit: '人次' }),
@@ -56,7 +55,7 @@ const TT: IndicatorTemplate = {
   ],
 };
 
-const TZ = currentTemplate('T-TZ') as LedgerTemplate;
+const TZ = bundledDefinitions().template('T-TZ')! as LedgerTemplate;
 
 function countyOf(insts: Array<[string, string, string?]>, code = '150525', name = '奈曼旗'): CountyUnit {
   return {
@@ -322,7 +321,7 @@ describe('missing is missing, not zero', () => {
 
 describe('rates are recomputed from numerators and denominators', () => {
   it('the seed’s 糖尿病规范管理率: 6697 / 9100 is 73.59%, whatever was typed (84.28%)', () => {
-    const jc = currentTemplate('T-JC') as IndicatorTemplate;
+    const jc = bundledDefinitions().template('T-JC')! as IndicatorTemplate;
     const county = countyOf([[A, NAMES[A]!]]);
     county.institutions[0]!.owes = ['T-JC'];
     const r = consolidate(
@@ -529,7 +528,7 @@ describe('city level', () => {
 
   it('loads every county of the city from the store', async () => {
     const store = new MemoryStore();
-    const input = await loadCityConsolidationInput(store, '1505', '2025-03', new Date('2025-04-10T00:00:00Z'));
+    const input = await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', new Date('2025-04-10T00:00:00Z'));
     expect(input.counties.map((c) => c.code)).toEqual(['150525']);
     expect(input.area).toEqual({ code: '1505', name: '通辽市' });
     expect(input.level).toBe('city');
@@ -559,8 +558,8 @@ describe('loader', () => {
 
   it('owed submissions come from the registry: an institution that stored nothing is 未上报', async () => {
     const store = await storeWith([{ institution: '150525-101', template: 'T-JC', period: '2025-03', values: { JC01: 1000 } }]);
-    const input = await loadConsolidationInput(store, '150525', '2025-03', now);
-    expect(input.counties[0]!.institutions).toHaveLength(findCounty('150525')!.institutions.length);
+    const input = await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', now);
+    expect(input.counties[0]!.institutions).toHaveLength(bundledDefinitions().county('150525')!.institutions.length);
     expect(input.templates.map((t) => t.id)).toEqual(['T-JC', 'T-YY', 'T-FY', 'T-JK', 'T-TZ']);
     expect(input.stats).toMatchObject({ periodReads: 5, entries: 1 });
     const r = consolidate(input);
@@ -575,11 +574,11 @@ describe('loader', () => {
       { institution: '150525-101', template: 'T-JC', period: '2025-01', values: { JC01: 1 } },
       { institution: '150525-101', template: 'T-JC', period: '2025-02', values: { JC01: 1 } },
     ]);
-    expect((await loadConsolidationInput(store, '150525', '2025-Q1', now)).months).toEqual(['2025-01', '2025-02']);
-    expect((await loadConsolidationInput(store, '150525', '2025', now)).months).toEqual(['2025-01', '2025-02']);
-    expect((await loadConsolidationInput(store, '150525', '2025-03', now)).months).toEqual(['2025-03']);
-    await expect(loadConsolidationInput(store, '150525', '2025-05', now)).rejects.toThrow(PeriodError);
-    await expect(loadConsolidationInput(store, '999999', '2025-03', now)).rejects.toThrow(PeriodError);
+    expect((await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-Q1', now)).months).toEqual(['2025-01', '2025-02']);
+    expect((await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025', now)).months).toEqual(['2025-01', '2025-02']);
+    expect((await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', now)).months).toEqual(['2025-03']);
+    await expect(loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-05', now)).rejects.toThrow(PeriodError);
+    await expect(loadConsolidationInput(store, bundledDefinitions(), '999999', '2025-03', now)).rejects.toThrow(PeriodError);
   });
 
   it('reads ledger rows of the current ledger version through the port', async () => {
@@ -591,7 +590,7 @@ describe('loader', () => {
       calls.push(`${i}|${t}|${p}`);
       return original(i, t, p, id);
     };
-    const input = await loadConsolidationInput(store, '150525', '2025-03', now);
+    const input = await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', now);
     expect(calls).toEqual(['150525-101|T-TZ|2025-03']);
     expect(consolidate(input).ledger.map((l) => l.row.content)).toEqual(['任务']);
   });

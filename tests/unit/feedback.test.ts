@@ -15,20 +15,22 @@ import { writeWorkbookBuffer } from '../../functions/core/render/deterministic.t
 import { buildFeedback, expandedCells, FEEDBACK_SHEET, feedbackKeyOf, MARK_ARGB, MAX_EXPANDED_CELLS, MAX_LISTED, NOTE_PREFIX, renderFeedback, type FeedbackContext } from '../../functions/core/render/feedback.ts';
 import type { Issue, Report } from '../../functions/core/report.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
+import { bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 
 const NOW = new Date('2025-04-10T00:00:00+08:00');
-const CONTEXT: FeedbackContext = { uploadedAt: '2025-04-03T02:15:07.000Z', fileName: '八仙筒镇3月基层月报.xlsx' };
+// the fixtures are 八仙筒镇中心卫生院's (150525-101) returns
+const CONTEXT: FeedbackContext = { uploadedAt: '2025-04-03T02:15:07.000Z', fileName: '八仙筒镇3月基层月报.xlsx', institutionName: '八仙筒镇中心卫生院', templates: bundledDefinitions().templates };
 
 async function fixture(name: string): Promise<{ bytes: Buffer; report: Report }> {
   const c = CASES.find((x) => x.name === name)!;
   const bytes = await readFile(caseFile(c));
-  const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+  const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
   return { bytes, report };
 }
 
 async function hostile(name: string, template = 'T-JC'): Promise<{ bytes: Buffer; report: Report }> {
   const bytes = await readFile(new URL(`../../fixtures/hostile/${name}`, import.meta.url));
-  const { report } = await validateUpload(bytes, { institution: '150525-101', period: '2025-03', template, now: NOW });
+  const { report } = await validateUpload(bytes, { definitions: bundledSource(),  institution: '150525-101', period: '2025-03', template, now: NOW });
   return { bytes, report };
 }
 
@@ -185,7 +187,7 @@ describe('feedback workbook, marked in place', () => {
     ws.getCell('E8').note = '我的备注说明';
     first.modified = new Date(CONTEXT.uploadedAt);
     const second = await writeWorkbookBuffer(first);
-    const { report: again } = await validateUpload(second, { institution: '150525-101', period: '2025-03', template: 'T-JC', now: NOW });
+    const { report: again } = await validateUpload(second, { definitions: bundledSource(),  institution: '150525-101', period: '2025-03', template: 'T-JC', now: NOW });
     expect(again.issues.map((i) => i.cell)).toEqual(['D35']);
 
     const result = await buildFeedback(second, again, CONTEXT);
@@ -205,7 +207,7 @@ describe('feedback workbook, marked in place', () => {
     const wb = buildCase(c);
     wb.getWorksheet('基层月报')!.getCell('D14').note = '含家庭医生签约的人数';
     const bytes = await writeWorkbookBuffer(wb);
-    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
     const out = await load(await renderFeedback(bytes, report, CONTEXT));
     const note = noteOf(out.getWorksheet('基层月报')!.getCell('D14'));
     expect(note.startsWith(NOTE_PREFIX)).toBe(true);
@@ -221,7 +223,7 @@ describe('notes are plain strings', () => {
     const payload = '{"__proto__":{"x":1}}';
     wb.getWorksheet('基层月报')!.getCell('D27').value = payload;
     const bytes = await writeWorkbookBuffer(wb);
-    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
     expect(report.issues.map((i) => [i.cell, i.code])).toEqual([['D27', 'value-not-number']]);
 
     // as the handler would have it after storing and reading the JSON report, plus a hostile extra issue
@@ -282,7 +284,7 @@ describe('fallbacks', () => {
 
   it('bytes that are no file at all', async () => {
     const bytes = Buffer.from('机构代码,本期数值\n150525-101,1501\n', 'utf8');
-    const { report } = await validateUpload(bytes, { institution: '150525-101', period: '2025-03', template: 'T-JC', now: NOW });
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(),  institution: '150525-101', period: '2025-03', template: 'T-JC', now: NOW });
     const result = await buildFeedback(bytes, report, CONTEXT);
     expect(result.mode).toBe('summary');
     expect(table(await load(result.bytes)).rows[0]![6]).toBe('file-not-zip');
@@ -294,7 +296,7 @@ describe('fallbacks', () => {
     const ws = wb.getWorksheet('基层月报')!;
     for (let r = 0; r < 300; r++) ws.mergeCells(100 + r, 7, 100 + r, 8);
     const bytes = await writeWorkbookBuffer(wb);
-    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
     expect(report.issues.map((i) => i.cell)).toEqual(['D14']);
 
     const result = await buildFeedback(bytes, report, CONTEXT);
@@ -315,7 +317,7 @@ describe('fallbacks', () => {
     expect((await links(result.bytes, FEEDBACK_SHEET)).locations.get(`D${table(out).headerRow + 1}`)).toBe("'基层月报'!D14");
 
     // and a re-upload of this copy validates like the original (identity in _hmis, values in place)
-    const { report: again } = await validateUpload(result.bytes, { ...c.options, now: NOW });
+    const { report: again } = await validateUpload(result.bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
     expect(again.issues.map((i) => [i.cell, i.code])).toEqual([['D14', 'rule-violation']]);
   });
 
@@ -327,7 +329,7 @@ describe('fallbacks', () => {
     for (let i = 0; i < 30; i++) ws.dataValidations.add(`AA${1 + i * 500}:AJ${500 + i * 500}`, { type: 'whole', operator: 'greaterThan', formulae: [0], allowBlank: true });
     const bytes = await writeWorkbookBuffer(wb);
     expect(expandedCells(bytes)).toBeGreaterThan(MAX_EXPANDED_CELLS);
-    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
     const result = await buildFeedback(bytes, report, CONTEXT);
     expect(result.mode).toBe('values');
     expect(result.reason).toMatch(/ranges cover \d+ cells/);
@@ -339,7 +341,7 @@ describe('fallbacks', () => {
     wb.getWorksheet('基层月报')!.pageSetup.printTitlesRow = '1:7';
     const bytes = await writeWorkbookBuffer(wb);
     expect(expandedCells(bytes)).toBeLessThan(1_000);
-    const { report } = await validateUpload(bytes, { ...c.options, now: NOW });
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(),  ...c.options, now: NOW });
     expect((await buildFeedback(bytes, report, CONTEXT)).mode).toBe('in-place');
   });
 

@@ -22,14 +22,14 @@ import {
 } from '../../fixtures/sample/values.ts';
 import { WRONG_CASES, draftOf, ledgerCell, valueCell } from '../../fixtures/sample/wrong.ts';
 import { manifestOf, planFixtures, writeFixtures, type Manifest } from '../../fixtures/sample/write.ts';
-import { currentTemplate, findCounty, LEDGER_STATUSES, templatesOwed, type IndicatorTemplate, type Rule } from '../../schemas/index.ts';
+import { LEDGER_STATUSES, type IndicatorTemplate, type Rule, bundledDefinitions } from '../../schemas/index.ts';
 
 let set: SampleSet;
 beforeAll(() => {
   set = generateSamples();
 });
 
-const county = findCounty('150525')!;
+const county = bundledDefinitions().county('150525')!;
 const PRIMARY = county.institutions.filter((i) => i.type === 'township_hc' || i.type === 'community_hc').map((i) => i.code);
 
 function indicators(template: string, period?: string): IndicatorRecord[] {
@@ -69,7 +69,7 @@ describe('value model', () => {
     expect(SAMPLE_PERIODS[14]).toBe('2025-03');
     const keys = set.records.map((r) => `${r.institution}|${r.template}|${r.period}`);
     expect(new Set(keys).size).toBe(keys.length);
-    const expected = county.institutions.flatMap((i) => templatesOwed(i).flatMap((t) => SAMPLE_PERIODS.map((p) => `${i.code}|${t}|${p}`)));
+    const expected = county.institutions.flatMap((i) => bundledDefinitions().templatesOf(i).flatMap((t) => SAMPLE_PERIODS.map((p) => `${i.code}|${t}|${p}`)));
     expect(keys.sort()).toEqual(expected.sort());
     expect(PRIMARY).toHaveLength(21);
   });
@@ -141,7 +141,7 @@ describe('value model', () => {
   it('gives every element a value of its type: integers, 0–100 percentages, nothing negative, required present', () => {
     for (const r of set.records) {
       if (r.kind !== 'indicator') continue;
-      const def = currentTemplate(r.template) as IndicatorTemplate;
+      const def = bundledDefinitions().template(r.template)! as IndicatorTemplate;
       expect(Object.keys(r.values).sort()).toEqual(def.elements.map((e) => e.code).sort());
       for (const el of def.elements) {
         const v = r.values[el.code];
@@ -159,7 +159,7 @@ describe('value model', () => {
 
   it('keeps year-to-date values non-decreasing within a year, restarting in January, and stocks slow', () => {
     for (const template of ['T-JC', 'T-YY', 'T-FY', 'T-JK']) {
-      const def = currentTemplate(template) as IndicatorTemplate;
+      const def = bundledDefinitions().template(template)! as IndicatorTemplate;
       const institutions = [...new Set(indicators(template).map((r) => r.institution))];
       for (const inst of institutions) {
         const series = SAMPLE_PERIODS.map((p) => (findRecord(set, inst, template, p) as IndicatorRecord).values);
@@ -188,7 +188,7 @@ describe('value model', () => {
     let checked = 0;
     for (const r of set.records) {
       if (r.kind !== 'indicator') continue;
-      for (const rule of (currentTemplate(r.template) as IndicatorTemplate).rules) {
+      for (const rule of (bundledDefinitions().template(r.template)! as IndicatorTemplate).rules) {
         expect(holds(rule, r.values), `${r.institution} ${r.period} ${rule.id}`).toBe(true);
         checked++;
       }
@@ -280,7 +280,7 @@ describe('deliberate errors and the upload plan', () => {
       // a rule violation is as severe as its rule, found by the rule's left-hand cell
       const severityOf = (i: (typeof issues)[number]) => {
         if (i.code !== 'rule-violation') return ISSUE_CODES[i.code].severity;
-        const rule = (currentTemplate(c.template) as IndicatorTemplate).rules.find((r) => valueCell(c.template, r.left[0]!) === i.cell);
+        const rule = (bundledDefinitions().template(c.template)! as IndicatorTemplate).rules.find((r) => valueCell(c.template, r.left[0]!) === i.cell);
         expect(rule, `${c.id}: a rule whose left side is at ${i.cell}`).toBeDefined();
         return rule!.severity;
       };
@@ -362,7 +362,7 @@ describe('writer', () => {
     const f = manifest.files.find((x) => x.file.endsWith('T-YY_150525-001_2025-03.xlsx'))!;
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load((await readFile(join(out, ...f.file.split('/')))) as unknown as ExcelJS.Buffer);
-    const ws = wb.getWorksheet(currentTemplate('T-YY').sheetName)!;
+    const ws = wb.getWorksheet(bundledDefinitions().template('T-YY')!.sheetName)!;
     expect(ws.getCell(INSTITUTION_ROW, 2).value).toBe('150525-001');
     expect(ws.getCell(PERIOD_ROW, 2).value).toBe('2025-03');
     expect(ws.getCell(REPORTER_ROW, 2).value).toMatch(/某$/);
@@ -378,7 +378,7 @@ describe('writer', () => {
     const spoiled = manifest.files.find((x) => x.file.endsWith('三月报表.xlsx'))!;
     const wb2 = new ExcelJS.Workbook();
     await wb2.xlsx.load((await readFile(join(out, ...spoiled.file.split('/')))) as unknown as ExcelJS.Buffer);
-    const ws2 = wb2.getWorksheet(currentTemplate('T-JC').sheetName)!;
+    const ws2 = wb2.getWorksheet(bundledDefinitions().template('T-JC')!.sheetName)!;
     expect(ws2.getCell('D14').value as number).toBeGreaterThan(ws2.getCell('D13').value as number);
   });
 
@@ -386,7 +386,7 @@ describe('writer', () => {
     const f = manifest.files.find((x) => x.template === 'T-TZ' && x.institution === '150525-107' && x.period === '2025-03')!;
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load((await readFile(join(out, ...f.file.split('/')))) as unknown as ExcelJS.Buffer);
-    const ws = wb.getWorksheet(currentTemplate('T-TZ').sheetName)!;
+    const ws = wb.getWorksheet(bundledDefinitions().template('T-TZ')!.sheetName)!;
     const record = findRecord(set, '150525-107', 'T-TZ', '2025-03') as LedgerRecord;
     record.rows.forEach((row, k) => {
       const r = FIRST_DATA_ROW + k;

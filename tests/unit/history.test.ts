@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkHistory, median, shiftPeriod, type HistoryPoint, type Located } from '../../functions/core/validate/history.ts';
-import { currentTemplate, type IndicatorTemplate } from '../../schemas/index.ts';
+import { type IndicatorTemplate, bundledDefinitions } from '../../schemas/index.ts';
 
-const def = currentTemplate('T-JC') as IndicatorTemplate;
+const def = bundledDefinitions().template('T-JC')! as IndicatorTemplate;
 const el = (code: string) => def.elements.find((e) => e.code === code)!;
 const cell = (code: string, value: number): Located => ({ element: el(code), ref: 'D99', row: 99, col: 4, value });
 const months = (from: string, n: number, values: Record<string, number>): HistoryPoint[] =>

@@ -7,6 +7,7 @@ import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
 import type { Alert } from '../../functions/ports/index.ts';
 import { MemoryAlerter, MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+import { bundledSource } from '../../schemas/index.ts';
 
 const UPLOADS = 'hmis-uploads';
 const REPORTS = 'hmis-reports';
@@ -25,7 +26,7 @@ function setup(alerter = new MemoryAlerter()) {
   const objects = new MemoryObjects();
   const store = new MemoryStore();
   let clock = new Date('2025-04-03T10:00:00+08:00');
-  const deps = { objects, store, alerter, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => clock };
+  const deps = { definitions: bundledSource(), objects, store, alerter, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => clock };
   const upload = async (bytes: Uint8Array, metadata: Record<string, string> = {}, key = KEY): Promise<UploadEvent> => {
     await objects.put(UPLOADS, key, bytes, 'application/octet-stream', metadata);
     return { bucket: UPLOADS, key, size: bytes.length, sequencer: '00000000000000000A', eventTime: '2025-04-03T01:00:00.000Z', principal: 'AWS:AIDATEST' };

@@ -4,6 +4,7 @@ import { ingestUpload, parseUploadKey, versionOf, type UploadEvent } from '../..
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
 import { MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+import { bundledSource } from '../../schemas/index.ts';
 
 const UPLOADS = 'hmis-uploads';
 const REPORTS = 'hmis-reports';
@@ -14,7 +15,7 @@ let seq = 0;
 function setup() {
   const objects = new MemoryObjects();
   const store = new MemoryStore();
-  const deps = { objects, store, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T10:00:00+08:00') };
+  const deps = { definitions: bundledSource(), objects, store, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T10:00:00+08:00') };
   const upload = async (bytes: Uint8Array, key = KEY, at = `2025-04-0${1 + (seq % 5)}T08:00:00.000Z`): Promise<UploadEvent> => {
     await objects.put(UPLOADS, key, bytes, 'application/octet-stream');
     return { bucket: UPLOADS, key, size: bytes.length, sequencer: (++seq).toString(16).padStart(16, '0'), eventTime: at, principal: 'AWS:AIDATEST' };
@@ -28,7 +29,8 @@ describe('upload keys', () => {
     ['uploads/150525/150525-101/T-JC/2025-03/a b.xlsx', true],
     ['uploads/150525/150627-101/T-JC/2025-03/x.xlsx', false], // institution outside the county
     ['uploads/150525/150525-101/T-JC/2025-13/x.xlsx', false],
-    ['uploads/150525/150525-101/T-JC/2025-03/x.xls', false],
+    ['uploads/150525/150525-101/T-JC/2025-03/x.xls', true], // in the layout: ingest answers it (file-not-xlsx)
+    ['uploads/150525/150525-101/T-JC/2025-03/X.XLSX', true],
     ['uploads/150525/150525-101/T-JC/2025-03/sub/x.xlsx', false],
     ['uploads/150525/150525-101/T-JC/2025-03/../x.xlsx', false],
     ['reports/150525/150525-101/T-JC/2025-03/x.xlsx', false],
@@ -86,6 +88,22 @@ describe('ingestUpload (core over in-memory ports)', () => {
     expect(out).toMatchObject({ status: 'rejected' });
     expect((out as { report: { issues: { code: string }[] } }).report.issues[0]!.code).toBe('file-too-large');
     expect(await ingestUpload({ ...event, key: 'uploads/elsewhere/x.xlsx' }, deps)).toMatchObject({ kind: 'ignored' });
+  });
+
+  it('an .xlsx in any letter case is processed; any other file name gets a rejected version saying how to save as .xlsx', async () => {
+    const { deps, store, upload } = setup();
+    const xlsx = await ingestUpload(await upload(await file('valid-T-JC'), 'uploads/150525/150525-101/T-JC/2025-03/三月.Xlsx'), deps);
+    expect(xlsx).toMatchObject({ kind: 'processed', status: 'accepted', becameCurrent: true });
+    const names = ['三月.xls', '三月.csv', '三月.ods', '三月.et', '三月.wps', '三月.pdf', '三月.zip', '三月'];
+    for (const name of names) {
+      const out = await ingestUpload(await upload(await file('valid-T-JC'), `uploads/150525/150525-101/T-TZ/2025-03/${name}`), deps);
+      expect(out, name).toMatchObject({ kind: 'processed', status: 'rejected', becameCurrent: false });
+      const [issue] = (out as { report: { issues: Array<{ code: string; message: string }> } }).report.issues;
+      expect(issue!.code).toBe('file-not-xlsx');
+      expect(issue!.message).toMatch(/Excel：文件 → 另存为.*WPS：文件 → 另存为.*LibreOffice：文件 → 另存为/);
+    }
+    const entry = (await store.listPeriod('150525', '2025-03')).find((e) => e.template === 'T-TZ')!;
+    expect(entry).toMatchObject({ current: null, latest: { status: 'rejected', versions: names.length } });
   });
 
   it('the institution is the one in the key, never the one typed in the file', async () => {

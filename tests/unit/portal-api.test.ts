@@ -8,6 +8,7 @@ import { createPortalApi, SESSION_COOKIE, uploadKeyFor, type ApiRequest, type Ap
 import { accessCode, issueToken, normalizeAccessCode, verifyToken } from '../../functions/portal/auth.ts';
 import type { SubmissionVersion } from '../../functions/ports/index.ts';
 import { MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+import { bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
 const NOW = new Date('2025-04-10T02:00:00Z');
@@ -64,6 +65,7 @@ beforeEach(async () => {
   published = [];
   api = createPortalApi({
     secret: SECRET,
+    definitions: bundledSource(),
     store,
     objects,
     links,
@@ -160,9 +162,9 @@ describe('session tokens', () => {
 
   it('the registry decides the role: a correctly signed token claiming the commission for an institution is refused', () => {
     const exp = Math.floor(NOW.getTime() / 1000) + 60;
-    expect(verifyToken(SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'commission', exp }), NOW)).toBeNull();
-    expect(verifyToken(SECRET, issueToken(SECRET, { code: INST, county: '150425', role: 'institution', exp }), NOW)).toBeNull();
-    expect(verifyToken(SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'institution', exp }), NOW)).toMatchObject({ code: INST });
+    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'commission', exp }), NOW)).toBeNull();
+    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150425', role: 'institution', exp }), NOW)).toBeNull();
+    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'institution', exp }), NOW)).toMatchObject({ code: INST });
   });
 
   it('accepts the token as a Bearer header too (scripts), and logout clears the cookie', async () => {

@@ -1,22 +1,15 @@
 /**
  * The portal's Lambda entry point translates API Gateway HTTP API (payload 2.0) events: base64
  * bodies, cookies in event.cookies, Set-Cookie in result.cookies (Secure), binary bodies base64.
- * Only routes that touch no AWS service are called: the translation is what is under test.
+ * Sign-in reads the definitions (who exists): the handler talks to the run's local stack, through
+ * the same environment variables as in AWS.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { accessCode } from '../../functions/portal/auth.ts';
 import type { HttpApiEvent, HttpApiResult } from '../../functions/handlers/portal-api.ts';
 
 const SECRET = 'handler-test-secret-handler-test-secret-0123';
-const ENV = {
-  UPLOADS_BUCKET: 'hmis-uploads',
-  REPORTS_BUCKET: 'hmis-reports',
-  TABLE_NAME: 'hmis-sheets',
-  PORTAL_SECRET: SECRET,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-};
+const ENV = { ...inject('stack').env, PORTAL_SECRET: SECRET };
 let handler: (event: HttpApiEvent) => Promise<HttpApiResult>;
 const saved: Record<string, string | undefined> = {};
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeEntry } from '../../functions/core/consolidate/build.ts';
 import { nextRun, reportingMonth, runTask, ScheduledTask, SCHEDULES, servedCounties } from '../../functions/core/schedule.ts';
-import { registry } from '../../schemas/index.ts';
+import { bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 import { MemoryAlerter, MemoryObjects, MemoryStore } from '../fakes/memory.ts';
 
 const REPORTS = 'hmis-reports';
@@ -27,7 +27,7 @@ async function setup(counties = ['150525']) {
     else if (e.latest) await store.recordAttempt(e.latest);
   }
   const keys = () => [...objects.objects.keys()].filter((k) => k.startsWith(`${REPORTS}/consolidated/`)).map((k) => k.slice(REPORTS.length + 1)).sort();
-  return { deps: { objects, store, alerter, reportsBucket: REPORTS, counties }, alerter, keys };
+  return { deps: { definitions: bundledSource(), objects, store, alerter, reportsBucket: REPORTS, counties }, alerter, keys };
 }
 
 describe('schedules (Asia/Shanghai)', () => {
@@ -48,8 +48,8 @@ describe('schedules (Asia/Shanghai)', () => {
   });
 
   it('served counties default to the registry and refuse unknown codes', () => {
-    expect(servedCounties()).toEqual(registry.counties.map((c) => c.code));
-    expect(() => servedCounties(['999999'])).toThrow(/999999/);
+    expect(servedCounties(bundledDefinitions())).toEqual(bundledDefinitions().counties.map((c) => c.code));
+    expect(() => servedCounties(bundledDefinitions(), ['999999'])).toThrow(/999999/);
   });
 });
 

@@ -28,7 +28,7 @@ import {
   SHEET_PROTECTION_HASH,
   writeTemplate,
 } from '../../functions/core/render/template.ts';
-import { currentTemplate, findInstitution, LEDGER_STATUSES, type TemplateDefinition } from '../../schemas/index.ts';
+import { LEDGER_STATUSES, type TemplateDefinition, bundledDefinitions } from '../../schemas/index.ts';
 
 const PERIOD = '2025-03';
 const CASES = [
@@ -40,9 +40,9 @@ const CASES = [
 ] as const;
 
 function subject(id: string, code: string) {
-  const found = findInstitution(code);
+  const found = bundledDefinitions().institution(code);
   if (!found) throw new Error(`no institution ${code}`);
-  return { def: currentTemplate(id), ...found };
+  return { def: bundledDefinitions().template(id)!, ...found };
 }
 
 interface Written {

@@ -21,8 +21,10 @@ import { S3ObjectLinks } from '../s3/links.ts';
 import { S3ObjectStore } from '../s3/objects.ts';
 import { publishConsolidated } from '../../core/consolidate/publish.ts';
 import { createPortalApi, type ApiRequest, type PortalApi } from '../../portal/api.ts';
-import { countyAccessCodes, MIN_SECRET_LENGTH, type Role } from '../../portal/auth.ts';
-import { registry } from '../../../schemas/index.ts';
+import { MIN_SECRET_LENGTH } from '../../portal/auth.ts';
+import { accessCodeTable, portalUsers, type PortalUser } from '../../portal/codes.ts';
+import { StoredDefinitions } from '../../core/definitions/source.ts';
+import { localDefinitionsStore } from './definitions.ts';
 import type { StackEndpoints } from './stack.ts';
 import { portalCsp } from '../../portal/csp.ts';
 
@@ -43,15 +45,6 @@ export interface StartPortalOptions {
   maxUploadBytes?: number;
   now?: () => Date;
   log?: (line: string) => void;
-}
-
-export interface PortalUser {
-  code: string;
-  name: string;
-  county: string;
-  countyName: string;
-  role: Role;
-  accessCode: string;
 }
 
 export interface LocalPortal {
@@ -85,10 +78,6 @@ export async function portalSecret(dataDir: string, env: Record<string, string |
   const secret = randomBytes(32).toString('hex');
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return secret;
-}
-
-export function portalUsers(secret: string): PortalUser[] {
-  return registry.counties.flatMap((c) => countyAccessCodes(secret, c.code).map((u) => ({ ...u, county: c.code, countyName: c.name })));
 }
 
 interface StaticFile {
@@ -139,12 +128,14 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   const reportsBucket = endpoints.buckets.reports;
 
 
+  const definitions = new StoredDefinitions(localDefinitionsStore(endpoints, clients));
   const api = createPortalApi({
     secret,
+    definitions,
     store,
     objects,
     links: new S3ObjectLinks(clients.s3),
-    publish: (request) => publishConsolidated({ objects, store, reportsBucket }, request),
+    publish: (request) => publishConsolidated({ definitions, objects, store, reportsBucket }, request),
     uploadsBucket: endpoints.buckets.uploads,
     reportsBucket,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
@@ -226,13 +217,9 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     clients.destroy();
     throw err;
   }
-  const users = portalUsers(secret);
+  const users = portalUsers(await definitions.latest(), secret);
   const usersFile = join(resolve(options.dataDir), 'portal-users.txt');
-  await writeFile(
-    usersFile,
-    ['机构代码\t访问码\t角色\t旗县\t名称', ...users.map((u) => `${u.code}\t${u.accessCode}\t${u.role === 'commission' ? '卫健委' : '机构'}\t${u.countyName}\t${u.name}`)].join('\n') + '\n',
-    { mode: 0o600 },
-  );
+  await writeFile(usersFile, `${accessCodeTable(users)}\n`, { mode: 0o600 });
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
   return {
     url: `http://${host}:${port}`,

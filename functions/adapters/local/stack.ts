@@ -26,6 +26,7 @@ import { S3ObjectStore } from '../s3/objects.ts';
 import { AWS_ENV, ENV, UPLOAD_PREFIX } from '../../config.ts';
 import { reconcile, type ReconcileReport } from '../../core/reconcile.ts';
 import { s3EventOf } from '../../handlers/s3-event.ts';
+import { seedLocalDefinitions } from './definitions.ts';
 import { startDynamo, type LocalDynamo } from './dynamo.ts';
 import { createLocalQueue, startSqs, type LocalQueue, type LocalSqs, type QueueStats, type UploadHandler } from './queue.ts';
 import { startS3, type LocalS3 } from './s3.ts';
@@ -285,6 +286,12 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     queues: { uploads: sqs!.queueUrl, deadLetters: arn(LOCAL_NAMES.deadLetterQueue) },
     pid: process.pid,
   };
+  try {
+    await seedLocalDefinitions(endpoints);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   const tmp = `${files.endpoints}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(endpoints, null, 2)}\n`, 'utf8');
   await rename(tmp, files.endpoints);

@@ -6,13 +6,16 @@
  *
  * Pure: the caller lists the period (SubmissionStore.listPeriod) and publishes.
  */
-import { findCounty, findTemplate, templatesOwed, type County, type Institution } from '../../../schemas/index.ts';
+import type { County, Institution } from '../../../schemas/model.ts';
+import type { Definitions } from '../definitions/definitions.ts';
 import type { Alert, AttemptSummary, PeriodEntry } from '../../ports/index.ts';
 import { BEIJING_OFFSET_MS, beijingTime, capMessage, oneLine, periodText, subjectOf } from './format.ts';
 
 export interface DigestInput {
-  /** the county, or its registry code */
-  county: County | string;
+  /** the definitions in force for the period */
+  defs: Definitions;
+  /** county code */
+  county: string;
   /** YYYY-MM */
   period: string;
   now: Date;
@@ -39,13 +42,6 @@ export interface Outstanding {
   institutions: OutstandingInstitution[];
 }
 
-function resolveCounty(county: County | string): County {
-  if (typeof county !== 'string') return county;
-  const found = findCounty(county);
-  if (!found) throw new Error(`deadlineDigest: county ${county} is not in the registry`);
-  return found;
-}
-
 function parsePeriod(period: string): { year: number; month: number } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
   if (!m) throw new Error(`deadlineDigest: period must be YYYY-MM, got ${JSON.stringify(period)}`);
@@ -56,22 +52,22 @@ function parsePeriod(period: string): { year: number; month: number } {
  * The deadline of a period: day `deadlineDay` of the following month, 23:59 Asia/Shanghai. Returns the
  * first instant after it (the next day 00:00 Beijing time), so 23:59:59 is still in time.
  */
-export function deadlineEnd(county: County | string, period: string): Date {
-  const { deadlineDay } = resolveCounty(county);
+export function deadlineEnd(county: County, period: string): Date {
+  const { deadlineDay } = county;
   const { year, month } = parsePeriod(period);
   // month is 1-based: Date.UTC(year, month, …) is the following month
   return new Date(Date.UTC(year, month, deadlineDay + 1) - BEIJING_OFFSET_MS);
 }
 
 /** 2025年4月5日23:59 */
-export function deadlineText(county: County | string, period: string): string {
-  const { deadlineDay } = resolveCounty(county);
+export function deadlineText(county: County, period: string): string {
+  const { deadlineDay } = county;
   const { year, month } = parsePeriod(period);
   const next = month === 12 ? { y: year + 1, m: 1 } : { y: year, m: month + 1 };
   return `${next.y}年${next.m}月${deadlineDay}日23:59`;
 }
 
-export function deadlinePassed(now: Date, county: County | string, period: string): boolean {
+export function deadlinePassed(now: Date, county: County, period: string): boolean {
   return now.getTime() >= deadlineEnd(county, period).getTime();
 }
 
@@ -85,7 +81,7 @@ export function isWorkingDay(now: Date): boolean {
 }
 
 /** The deadline has passed and today is a working day: the scheduled function sends the digest. */
-export function isDigestDay(now: Date, county: County | string, period: string): boolean {
+export function isDigestDay(now: Date, county: County, period: string): boolean {
   return deadlinePassed(now, county, period) && isWorkingDay(now);
 }
 
@@ -93,15 +89,15 @@ export function isDigestDay(now: Date, county: County | string, period: string):
  * Who owes what for the period and has not delivered. An owed return is missing when it has neither
  * a current accepted version nor any upload; rejected when it has no current version and its latest
  * upload was rejected. A rejected latest upload beside an accepted current one is not outstanding
- * (the accepted version counts). Entries for returns the registry does not ask for are ignored.
+ * (the accepted version counts). Entries for returns the definitions do not ask for are ignored, and so
+ * are institutions not active in the period.
  */
-export function outstandingOf(county: County | string, entries: readonly PeriodEntry[]): Outstanding {
-  const c = resolveCounty(county);
+export function outstandingOf(defs: Definitions, county: County, period: string, entries: readonly PeriodEntry[]): Outstanding {
   const byKey = new Map(entries.map((e) => [`${e.institution}#${e.template}`, e]));
   const result: Outstanding = { owed: 0, accepted: 0, missing: 0, rejected: 0, institutions: [] };
-  for (const institution of c.institutions) {
+  for (const institution of county.institutions) {
     const row: OutstandingInstitution = { institution, missing: [], rejected: [] };
-    for (const template of templatesOwed(institution)) {
+    for (const template of defs.owed(institution, period)) {
       result.owed++;
       const entry = byKey.get(`${institution.code}#${template}`);
       if (entry?.current) {
@@ -122,9 +118,14 @@ export function outstandingOf(county: County | string, entries: readonly PeriodE
 
 /** The county's digest for the period, or null before the deadline or when nothing is outstanding. */
 export function deadlineDigest(input: DigestInput): Alert | null {
-  const county = resolveCounty(input.county);
+  const county = input.defs.county(input.county);
+  if (!county) throw new Error(`deadlineDigest: county ${input.county} is not in the definitions`);
   if (!deadlinePassed(input.now, county, input.period)) return null;
-  const o = outstandingOf(county, input.entries);
+  const o = outstandingOf(input.defs, county, input.period, input.entries);
+  const templateName = (id: string) => {
+    const title = input.defs.template(id)?.title;
+    return title ? `${title}（${id}）` : id;
+  };
   if (o.missing === 0 && o.rejected === 0) return null;
 
   const period = periodText(input.period);
@@ -159,11 +160,6 @@ export function deadlineDigest(input: DigestInput): Alert | null {
 }
 
 const name = (i: Institution) => `${oneLine(i.name, 60)}（${i.code}）`;
-
-function templateName(id: string): string {
-  const title = findTemplate(id)?.title;
-  return title ? `${title}（${id}）` : id;
-}
 
 function contact(i: Institution): string {
   const c = i.contact;

@@ -15,6 +15,11 @@
  *   level; never an average of rates, never a typed-in rate.
  * - Non-additive elements (satisfaction %, average hours) are never summed: per institution only.
  * - Targets are judged on 本年累计, over the institution types the target names.
+ * - Lifecycle (definitions): an institution owes a template in a month when it is active then (启用期 ≤
+ *   month < 停用期) and the template is in force; months it does not owe are neither counted nor missing.
+ *   An institution merged into another one that is active at the period's end counts under it: the
+ *   successor's value for an earlier month is the sum of its own and its predecessors' (missing when
+ *   any of them owing that month is missing), so nothing is counted twice and no history is lost.
  */
 import type { IndicatorTemplate, LedgerTemplate, Target } from '../../../schemas/model.ts';
 import type { CurrentSubmission, PeriodEntry } from '../../ports/index.ts';
@@ -99,7 +104,10 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
     dataAsOf: ctx.dataAsOf(),
     labels,
     windows,
-    counties: [...input.counties].sort((a, b) => cmp(a.code, b.code)).map((c) => ({ code: c.code, name: c.name, institutions: c.institutions.length, deadlineDay: c.deadlineDay })),
+    definitionsVersion: input.definitionsVersion ?? null,
+    counties: [...input.counties]
+      .sort((a, b) => cmp(a.code, b.code))
+      .map((c) => ({ code: c.code, name: c.name, institutions: c.institutions.filter((i) => i.owes.some((t) => months.some((m) => ctx.owedAt(i, t, m)))).length, deadlineDay: c.deadlineDay })),
     status: statusOf(ctx),
     summary,
     details,
@@ -113,12 +121,14 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
 class Context {
   readonly units: Unit[];
   private readonly slots = new Map<string, PeriodEntry>();
+  private readonly templateFrom: Map<string, string>;
 
   constructor(
     readonly input: ConsolidationInput,
     readonly spec: PeriodSpec,
     readonly months: string[],
   ) {
+    this.templateFrom = new Map(input.templates.map((t) => [t.id, t.from]));
     this.units = [...input.counties]
       .sort((a, b) => cmp(a.code, b.code))
       .flatMap((county) => [...county.institutions].sort((a, b) => cmp(a.code, b.code)).map((i) => ({ ...i, county })));
@@ -150,11 +160,19 @@ class Context {
     return this.units.filter((u) => u.owes.includes(template));
   }
 
+  /** Whether a unit owes a template in a month: active then, and the template in force. */
+  owedAt(u: InstitutionUnit, template: string, month: string): boolean {
+    if (!u.owes.includes(template) || (u.from && month < u.from) || (u.until && month >= u.until)) return false;
+    const from = this.templateFrom.get(template);
+    return !from || from <= month;
+  }
+
   dataAsOf(): string | null {
     let latest: string | null = null;
     for (const m of this.months) {
       for (const u of this.units) {
         for (const t of u.owes) {
+          if (!this.owedAt(u, t, m)) continue;
           const c = this.current(m, t, u.code);
           if (c && (latest === null || c.uploadedAt > latest)) latest = c.uploadedAt;
         }
@@ -177,16 +195,24 @@ class Win {
     readonly mode: Mode,
     /** the month before the window in the same year (own mode only): a ytd value's base */
     readonly base: string | null,
-    /** per unit, per element: NaN when the unit lacks a month the element needs */
+    /** per unit, per element: NaN when the unit lacks a month the element needs (or owes none) */
     readonly values: Float64Array[],
+    /** per unit: owes some month of the window (a flow's), owes the window's last month (a ytd's or stock's) */
+    private readonly owesAny: Uint8Array,
+    private readonly owesLast: Uint8Array,
   ) {}
+
+  /** whether unit k owes what element j needs in this window (else it is neither counted nor missing) */
+  owes(k: number, j: number): boolean {
+    return (this.t.def.elements[j]!.semantics === 'flow' ? this.owesAny : this.owesLast)[k] === 1;
+  }
 
   /** why unit k has no value of element j: one shared object per unit and months needed */
   missing(k: number, j: number): MissingUnit {
     const el = this.t.def.elements[j]!;
     const variant = el.semantics === 'flow' ? 'all' : el.semantics === 'ytd' && this.base ? 'base' : 'last';
     const needed = variant === 'all' ? this.window : variant === 'base' ? [this.base!, this.window[this.window.length - 1]!] : [this.window[this.window.length - 1]!];
-    const absent = needed.filter((m) => !this.t.month(m)[k]);
+    const absent = needed.filter((m) => this.t.month(m)[k] === null);
     // every needed month is there: the element itself was left empty
     const key = absent.length ? variant : 'empty';
     let list = this.missingCache.get(key);
@@ -201,40 +227,92 @@ class Win {
   }
 }
 
+/**
+ * A unit's month: its values (and those of the institutions merged into it, summed), null when one
+ * of them owing that month has no accepted submission, undefined when none of them owes it.
+ */
+type MonthRow = Float64Array | null | undefined;
+
 /** The values of one indicator template: a dense grid month × institution × element. */
 class TemplateData {
   readonly units: Unit[];
+  /** per unit: itself and the institutions merged into it (recursively), whose months count under it */
+  private readonly members: Unit[][];
   private readonly codes: string[];
-  private readonly grid = new Map<string, Array<Float64Array | null>>();
+  private readonly grid = new Map<string, MonthRow[]>();
   private readonly wins = new Map<string, Win>();
 
   constructor(
     readonly ctx: Context,
     readonly def: IndicatorTemplate,
   ) {
-    this.units = ctx.owing(def.id);
+    const owing = ctx.owing(def.id);
+    const byCode = new Map(owing.map((u) => [u.code, u]));
+    const last = ctx.months[ctx.months.length - 1]!;
+    // a predecessor counts under its successor when the successor owes this template at the period's end
+    const home = (u: Unit): Unit => {
+      let at = u;
+      for (let n = 0; n < 16 && at.mergedInto; n++) {
+        const next = byCode.get(at.mergedInto);
+        if (!next) break;
+        at = next;
+      }
+      return at !== u && ctx.owedAt(at, def.id, last) ? at : u;
+    };
+    const groups = new Map<string, Unit[]>();
+    for (const u of owing) {
+      const h = home(u);
+      groups.set(h.code, [...(groups.get(h.code) ?? []), u]);
+    }
+    this.units = owing.filter((u) => groups.has(u.code));
+    this.members = this.units.map((u) => [u, ...groups.get(u.code)!.filter((m) => m !== u)]);
     this.codes = def.elements.map((e) => e.code);
   }
 
-  /** values of a month, per unit; null: no accepted submission. Non-finite numbers are absent. */
-  month(month: string): Array<Float64Array | null> {
+  /** values of a month, per unit (see MonthRow). Non-finite numbers are absent. */
+  month(month: string): MonthRow[] {
     let rows = this.grid.get(month);
     if (rows) return rows;
-    rows = this.units.map((u) => {
-      const s = this.ctx.current(month, this.def.id, u.code)?.submission;
-      if (!s || s.kind !== 'indicator') return null;
-      const v = new Float64Array(this.codes.length);
-      const values = s.values;
-      for (let j = 0; j < this.codes.length; j++) {
-        const code = this.codes[j]!;
-        const x = values[code];
-        // own numbers only: nothing from a prototype, nothing non-finite
-        v[j] = typeof x === 'number' && Number.isFinite(x) && Object.hasOwn(values, code) ? x : NaN;
+    rows = this.members.map((members) => {
+      let acc: MonthRow;
+      for (const u of members) {
+        if (!this.ctx.owedAt(u, this.def.id, month)) continue;
+        const v = this.own(month, u);
+        if (!v) return null;
+        if (!acc) acc = v;
+        else for (let j = 0; j < v.length; j++) acc[j] = acc[j]! + v[j]!;
       }
-      return v;
+      return acc;
     });
     this.grid.set(month, rows);
     return rows;
+  }
+
+  /** one institution's own accepted values of a month (a fresh array), null when it has none */
+  private own(month: string, u: Unit): Float64Array | null {
+    const s = this.ctx.current(month, this.def.id, u.code)?.submission;
+    if (!s || s.kind !== 'indicator') return null;
+    const v = new Float64Array(this.codes.length);
+    const values = s.values;
+    for (let j = 0; j < this.codes.length; j++) {
+      const code = this.codes[j]!;
+      const x = values[code];
+      // own numbers only: nothing from a prototype, nothing non-finite
+      v[j] = typeof x === 'number' && Number.isFinite(x) && Object.hasOwn(values, code) ? x : NaN;
+    }
+    return v;
+  }
+
+  /** whether unit k owes some month of a window (it has a row in the detail, a place in the totals) */
+  owesIn(k: number, window: readonly string[]): boolean {
+    return window.some((m) => this.month(m)[k] !== undefined);
+  }
+
+  /** the names of the institutions merged into unit k that count in a window */
+  mergedIn(k: number, window: readonly string[]): string[] {
+    return this.members[k]!.slice(1)
+      .filter((u) => window.some((m) => this.ctx.owedAt(u, this.def.id, m)))
+      .map((u) => u.name);
   }
 
   /** the month before a window, when it is in the window's year (a ytd value's base) */
@@ -255,28 +333,33 @@ class TemplateData {
     const all = window.map((m) => this.month(m));
     const E = this.codes.length;
     const kinds = this.def.elements.map((el) => (el.semantics === 'flow' ? 0 : el.semantics === 'stock' || !baseRows ? 1 : 2));
+    const owesAny = new Uint8Array(this.units.length);
+    const owesLast = new Uint8Array(this.units.length);
     const out = this.units.map((_, k) => {
       const v = new Float64Array(E);
       const lastRow = lastRows[k];
+      // a base month owed by nobody (an institution that began since) counts as nothing accumulated yet
       const baseRow = baseRows?.[k];
+      owesLast[k] = lastRow === undefined ? 0 : 1;
+      owesAny[k] = all.some((rows) => rows[k] !== undefined) ? 1 : 0;
       for (let j = 0; j < E; j++) {
         const kind = kinds[j];
         if (kind === 0) {
           let s = 0;
           for (const rows of all) {
             const r = rows[k];
-            s += r ? r[j]! : NaN;
+            if (r !== undefined) s += r ? r[j]! : NaN;
           }
-          v[j] = s;
+          v[j] = owesAny[k] ? s : NaN;
         } else if (kind === 1) {
           v[j] = lastRow ? lastRow[j]! : NaN;
         } else {
-          v[j] = (lastRow ? lastRow[j]! : NaN) - (baseRow ? baseRow[j]! : NaN);
+          v[j] = (lastRow ? lastRow[j]! : NaN) - (baseRow ? baseRow[j]! : baseRow === undefined ? 0 : NaN);
         }
       }
       return v;
     });
-    const w = new Win(this, window, mode, base, out);
+    const w = new Win(this, window, mode, base, out, owesAny, owesLast);
     this.wins.set(key, w);
     return w;
   }
@@ -285,11 +368,19 @@ class TemplateData {
     return this.win(window, mode).values;
   }
 
-  /** 未上报 / 未通过 for one missing month of a one-month window; else 1月未上报、3月未通过 */
+  /**
+   * 未上报 / 未通过 for one missing month of a one-month window; else 1月未上报、3月未通过. A month
+   * missing for an institution merged into this one names it: 3月未上报（并入前：某某卫生院）.
+   */
   absentText(k: number, absent: readonly string[], window: readonly string[]): string {
-    const u = this.units[k]!;
-    if (window.length === 1 && absent.length === 1 && absent[0] === window[0]) return this.ctx.absentWord(absent[0]!, this.def.id, u.code);
-    return absent.map((m) => `${monthLabel(m, this.ctx.spec.year)}${this.ctx.absentWord(m, this.def.id, u.code)}`).join('、');
+    const words = absent.map((m) => {
+      const lacking = this.members[k]!.filter((u) => this.ctx.owedAt(u, this.def.id, m) && !this.ctx.current(m, this.def.id, u.code));
+      const self = lacking.find((u) => u === this.units[k]) ?? null;
+      const who = self ? '' : `（并入前：${lacking.map((u) => u.name).join('、')}）`;
+      return { m, word: this.ctx.absentWord(m, this.def.id, (self ?? lacking[0] ?? this.units[k]!).code) + who };
+    });
+    if (window.length === 1 && words.length === 1 && absent[0] === window[0]) return words[0]!.word;
+    return words.map(({ m, word }) => `${monthLabel(m, this.ctx.spec.year)}${word}`).join('、');
   }
 
   private elementMeasure(j: number, window: readonly string[], mode: Mode, subset?: Set<number>): Measure {
@@ -301,7 +392,7 @@ class TemplateData {
     let owed = 0;
     const missing: MissingUnit[] = [];
     for (let k = 0; k < this.units.length; k++) {
-      if (subset && !subset.has(k)) continue;
+      if ((subset && !subset.has(k)) || !w.owes(k, j)) continue;
       owed++;
       const x = values[k]![j]!;
       if (Number.isNaN(x)) {
@@ -333,14 +424,16 @@ class TemplateData {
     let covered = 0;
     let owed = 0;
     const missing: MissingUnit[] = [];
+    const operands = [...num, ...den];
     for (let k = 0; k < this.units.length; k++) {
-      if (subset && !subset.has(k)) continue;
+      // a unit that does not owe every operand in this window (one that began or ended in it) forms no pair
+      if ((subset && !subset.has(k)) || !operands.every((j) => w.owes(k, j))) continue;
       owed++;
       const v = values[k]!;
       const a = sumAt(v, num);
       const b = sumAt(v, den);
       if (Number.isNaN(a) || Number.isNaN(b)) {
-        const j = [...num, ...den].find((i) => Number.isNaN(v[i]!))!;
+        const j = operands.find((i) => Number.isNaN(v[i]!))!;
         missing.push(w.missing(k, j));
         continue;
       }
@@ -411,7 +504,7 @@ class TemplateData {
         target: targetResult,
       });
     }
-    return { template: this.def, owed: this.units.length, rows };
+    return { template: this.def, owed: this.units.filter((_, k) => this.owesIn(k, windows.current)).length, rows };
   }
 
   private scopeNames(target: Target): string[] | null {
@@ -428,8 +521,9 @@ class TemplateData {
     const values = this.aggregate(ytd, 'own');
     const failing: string[] = [];
     let judged = 0;
+    const w = this.win(ytd, 'own');
     this.units.forEach((u, k) => {
-      if (subset && !subset.has(k)) return;
+      if ((subset && !subset.has(k)) || !w.owes(k, j)) return;
       const x = values[k]![j]!;
       if (Number.isNaN(x)) return;
       judged++;
@@ -486,9 +580,11 @@ class TemplateData {
       covered[E + i] = r.covered;
     });
 
+    const inWindow = this.units.flatMap((_, k) => (this.owesIn(k, window) ? [k] : []));
     const rows: DetailRow[] =
       level === 'county'
-        ? this.units.map((u, k) => {
+        ? inWindow.map((k) => {
+            const u = this.units[k]!;
             const row = new Float64Array(C).fill(NaN);
             row.set(values[k]!);
             rateIdx.forEach(({ x, num, den }, i) => {
@@ -498,21 +594,22 @@ class TemplateData {
             });
             return { code: u.code, name: u.name, group: u.typeName, status: this.unitStatus(k, window), values: row, note: this.unitNote(k, window, values[k]!) };
           })
-        : this.countyRows(window, values, rateIdx, C);
+        : this.countyRows(window, values, rateIdx, C, inWindow);
 
     const missing: MissingUnit[] = [];
-    this.units.forEach((u, k) => {
-      const absent = window.filter((m) => !this.month(m)[k]);
+    for (const k of inWindow) {
+      const u = this.units[k]!;
+      const absent = window.filter((m) => this.month(m)[k] === null);
       if (absent.length) missing.push({ code: u.code, name: u.name, reason: this.absentText(k, absent, window) });
-    });
-    return { template: this.def, columns, rows, total, covered, owed: this.units.length, missing };
+    }
+    return { template: this.def, columns, rows, total, covered, owed: inWindow.length, missing };
   }
 
-  private countyRows(window: readonly string[], values: Float64Array[], rateIdx: Array<{ x: IndicatorTemplate['indicators'][number]; num: number[]; den: number[] }>, C: number): DetailRow[] {
+  private countyRows(window: readonly string[], values: Float64Array[], rateIdx: Array<{ x: IndicatorTemplate['indicators'][number]; num: number[]; den: number[] }>, C: number, inWindow: number[]): DetailRow[] {
     const E = this.def.elements.length;
     const rows: DetailRow[] = [];
     for (const county of [...this.ctx.input.counties].sort((a, b) => cmp(a.code, b.code))) {
-      const ks = new Set(this.units.flatMap((u, k) => (u.county.code === county.code ? [k] : [])));
+      const ks = new Set(inWindow.filter((k) => this.units[k]!.county.code === county.code));
       if (!ks.size) continue;
       const row = new Float64Array(C).fill(NaN);
       for (let j = 0; j < E; j++) {
@@ -533,7 +630,7 @@ class TemplateData {
       let complete = 0;
       const missing: string[] = [];
       for (const k of ks) {
-        const absent = window.filter((m) => !this.month(m)[k]);
+        const absent = window.filter((m) => this.month(m)[k] === null);
         if (!absent.length) complete++;
         else missing.push(`${this.units[k]!.name}（${this.absentText(k, absent, window)}）`);
       }
@@ -551,20 +648,25 @@ class TemplateData {
 
   private unitStatus(k: number, window: readonly string[]): string {
     const u = this.units[k]!;
-    if (window.length === 1) {
+    if (window.length === 1 && this.ctx.owedAt(u, this.def.id, window[0]!)) {
       const c = this.ctx.current(window[0]!, this.def.id, u.code);
       if (c) return c.status === 'accepted_with_warnings' ? '有警告' : '已通过';
       return this.ctx.absentWord(window[0]!, this.def.id, u.code);
     }
-    const n = window.filter((m) => this.month(m)[k]).length;
-    return n === 0 ? '未上报' : `已报 ${n}/${window.length} 个月`;
+    const owed = window.filter((m) => this.month(m)[k] !== undefined);
+    const n = owed.filter((m) => this.month(m)[k]).length;
+    if (window.length === 1) return n ? '已通过' : this.absentText(k, owed, window);
+    return n === 0 ? '未上报' : `已报 ${n}/${owed.length} 个月`;
   }
 
   private unitNote(k: number, window: readonly string[], v: Float64Array): string {
     const parts: string[] = [];
-    const absent = window.filter((m) => !this.month(m)[k]);
-    if (absent.length && window.length > 1 && absent.length < window.length) parts.push(`缺${this.absentText(k, absent, window)}`);
-    if (absent.length < window.length) {
+    const owed = window.filter((m) => this.month(m)[k] !== undefined);
+    const absent = owed.filter((m) => this.month(m)[k] === null);
+    if (absent.length && window.length > 1 && absent.length < owed.length) parts.push(`缺${this.absentText(k, absent, window)}`);
+    const merged = this.mergedIn(k, window);
+    if (merged.length) parts.push(`含并入机构 ${merged.join('、')} 并入前的数据`);
+    if (absent.length < owed.length) {
       const w = this.win(window, 'asSubmitted');
       const empty = this.def.elements.filter((_, j) => Number.isNaN(v[j]!) && w.missing(k, j).reason === '未填').map((e) => e.code);
       if (empty.length) parts.push(`未填：${empty.join('、')}`);
@@ -652,15 +754,17 @@ export function listNames(names: readonly string[], max = 10): string {
 
 function statusOf(ctx: Context): ConsolidationResult['status'] {
   const titles = new Map(ctx.input.templates.map((t) => [t.id, t.title]));
+  const deadlineDays = new Map(ctx.input.templates.map((t) => [t.id, t.deadlineDay]));
   const rows: StatusRow[] = [];
   for (const u of ctx.units) {
     for (const template of [...u.owes].sort()) {
       if (!titles.has(template)) continue;
       for (const month of ctx.months) {
+        if (!ctx.owedAt(u, template, month)) continue;
         const e = ctx.slot(month, template, u.code);
         const current = e?.current ?? null;
         const latest = e?.latest ?? null;
-        const deadline = deadlineOf(month, u.county.deadlineDay);
+        const deadline = deadlineOf(month, deadlineDays.get(template) ?? u.county.deadlineDay);
         const status: SlotStatus = current ? (current.status === 'accepted_with_warnings' ? '有警告' : '已通过') : latest ? '未通过' : '未上报';
         const uploadedAt = current?.uploadedAt ?? latest?.uploadedAt ?? null;
         const timeliness = timelinessOf(e, deadline, ctx.input.generatedAt);
@@ -721,7 +825,7 @@ function ledgerOf(ctx: Context, def: LedgerTemplate): LedgerLine[] {
   for (const u of ctx.units) {
     if (!u.owes.includes(def.id)) continue;
     // a ledger is a snapshot: the latest month of the period that has an accepted one
-    const month = [...ctx.months].reverse().find((m) => ctx.current(m, def.id, u.code));
+    const month = [...ctx.months].reverse().find((m) => ctx.owedAt(u, def.id, m) && ctx.current(m, def.id, u.code));
     if (!month) continue;
     const current = ctx.current(month, def.id, u.code)!;
     const stored = current.submission.kind === 'ledger' ? current.submission.rows : [];
@@ -743,7 +847,7 @@ function issuesOf(ctx: Context): IssueLine[] {
     for (const template of [...u.owes].sort()) {
       for (const month of ctx.months) {
         const e = ctx.slot(month, template, u.code);
-        if (!e) continue;
+        if (!e || !ctx.owedAt(u, template, month)) continue;
         const base = { institution: u.code, name: u.name, template, month };
         const { current, latest } = e;
         const open = latest && latest.status === 'rejected' && (!current || latest.order > current.order) ? latest : null;

@@ -13,6 +13,7 @@ export { renderConsolidated, writeConsolidated, detailSheetName, SHEET, type Ren
 export { safeText } from '../render/consolidated-format.ts';
 
 import type { SubmissionStore } from '../../ports/index.ts';
+import type { DefinitionsPort } from '../definitions/source.ts';
 import { consolidate } from './compute.ts';
 import { loadCityConsolidationInput, loadConsolidationInput } from './load.ts';
 import { renderConsolidated } from '../render/consolidated.ts';
@@ -28,11 +29,13 @@ export interface ConsolidatedWorkbook {
 /** Load, consolidate and render in one call: what a handler or the CLI needs. */
 export async function buildConsolidatedWorkbook(
   store: SubmissionStore,
+  definitions: DefinitionsPort,
   target: { level: 'county' | 'city'; code: string },
   period: string,
   now: Date,
 ): Promise<ConsolidatedWorkbook> {
-  const input = target.level === 'city' ? await loadCityConsolidationInput(store, target.code, period, now) : await loadConsolidationInput(store, target.code, period, now);
+  const defs = await definitions.at(period);
+  const input = target.level === 'city' ? await loadCityConsolidationInput(store, defs, target.code, period, now) : await loadConsolidationInput(store, defs, target.code, period, now);
   const t0 = performance.now();
   const result = consolidate(input);
   const t1 = performance.now();

@@ -1,10 +1,11 @@
 /**
  * Reads what a consolidation needs through the SubmissionStore port only: `listPeriod` for every
  * county and month needed (a few at a time), `ledgerRows` for the current ledger versions shown.
- * Who owes what comes from the registry, never from what was stored: a missing submission is missing.
+ * Who owes what comes from the definitions in force for the period (its last month), never from what
+ * was stored: a missing submission is missing.
  */
-import { currentTemplate, findCounty, institutionTypeName, registry, templates as allTemplates, templatesOwed, type County } from '../../../schemas/index.ts';
-import type { TemplateDefinition } from '../../../schemas/model.ts';
+import type { County, TemplateDefinition } from '../../../schemas/model.ts';
+import type { Definitions } from '../definitions/definitions.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
 import type { PeriodEntry, SubmissionStore } from '../../ports/index.ts';
 import { PeriodError, parsePeriod, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodSpec } from './period.ts';
@@ -16,18 +17,18 @@ export interface LoadOptions {
   concurrency?: number;
 }
 
-/** County level: `county` is a county code (150525). */
-export async function loadConsolidationInput(store: SubmissionStore, county: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
-  const c = findCounty(county);
+/** County level: `county` is a county code (150525); `defs` are those in force for the period. */
+export async function loadConsolidationInput(store: SubmissionStore, defs: Definitions, county: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
+  const c = defs.county(county);
   if (!c) throw new PeriodError(`旗县代码 ${county} 不在机构名录中`);
-  return load(store, 'county', { code: c.code, name: c.name }, [c], period, now, options);
+  return load(store, defs, 'county', { code: c.code, name: c.name }, [c], period, now, options);
 }
 
 /** City level: every county of the city (1505), counties as the detail rows. */
-export async function loadCityConsolidationInput(store: SubmissionStore, city: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
-  const counties = registry.counties.filter((c) => c.city.code === city);
+export async function loadCityConsolidationInput(store: SubmissionStore, defs: Definitions, city: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
+  const counties = defs.countiesOf(city);
   if (!counties.length) throw new PeriodError(`市级代码 ${city} 下没有旗县`);
-  return load(store, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, options);
+  return load(store, defs, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, options);
 }
 
 /** The months a consolidation of `covered` (months of `spec`) reads: windows and their base months. */
@@ -45,6 +46,7 @@ export function monthsNeeded(spec: PeriodSpec, covered: readonly string[]): stri
 
 async function load(
   store: SubmissionStore,
+  defs: Definitions,
   level: ConsolidationInput['level'],
   area: { code: string; name: string },
   counties: County[],
@@ -62,10 +64,19 @@ async function load(
     code: c.code,
     name: c.name,
     deadlineDay: c.deadlineDay,
-    institutions: c.institutions.map((i) => ({ code: i.code, name: i.name, type: i.type, typeName: institutionTypeName(i.type), owes: templatesOwed(i) })),
+    institutions: c.institutions.map((i) => ({
+      code: i.code,
+      name: i.name,
+      type: i.type,
+      typeName: defs.typeName(i.type),
+      owes: defs.templatesOf(i),
+      ...(i.from ? { from: i.from } : {}),
+      ...(i.until ? { until: i.until } : {}),
+      ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
+    })),
   }));
   const owed = new Set(units.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
-  const defs: TemplateDefinition[] = [...new Set(allTemplates.map((t) => t.id))].filter((id) => owed.has(id)).map((id) => currentTemplate(id));
+  const templates: TemplateDefinition[] = defs.templates.filter((t) => owed.has(t.id));
 
   // read every (county, month) needed, a few at a time
   const needed = monthsNeeded(spec, begun);
@@ -84,7 +95,7 @@ async function load(
   const ledgerRows = new Map<string, LedgerRow[]>();
   let ledgerReads = 0;
   let rowCount = 0;
-  const ledgerIds = new Set(defs.filter((d) => d.kind === 'ledger').map((d) => d.id));
+  const ledgerIds = new Set(templates.filter((d) => d.kind === 'ledger').map((d) => d.id));
   if (ledgerIds.size && store.ledgerRows) {
     const wanted = new Map<string, { institution: string; template: string; period: string; versionId: string }>();
     for (const m of months) {
@@ -108,7 +119,8 @@ async function load(
     period: spec.id,
     months,
     counties: units,
-    templates: defs,
+    templates,
+    definitionsVersion: defs.version,
     targets: level === 'county' ? counties[0]!.targets : [],
     entries,
     ledgerRows,

@@ -11,9 +11,10 @@ import type { ObjectStore, SubmissionStore } from '../../ports/index.ts';
 import { buildConsolidatedWorkbook, type ConsolidatedWorkbook } from './index.ts';
 import { parsePeriod, SHANGHAI_OFFSET_MS } from './period.ts';
 import { XLSX_TYPE } from '../render/deterministic.ts';
-
+import type { DefinitionsPort } from '../definitions/source.ts';
 
 export interface PublishDeps {
+  definitions: DefinitionsPort;
   objects: ObjectStore;
   store: SubmissionStore;
   reportsBucket: string;
@@ -51,7 +52,7 @@ export const latestKeyOf = (code: string, period: string): string => `consolidat
 export async function publishConsolidated(deps: PublishDeps, request: PublishRequest): Promise<Published> {
   parsePeriod(request.period); // PeriodError before any read
   const now = request.now ?? new Date();
-  const workbook = await buildConsolidatedWorkbook(deps.store, { level: request.level, code: request.code }, request.period, now);
+  const workbook = await buildConsolidatedWorkbook(deps.store, deps.definitions, { level: request.level, code: request.code }, request.period, now);
   const key = `consolidated/${request.code}/${request.period}/${workbook.title}_${runStamp(now)}.xlsx`;
   const latestKey = latestKeyOf(request.code, request.period);
   await deps.objects.put(deps.reportsBucket, key, workbook.bytes, XLSX_TYPE);

@@ -16,8 +16,13 @@ export interface InstitutionUnit {
   /** institution type code (township_hc …) and its Chinese name */
   type: string;
   typeName: string;
-  /** template ids the institution owes, from the registry (never from what was stored) */
+  /** template ids the institution owes by its type and extras, from the definitions (never from what was stored) */
   owes: string[];
+  /** 启用期, 停用期: owes nothing before `from` and from `until` on (absent: always) */
+  from?: string;
+  until?: string;
+  /** merged into that institution from `until` on: its earlier months count under it */
+  mergedInto?: string;
 }
 
 export interface CountyUnit {
@@ -41,8 +46,10 @@ export interface ConsolidationInput {
   months: string[];
   /** one county at county level; every county of the city at city level */
   counties: CountyUnit[];
-  /** the template definitions to consolidate (current versions), registry order */
+  /** the template definitions to consolidate (in force for the period's last month), definitions order */
   templates: TemplateDefinition[];
+  /** the definitions version in force for the period (printed in 说明) */
+  definitionsVersion?: number;
   /** the county's targets (any year: those of the period's year are used); none at city level */
   targets: Target[];
   /**
@@ -261,6 +268,8 @@ export interface ConsolidationResult {
   generatedAt: Date;
   /** the latest upload time (ISO) among the accepted submissions read, or null */
   dataAsOf: string | null;
+  /** the definitions version in force for the period, when known */
+  definitionsVersion: number | null;
   labels: { current: string; previous: string; ytd: string; lastYear: string; mom: string; yoy: string };
   windows: { current: string[]; ytd: string[]; previous: string[]; lastYear: string[] };
   counties: Array<{ code: string; name: string; institutions: number; deadlineDay: number }>;

@@ -9,7 +9,48 @@ import { mb } from './zip.ts';
 const SAVE_AS_XLSX = '请在 Excel 或 WPS 中打开，另存为“Excel 工作簿 (*.xlsx)”后重新上传。';
 const RESAVE = `请在 Excel 或 WPS 中打开报表，确认内容无误后另存为“Excel 工作簿 (*.xlsx)”，再上传新保存的文件。`;
 
+/** How to save as .xlsx in each program people use. */
+const HOW_TO_SAVE_XLSX =
+  '另存为 .xlsx 的方法：Excel：文件 → 另存为 → 保存类型选“Excel 工作簿 (*.xlsx)”；WPS：文件 → 另存为 → 文件类型选“Microsoft Excel 文件 (*.xlsx)”；LibreOffice：文件 → 另存为 → 文件类型选“Excel 2007-365 (.xlsx)”，提示格式时点“使用 Excel 2007-365!”。';
+
+/** What a file name's extension says the file is, for file-not-xlsx. */
+const KIND_BY_EXTENSION: Record<string, string> = {
+  xls: '旧版 Excel 97-2003 工作簿（.xls）',
+  xlsm: '启用宏的 Excel 工作簿（.xlsm）',
+  xlsb: 'Excel 二进制工作簿（.xlsb）',
+  xltx: 'Excel 模板（.xltx）',
+  xlt: 'Excel 模板（.xlt）',
+  csv: 'CSV 文本文件（.csv）',
+  txt: '文本文件（.txt）',
+  ods: 'OpenDocument 表格（.ods）',
+  et: 'WPS 表格专用格式（.et）',
+  ett: 'WPS 表格模板（.ett）',
+  wps: 'WPS 文字文档（.wps）',
+  doc: 'Word 文档（.doc）',
+  docx: 'Word 文档（.docx）',
+  pdf: 'PDF 文档（.pdf）',
+  zip: '压缩包（.zip）',
+  rar: '压缩包（.rar）',
+  '7z': '压缩包（.7z）',
+  jpg: '图片（.jpg）',
+  jpeg: '图片（.jpeg）',
+  png: '图片（.png）',
+};
+
 export const msg = {
+  notXlsx: (fileName: string) => {
+    const shown = printable(fileName);
+    const dot = fileName.lastIndexOf('.');
+    const ext = dot > 0 ? fileName.slice(dot + 1).trim().toLowerCase() : '';
+    const kind = KIND_BY_EXTENSION[ext] ?? (ext ? `“.${printable(ext)}”格式的文件` : '没有扩展名的文件');
+    const first = /^(zip|rar|7z)$/.test(ext)
+      ? '如果报表在压缩包里，请解压后上传其中的 .xlsx 文件；否则请用 Excel、WPS 或 LibreOffice 打开报表，另存为 .xlsx 后上传。'
+      : /^(pdf|jpg|jpeg|png|doc|docx|wps|txt)$/.test(ext)
+        ? '请上传填写好的报表工作簿本身（.xlsx），而不是导出的文档或图片；如果手上只有其他格式，请用 Excel、WPS 或 LibreOffice 打开报表模板填写后保存为 .xlsx。'
+        : '请用 Excel、WPS 或 LibreOffice 打开这个文件，另存为 .xlsx 后重新上传。';
+    return `文件“${shown}”是${kind}，系统只接收 Excel 工作簿（.xlsx）。${first}${HOW_TO_SAVE_XLSX}`;
+  },
+
   empty: () => '文件是空的（0 字节）。请在 Excel 或 WPS 中保存好报表后再上传，不要上传正在编辑或未保存完的文件。',
 
   tooLarge: (bytes: number, max: number) =>

@@ -32,11 +32,21 @@ export interface Cell {
   numFmt: string | null;
 }
 
+/** A merged range, 1-based and inclusive; its value is in the top-left cell. */
+export interface Merge {
+  top: number;
+  left: number;
+  bottom: number;
+  right: number;
+}
+
 export interface Sheet {
   name: string;
   state: 'visible' | 'hidden' | 'veryHidden';
   /** row number → column number → cell; only rows and cells that hold something */
   rows: Map<number, Map<number, Cell>>;
+  /** merged ranges (the gate bounds their number and size) */
+  merges: Merge[];
 }
 
 export interface SheetInfo {
@@ -194,7 +204,7 @@ interface Context {
 }
 
 function parseSheet(info: SheetInfo, xml: string, ctx: Context, budget: { cells: number; deadline: number }): Sheet {
-  const sheet: Sheet = { name: info.name, state: info.state, rows: new Map() };
+  const sheet: Sheet = { name: info.name, state: info.state, rows: new Map(), merges: [] };
   let rowNo = 0;
   let col = 0;
   let c: { ref?: string; s: number; t: string; v: string | null; f: string | null; is: string } | null = null;
@@ -203,6 +213,10 @@ function parseSheet(info: SheetInfo, xml: string, ctx: Context, budget: { cells:
   sax(xml, {
     open(name, a) {
       if (name === 'sheetData') inSheetData = true;
+      if (name === 'mergeCell' && a.ref) {
+        const [from, to] = a.ref.split(':').map(decodeRef);
+        if (from && to) sheet.merges.push({ top: Math.min(from.row, to.row), left: Math.min(from.col, to.col), bottom: Math.max(from.row, to.row), right: Math.max(from.col, to.col) });
+      }
       if (!inSheetData) return;
       if (name === 'row') {
         rowNo = a.r ? Number(a.r) : rowNo + 1;

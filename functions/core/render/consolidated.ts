@@ -215,6 +215,7 @@ class Writer {
     kv('统计期', `${r.spec.label}${r.spec.kind === 'month' ? '' : `（本表数据月份：${monthsLabel(r.months)}${r.months.length < r.spec.months.length ? '，本期尚未结束' : ''}）`}`);
     kv('生成时间', `${shanghaiTime(r.generatedAt)}（北京时间）`);
     kv('数据截至', r.dataAsOf ? `${shanghaiTime(r.dataAsOf)}（已通过校验的报表中最晚一份的上传时间）` : '本期尚无通过校验的报表');
+    if (r.definitionsVersion !== null) kv('定义版本', `第 ${r.definitionsVersion} 版（机构名录、报表、校验规则和目标按本期执行的定义）`);
     kv('机构数', `${institutions} 家${r.level === 'city' ? `（${r.counties.map((c) => `${c.name} ${c.institutions} 家`).join('，')}）` : ''}`);
     s.row([]);
 

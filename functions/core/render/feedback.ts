@@ -29,7 +29,7 @@ import ExcelJS from 'exceljs';
 import HyperlinkXform from 'exceljs/lib/xlsx/xform/sheet/hyperlink-xform.js';
 // @ts-expect-error untyped CommonJS module
 import WorksheetXform from 'exceljs/lib/xlsx/xform/sheet/worksheet-xform.js';
-import { findInstitution, findTemplate, type TemplateDefinition } from '../../../schemas/index.ts';
+import type { TemplateDefinition } from '../../../schemas/model.ts';
 import { gateUpload, type GateLimits } from '../gate/index.ts';
 import { rangeSize } from '../gate/refs.ts';
 import { unescapeXml } from '../gate/xml.ts';
@@ -79,8 +79,10 @@ export const MAX_LISTED = 2_000;
 export type FeedbackMode = 'in-place' | 'values' | 'summary';
 
 export interface FeedbackContext {
-  /** falls back to the registry's name of report.institution */
+  /** the institution's name (else its code alone is shown) */
   institutionName?: string;
+  /** the template definitions in force: the one the report names (id and version) tells which cells were input cells */
+  templates?: readonly TemplateDefinition[];
   /** falls back to the template definition's title */
   templateTitle?: string;
   /** ISO time of the upload: shown, and the workbook's date (bytes depend on it) */
@@ -198,12 +200,12 @@ function summarize(report: Report, context: FeedbackContext): Summary {
 
   const templateId = text(report.template?.id, 20);
   const templateVersion = typeof report.template?.version === 'number' && Number.isInteger(report.template.version) ? report.template.version : undefined;
-  const def = templateId ? findTemplate(templateId, templateVersion) : undefined;
+  const def = context.templates?.find((t) => t.id === templateId && t.version === templateVersion);
   const title = text(context.templateTitle, 100) || (def ? def.title : '');
   const templateLine = [title, templateId ? `（${templateId}${templateVersion !== undefined ? ` 第${templateVersion}版` : ''}）` : ''].join('') || '—';
 
   const code = text(report.institution, 20);
-  const name = text(context.institutionName, 100) || (code ? (findInstitution(code)?.institution.name ?? '') : '');
+  const name = text(context.institutionName, 100);
   const institution = name && code ? `${name}（${code}）` : name || code || '—';
 
   const period = text(report.period, 7);

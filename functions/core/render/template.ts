@@ -291,7 +291,8 @@ function elementNote(el: DataElement): string {
 
 function valueValidation(el: DataElement): ExcelJS.DataValidation {
   const what = `「${el.code} ${el.name}」`;
-  const prompt = [SEMANTICS[el.semantics].note, el.hint && !SEMANTICS[el.semantics].note.includes(el.hint) ? el.hint : '', `单位：${el.unit}`, el.required ? '必填' : '选填']
+  const bounds = el.min !== undefined || el.max !== undefined ? `合理范围：${el.min ?? 0}–${el.max ?? '不限'}` : '';
+  const prompt = [SEMANTICS[el.semantics].note, el.hint && !SEMANTICS[el.semantics].note.includes(el.hint) ? el.hint : '', `单位：${el.unit}`, bounds, el.required ? '必填' : '选填']
     .filter(Boolean)
     .join('；');
   const common = {
@@ -448,7 +449,7 @@ function addInstructionsSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, cou
   const returnSheet = `「${def.sheetName}」`;
   paragraph('一、本模板', FONT_BOLD, 22);
   paragraph(`1. 本工作簿是${county.name}卫生健康统计报送的标准模板：${def.title}（模板 ${def.id}，第${def.version}版），供${institution.name}（机构代码 ${institution.code}）填报${periodLabel(period)}数据，请勿用于其他机构或其他月份。`);
-  paragraph(`2. 报送时限：次月${county.deadlineDay}日23:59前，即${deadlineLabel(period, county.deadlineDay)}前。`);
+  paragraph(`2. 报送时限：次月${def.deadlineDay ?? county.deadlineDay}日23:59前，即${deadlineLabel(period, def.deadlineDay ?? county.deadlineDay)}前。`);
   paragraph(`3. 机构代码、机构名称、统计期、报表模板已预先填好并锁定，请勿修改。`);
 
   paragraph('二、怎样填写', FONT_BOLD, 22);

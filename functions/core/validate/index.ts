@@ -5,14 +5,19 @@
  */
 import { gateUpload, type GateLimits } from '../gate/index.ts';
 import type { Submission } from '../normalize/submission.ts';
-import { parseWorkbook } from '../parse/index.ts';
+import { INSTRUCTIONS_SHEET, META_SHEET } from '../layout.ts';
+import { parseWorkbook, type Sheet } from '../parse/index.ts';
 import { statusOf, type Issue, type Report } from '../report.ts';
 import { checkIndicatorReturn } from './indicator.ts';
 import type { HistoryPoint } from './history.ts';
 import { checkLedger } from './ledger.ts';
-import { checkStructure } from './structure.ts';
+import { checkStructure, peekPeriod } from './structure.ts';
+import type { DefinitionsPort } from '../definitions/source.ts';
+import { shanghaiMonth } from '../consolidate/period.ts';
 
 export interface ValidateOptions {
+  /** the definitions; the file is checked against those in force for its period */
+  definitions: DefinitionsPort;
   /** the institution the file was uploaded for (from the S3 key or --institution); the file must match */
   institution?: string;
   /** YYYY-MM the file was uploaded for */
@@ -37,7 +42,7 @@ export interface ValidationResult {
 /** Cells the parser will hold at most: the largest ledger (10,000 rows × 8 columns) plus headroom. */
 const MAX_CELLS = 200_000;
 
-export async function validateUpload(bytes: Uint8Array, options: ValidateOptions = {}): Promise<ValidationResult> {
+export async function validateUpload(bytes: Uint8Array, options: ValidateOptions): Promise<ValidationResult> {
   const started = performance.now();
   const issues: Issue[] = [];
   const done = (identity: Pick<Report, 'template' | 'institution' | 'period'>, submission: Submission | null): ValidationResult => ({
@@ -56,14 +61,26 @@ export async function validateUpload(bytes: Uint8Array, options: ValidateOptions
     issues.push(...parsed.issues);
     return done(uploadedAs, null);
   }
-  const structure = checkStructure(parsed.sheets, options);
+  // the definitions of the period it was uploaded for, else of the period the file says, else of this month
+  const period = options.period ?? peekPeriod(parsed.sheets) ?? shanghaiMonth(options.now ?? new Date());
+  const structure = checkStructure(parsed.sheets, await options.definitions.at(period), options);
   issues.push(...structure.issues);
   const identity = { template: structure.template, institution: structure.institution, period: structure.period };
   const s = structure.structure;
-  if (!s) return done(identity, null);
-
-  const submission = s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues, options.history) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
+  const submission = !s ? null : s.def.kind === 'indicator' ? checkIndicatorReturn({ ...s, def: s.def }, issues, options.history) : checkLedger({ ...s, def: s.def }, gate.date1904, issues);
+  nameSheets(issues, parsed.sheets);
   return done(identity, submission);
+}
+
+/**
+ * In a workbook with sheets besides the template's own (a copy, a scratch sheet, one per month),
+ * every message names the sheet it is about.
+ */
+function nameSheets(issues: Issue[], sheets: readonly Sheet[]): void {
+  if (sheets.filter((s) => s.name !== INSTRUCTIONS_SHEET && s.name !== META_SHEET).length < 2) return;
+  for (const issue of issues) {
+    if (issue.sheet && !issue.message.includes(`“${issue.sheet}”`)) issue.message = `工作表“${issue.sheet}”${issue.message}`;
+  }
 }
 
 function buildReport(identity: Pick<Report, 'template' | 'institution' | 'period'>, issues: Issue[], bytes: number, submission: Submission | null, ms: number): Report {

@@ -4,9 +4,9 @@
  * period's end and not 已完成 is overdue.
  */
 import { LEDGER_STATUSES, type LedgerColumn, type LedgerTemplate } from '../../../schemas/model.ts';
-import { display, readDate, readNumber, readText, type Outcome } from '../normalize/cell.ts';
+import { display, readDate, readNumber, readRemark, readText, type Outcome } from '../normalize/cell.ts';
 import type { LedgerRow, LedgerSubmission } from '../normalize/submission.ts';
-import type { RawValue } from '../parse/index.ts';
+import type { Cell, RawValue, Sheet } from '../parse/index.ts';
 import { columnLetter, makeIssue, type Issue } from '../report.ts';
 import { pushNotes, readReporter, shownAs } from './indicator.ts';
 import { normalizeHeader, type Structure } from './structure.ts';
@@ -21,29 +21,36 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
   const taskRows = new Map<string, number>();
   let records = 0;
 
+  const mergedFrom = verticalMerges(sheet, s.headerRow);
   for (const [r, cells] of [...sheet.rows].sort((a, b) => a[0] - b[0])) {
     if (r <= s.headerRow) continue;
-    const read = new Map<LedgerColumn['key'], { value: string | number | null; ref: string; col: number; raw: RawValue }>();
+    const read = new Map<LedgerColumn['key'], { value: string | number | null; ok: boolean; ref: string; col: number; raw: RawValue }>();
+    // a row is a record by its own cells; values given by a merge above only fill it in
     let anything = false;
     let rowOk = true;
+    const rowIssues: Issue[] = [];
     for (const { column, col } of cols) {
       if (!col) continue;
-      const raw = cells.get(col)?.value ?? { kind: 'empty' as const };
-      const numFmt = cells.get(col)?.numFmt ?? null;
-      if (raw.kind !== 'empty') anything = true;
+      const own = cells.get(col);
+      if (own && own.value.kind !== 'empty') anything = true;
+      const from = own && own.value.kind !== 'empty' ? undefined : mergedFrom.get(`${r}:${col}`);
+      const raw = (from ?? own)?.value ?? { kind: 'empty' as const };
+      const numFmt = (from ?? own)?.numFmt ?? null;
       const out = readColumn(column, raw, numFmt, date1904);
       const ref = `${columnLetter(col)}${r}`;
       const where = { sheet: sheet.name, row: r, col, element: column.header, value: display(raw) };
       const prefix = `${ref}「${column.header}」`;
       const shown = raw.kind === 'empty' ? '' : shownAs(where.value);
-      pushNotes(issues, out.notes, prefix + shown, where);
+      if (from) rowIssues.push(makeIssue('normalized-merged', `${prefix}与 ${columnLetter(from.col)}${from.row} 合并，已按合并单元格的值“${String(display(raw))}”读取（合并单元格的值用于合并范围内的每一行）`, where));
+      pushNotes(rowIssues, column.required ? out.notes.filter((n) => n.code !== 'normalized-placeholder') : out.notes, prefix + shown, where);
       if (!out.ok) {
-        issues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
+        rowIssues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
         rowOk = false;
       }
-      read.set(column.key, { value: out.ok ? out.value : null, ref, col, raw });
+      read.set(column.key, { value: out.ok ? out.value : null, ok: out.ok, ref, col, raw });
     }
     if (!anything) continue;
+    issues.push(...rowIssues);
     records++;
     if (records > def.maxRows) {
       issues.push(makeIssue('file-too-many-rows', `台账超过 ${def.maxRows} 行上限（第 ${r} 行起），请拆分或精简`, { sheet: sheet.name, row: r }));
@@ -51,8 +58,9 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
     }
     for (const { column } of cols) {
       const got = read.get(column.key);
-      if (column.required && got && got.value === null && got.raw.kind === 'empty') {
-        issues.push(makeIssue('value-required', `${got.ref}「${column.header}」未填写，此项为必填`, { sheet: sheet.name, row: r, col: got.col, element: column.header }));
+      // empty, or 无 / - in a number column: read as nothing, which a required column may not be
+      if (column.required && got && got.ok && got.value === null) {
+        issues.push(makeIssue('value-required', `${got.ref}「${column.header}」${got.raw.kind === 'empty' ? '未填写' : shownAs(display(got.raw)).replace(/，$/, '')}，此项为必填。请填写${REQUIRED_HINT[column.type]}`, { sheet: sheet.name, row: r, col: got.col, element: column.header }));
         rowOk = false;
       }
     }
@@ -93,7 +101,30 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
   };
 }
 
+/** what to type into an empty required ledger cell */
+const REQUIRED_HINT: Record<LedgerColumn['type'], string> = {
+  text: '内容（如责任科室和责任人）',
+  date: '日期，如 2025-12-31',
+  status: `进展状态，从下拉列表选择（${LEDGER_STATUSES.join('、')}）`,
+  percent: '0 至 100 的数字：已完成填 100，未启动填 0',
+};
+
+/**
+ * Vertical merges in the ledger's rows (one 责任人 over three tasks): "row:col" of every cell below
+ * a merge's first row → the first cell, whose value the whole merge shows.
+ */
+function verticalMerges(sheet: Sheet, headerRow: number): Map<string, Cell> {
+  const out = new Map<string, Cell>();
+  for (const m of sheet.merges) {
+    const first = sheet.rows.get(m.top)?.get(m.left);
+    if (m.bottom === m.top || m.top <= headerRow || !first) continue;
+    for (let r = m.top + 1; r <= m.bottom; r++) out.set(`${r}:${m.left}`, first);
+  }
+  return out;
+}
+
 function readColumn(column: LedgerColumn, raw: RawValue, numFmt: string | null, date1904: boolean): Outcome<string | number> {
+  if (column.key === 'remark') return readRemark(raw);
   switch (column.type) {
     case 'text':
       return readText(raw, MAX_TEXT);
@@ -105,7 +136,7 @@ function readColumn(column: LedgerColumn, raw: RawValue, numFmt: string | null, 
       const out = readText(raw, MAX_TEXT);
       if (!out.ok || out.value === null) return out;
       if (!(LEDGER_STATUSES as readonly string[]).includes(out.value)) {
-        return { ok: false, code: 'ledger-status-invalid', reason: `应为 ${LEDGER_STATUSES.join('、')} 之一`, notes: out.notes };
+        return { ok: false, code: 'ledger-status-invalid', reason: `不在可选范围，请从下拉列表选择：${LEDGER_STATUSES.join('、')}`, notes: out.notes };
       }
       return out;
     }
@@ -120,7 +151,7 @@ function checkRowRules(row: LedgerRow, read: Read, sheet: string, periodEnd: str
   const expected = row.status === '已完成' ? 100 : row.status === '未启动' ? 0 : null;
   if (expected !== null && row.progress !== expected) {
     issues.push(
-      makeIssue('ledger-progress-mismatch', `${progress.ref}「完成进度(%)」为 ${row.progress}，但 ${status.ref}「进展状态」为“${row.status}”，完成进度应为 ${expected}`, {
+      makeIssue('ledger-progress-mismatch', `${progress.ref}「完成进度(%)」为 ${row.progress}，但 ${status.ref}「进展状态」为“${row.status}”，完成进度应为 ${expected}，请改正完成进度或进展状态`, {
         sheet,
         row: row.row,
         col: progress.col,
@@ -132,7 +163,7 @@ function checkRowRules(row: LedgerRow, read: Read, sheet: string, periodEnd: str
   if (row.deadline <= periodEnd && row.status !== '已完成' && row.status !== '已滞后') {
     const deadline = read.get('deadline')!;
     issues.push(
-      makeIssue('ledger-overdue', `${status.ref}「进展状态」为“${row.status}”，但 ${deadline.ref}「完成时限」${row.deadline} 已到期且未完成，状态应为“已滞后”`, {
+      makeIssue('ledger-overdue', `${status.ref}「进展状态」为“${row.status}”，但 ${deadline.ref}「完成时限」${row.deadline} 已到期且未完成，状态应为“已滞后”。请把进展状态改为“已滞后”，或核实完成时限`, {
         sheet,
         row: row.row,
         col: status.col,

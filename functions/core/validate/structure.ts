@@ -2,21 +2,15 @@
  * Structure stage: is this our template, in a version we accept, for the institution and period
  * it was uploaded for? Finds the return sheet, the identity cells and the header row.
  */
-import {
-  findInstitution,
-  findTemplate,
-  templates,
-  templatesOwed,
-  type County,
-  type Institution,
-  type TemplateDefinition,
-} from '../../../schemas/index.ts';
+import type { County, Institution, TemplateDefinition } from '../../../schemas/model.ts';
+import type { Definitions } from '../definitions/definitions.ts';
 import { HEADER_SCAN_ROWS, INDICATOR_HEADERS, LABEL, META_SHEET, PERIOD_PATTERN } from '../layout.ts';
 import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 import { readText } from '../normalize/cell.ts';
 import type { Cell, Sheet } from '../parse/index.ts';
 import { columnLetter, makeIssue, type Issue } from '../report.ts';
 import type { ValidateOptions } from './index.ts';
+import { checkWorkbookIdentity, hiddenIdentity, normalizeCode, periodOf, pickReturnSheet } from './return-sheet.ts';
 
 export interface Structure {
   def: TemplateDefinition;
@@ -33,7 +27,8 @@ export type StructureResult = { structure: Structure | null; template: { id: str
 
 const DOWNLOAD = '请从系统下载本机构本月的报表模板后填写。';
 
-export function checkStructure(sheets: readonly Sheet[], options: ValidateOptions): StructureResult {
+/** Checks the workbook against the definitions in force for the period it is uploaded for. */
+export function checkStructure(sheets: readonly Sheet[], defs: Definitions, options: Omit<ValidateOptions, 'definitions'>): StructureResult {
   const issues: Issue[] = [];
   const result: StructureResult = { structure: null, template: null, institution: options.institution ?? null, period: options.period ?? null, issues };
 
@@ -42,39 +37,30 @@ export function checkStructure(sheets: readonly Sheet[], options: ValidateOption
     issues.push(makeIssue('template-unknown', `文件中找不到报表模板标识，这不是本系统的报表模板。${DOWNLOAD}`));
     return result;
   }
-  const def = findTemplate(identity.id, identity.version);
+  const def = defs.template(identity.id);
   if (!def) {
-    const known = templates.some((t) => t.id === identity.id);
-    issues.push(
-      known
-        ? makeIssue('template-version-retired', `模板 ${identity.id} 第${identity.version}版不存在或已停用。${DOWNLOAD}`, { value: `${identity.id} v${identity.version}` })
-        : makeIssue('template-unknown', `模板标识“${identity.id}”不是本系统的报表模板。${DOWNLOAD}`, { value: identity.id }),
-    );
+    issues.push(makeIssue('template-unknown', `模板标识“${identity.id}”不是本系统${options.period ? ` ${options.period} 期` : ''}的报表模板。${DOWNLOAD}`, { value: identity.id }));
+    return result;
+  }
+  if (def.version !== identity.version) {
+    result.template = identity;
+    const when = options.period ? `统计期 ${options.period} ` : '';
+    issues.push(makeIssue('template-version-retired', `模板 ${def.id} 第${identity.version}版不适用于${when}，${when ? '该期' : '现在'}应使用第${def.version}版。${DOWNLOAD}`, { value: `${def.id} v${identity.version}` }));
     return result;
   }
   result.template = { id: def.id, version: def.version };
-  if (!def.accepting) {
-    issues.push(makeIssue('template-version-retired', `模板 ${def.id} 第${def.version}版已停用，不再接收。${DOWNLOAD}`, { value: `${def.id} v${def.version}` }));
-    return result;
-  }
   if (options.template && options.template !== def.id) {
     issues.push(makeIssue('template-mismatch', `文件是“${def.title}”（${def.id}），但上传到了 ${options.template} 的位置。请上传对应的报表。`, { value: def.id }));
   }
 
-  const sheet = sheets.find((s) => s.name === def.sheetName) ?? sheets.find((s) => s.state === 'visible' && findHeaderRow(s, def) !== null);
-  if (!sheet) {
-    issues.push(makeIssue('sheet-missing', `找不到报表工作表“${def.sheetName}”。请勿删除或重命名模板中的工作表。${DOWNLOAD}`, { sheet: def.sheetName }));
-    return result;
-  }
-  const header = findHeaderRow(sheet, def);
-  if (!header) {
-    const expected = headersOf(def).join('、');
-    issues.push(makeIssue('header-missing', `工作表“${sheet.name}”中找不到表头行（${expected}）。请勿修改模板的表头。`, { sheet: sheet.name }));
-    return result;
-  }
+  const hidden = hiddenIdentity(sheets);
+  const picked = pickReturnSheet(sheets, def, { institution: options.institution ?? hidden.institution ?? undefined, period: options.period ?? hidden.period ?? undefined }, issues);
+  if (!picked) return result;
+  const { sheet, header } = picked;
 
-  const found = checkInstitution(sheet, def, options, issues);
   const period = checkPeriod(sheet, options, issues);
+  let found = checkInstitution(sheet, def, defs, period ?? options.period ?? null, options, issues);
+  if (found && !checkWorkbookIdentity(sheets, sheet, found.institution, (code) => defs.institution(code)?.institution.name, issues)) found = null;
   if (found) result.institution = found.institution.code;
   if (period) result.period = period;
   if (issues.some((i) => i.severity === 'error') || !found || !period) return result;
@@ -100,51 +86,69 @@ function readTemplateIdentity(sheets: readonly Sheet[]): { id: string; version: 
   return null;
 }
 
-function checkInstitution(sheet: Sheet, def: TemplateDefinition, options: ValidateOptions, issues: Issue[]) {
+function checkInstitution(sheet: Sheet, def: TemplateDefinition, defs: Definitions, period: string | null, options: Omit<ValidateOptions, 'definitions'>, issues: Issue[]) {
   const label = findLabel(sheet, LABEL.institutionCode);
   const cell = label ? valueRightOf(sheet, label) : null;
-  const code = cell ? textOf(cell) : null;
+  const typed = cell ? textOf(cell) : null;
+  const code = typed ? normalizeCode(typed).value : null;
   const at = cell ?? (label ? { row: label.row, col: label.col + 1 } : { row: null, col: null });
-  const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.institutionCode, value: code };
+  const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.institutionCode, value: typed };
   const ref = at.row && at.col ? `${columnLetter(at.col)}${at.row}` : '';
+  if (typed && code !== typed) issues.push(makeIssue('normalized-full-width', `${ref}「${LABEL.institutionCode}」为“${typed}”，全角字符已转换，按 ${code} 读取`, where));
   if (!code) {
     issues.push(makeIssue('institution-missing', `${ref}「${LABEL.institutionCode}」未填写。${DOWNLOAD}`, where));
     return null;
   }
   if (options.institution && code !== options.institution) {
-    issues.push(makeIssue('institution-mismatch', `${ref}「${LABEL.institutionCode}」为 ${code}，与上传机构 ${options.institution} 不符。请使用本机构的模板。`, where));
+    const named = (c: string) => `${c}${defs.institution(c) ? `（${defs.institution(c)!.institution.name}）` : ''}`;
+    issues.push(makeIssue('institution-mismatch', `${ref}「${LABEL.institutionCode}」为 ${named(code)}，与上传机构 ${named(options.institution)} 不符。请使用本机构的模板。`, where));
     return null;
   }
-  const found = findInstitution(code);
+  const found = defs.institution(code);
   if (!found) {
     issues.push(makeIssue('institution-unknown', `${ref}「${LABEL.institutionCode}」为 ${code}，不在机构名录中。请联系卫健委核实机构代码。`, where));
     return null;
   }
-  if (!templatesOwed(found.institution).includes(def.id)) {
-    issues.push(makeIssue('template-not-owed', `${ref}「${LABEL.institutionCode}」为 ${code}：${found.institution.name}无需报送“${def.title}”（${def.id}），应报 ${templatesOwed(found.institution).join('、')}。请确认下载的模板是否正确。`, where));
+  const { institution } = found;
+  if (period && !defs.active(institution, period)) {
+    const why = institution.until && period >= institution.until ? `自 ${institution.until} 起${institution.mergedInto ? `已并入 ${defs.institution(institution.mergedInto)?.institution.name ?? institution.mergedInto}（${institution.mergedInto}），请由该机构报送` : '已停用'}` : `自 ${institution.from} 起才需报送`;
+    issues.push(makeIssue('template-not-owed', `${ref}「${LABEL.institutionCode}」为 ${code}：${institution.name}${why}，统计期 ${period} 无需报送。`, where));
+    return null;
+  }
+  const owed = period ? defs.owed(institution, period) : defs.templatesOf(institution);
+  if (!owed.includes(def.id)) {
+    issues.push(makeIssue('template-not-owed', `${ref}「${LABEL.institutionCode}」为 ${code}：${institution.name}无需报送“${def.title}”（${def.id}），应报 ${owed.join('、') || '（无）'}。请确认下载的模板是否正确。`, where));
     return null;
   }
   return found;
 }
 
-function checkPeriod(sheet: Sheet, options: ValidateOptions, issues: Issue[]): string | null {
+/** The 统计期 cell of a sheet and the month it holds (null when unreadable). */
+function periodCell(sheet: Sheet): { cell: Cell | null; at: { row: number | null; col: number | null }; period: string | null; shown: string | null; date: boolean } {
   const label = findLabel(sheet, LABEL.period);
   const cell = label ? valueRightOf(sheet, label) : null;
   const at = cell ?? (label ? { row: label.row, col: label.col + 1 } : { row: null, col: null });
-  const ref = at.row && at.col ? `${columnLetter(at.col)}${at.row}` : '';
   const raw = cell ? cell.value : { kind: 'empty' as const };
-  let period: string | null = null;
-  let shown: string | null = null;
-  if (raw.kind === 'date') {
-    period = raw.value.toISOString().slice(0, 7);
-    shown = raw.value.toISOString().slice(0, 10);
-    issues.push(makeIssue('normalized-date', `${ref}「${LABEL.period}」为日期 ${shown}，按统计期 ${period} 读取`, { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown }));
-  } else if (cell) {
-    shown = textOf(cell);
-    const m = shown ? /^(\d{4})\s*(?:-|年|\/|\.)\s*(\d{1,2})\s*月?$/.exec(shown) : null;
-    if (m) period = `${m[1]}-${m[2]!.padStart(2, '0')}`;
+  if (raw.kind === 'date') return { cell, at, period: raw.value.toISOString().slice(0, 7), shown: raw.value.toISOString().slice(0, 10), date: true };
+  return { cell, at, period: cell ? periodOf(cell) : null, shown: cell ? textOf(cell) : null, date: false };
+}
+
+/** The period a workbook says it is for (its first visible sheet with a readable 统计期), before any check. */
+export function peekPeriod(sheets: readonly Sheet[]): string | null {
+  for (const sheet of sheets) {
+    if (sheet.state !== 'visible') continue;
+    const { period } = periodCell(sheet);
+    if (period && PERIOD_PATTERN.test(period)) return period;
   }
+  return null;
+}
+
+function checkPeriod(sheet: Sheet, options: Omit<ValidateOptions, 'definitions'>, issues: Issue[]): string | null {
+  const { at, period, shown, date } = periodCell(sheet);
+  const ref = at.row && at.col ? `${columnLetter(at.col)}${at.row}` : '';
+  if (date) issues.push(makeIssue('normalized-date', `${ref}「${LABEL.period}」为日期 ${shown}，按统计期 ${period} 读取`, { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown }));
   const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown };
+  if (shown && normalizeCode(shown).changed) issues.push(makeIssue('normalized-full-width', `${ref}「${LABEL.period}」为“${shown}”，全角字符已转换，按 ${period ?? normalizeCode(shown).value} 读取`, where));
   if (!period || !PERIOD_PATTERN.test(period)) {
     issues.push(makeIssue('period-invalid', `${ref}「${LABEL.period}」${shown ? `为 ${shown}，` : '未填写，'}应为“年-月”，如 2025-03。${DOWNLOAD}`, where));
     return null;
@@ -154,7 +158,7 @@ function checkPeriod(sheet: Sheet, options: ValidateOptions, issues: Issue[]): s
     return null;
   }
   if (periodStart(period) > (options.now ?? new Date()).getTime()) {
-    issues.push(makeIssue('period-future', `${ref}「${LABEL.period}」为 ${period}，该统计期尚未开始，不能上报。`, where));
+    issues.push(makeIssue('period-future', `${ref}「${LABEL.period}」为 ${period}，该统计期尚未开始，不能上报。请在该月开始后再上报，或使用正确统计期的模板。`, where));
     return null;
   }
   return period;
@@ -175,28 +179,11 @@ export function normalizeHeader(text: string): string {
   return text.replace(/[\s\u00A0\u3000]/g, '').replace(/（/g, '(').replace(/）/g, ')');
 }
 
-function requiredHeaders(def: TemplateDefinition): string[] {
+export function requiredHeaders(def: TemplateDefinition): string[] {
   return def.kind === 'indicator' ? ['指标代码', '本期数值'] : def.columns.filter((c) => c.required).map((c) => c.header);
 }
 
-function findHeaderRow(sheet: Sheet, def: TemplateDefinition): { row: number; columns: Map<string, number> } | null {
-  const wanted = new Set(headersOf(def).map(normalizeHeader));
-  const required = requiredHeaders(def).map(normalizeHeader);
-  for (let r = 1; r <= HEADER_SCAN_ROWS; r++) {
-    const cells = sheet.rows.get(r);
-    if (!cells) continue;
-    const columns = new Map<string, number>();
-    for (const cell of cells.values()) {
-      const text = textOf(cell);
-      const key = text ? normalizeHeader(text) : '';
-      if (wanted.has(key) && !columns.has(key)) columns.set(key, cell.col);
-    }
-    if (required.every((h) => columns.has(h))) return { row: r, columns };
-  }
-  return null;
-}
-
-function findLabel(sheet: Sheet, label: string): Cell | null {
+export function findLabel(sheet: Sheet, label: string): Cell | null {
   for (let r = 1; r <= HEADER_SCAN_ROWS; r++) {
     for (const cell of sheet.rows.get(r)?.values() ?? []) {
       const text = textOf(cell);
@@ -206,7 +193,7 @@ function findLabel(sheet: Sheet, label: string): Cell | null {
   return null;
 }
 
-function valueRightOf(sheet: Sheet, label: Cell): Cell | null {
+export function valueRightOf(sheet: Sheet, label: Cell): Cell | null {
   const row = sheet.rows.get(label.row);
   const next = row?.get(label.col + 1);
   return next && next.value.kind !== 'empty' ? next : null;

@@ -114,6 +114,8 @@
   // ---------- the signed-in page ----------
 
   function start(me) {
+    // the page's own /api/me and a sign-in may both answer: the second must not undo what the user chose since
+    if (state.me && state.me.code === me.code && !$('app-view').hidden) return;
     state.me = me;
     $('login-view').hidden = true;
     $('app-view').hidden = false;
@@ -167,6 +169,7 @@
       if (period !== state.period) return;
       $('own-sub').textContent = data.name + ' · ' + data.periodLabel;
       renderOwn(data);
+      $('app-view').setAttribute('data-period', period);
       return api('GET', '/api/history?' + qs({ to: period })).then(function (d) { if (period === state.period) renderMonths(d); });
     }).catch(function (err) { toast(err.message, true); });
   }
@@ -377,7 +380,9 @@
   function loadCounty() {
     var period = state.period;
     var county = api('GET', '/api/county?' + qs({ period: period })).then(function (data) {
-      if (period === state.period) renderCounty(data);
+      if (period !== state.period) return;
+      renderCounty(data);
+      $('app-view').setAttribute('data-period', period);
     });
     var indicators = api('GET', '/api/indicators?' + qs({ period: period })).then(function (data) {
       if (period === state.period) renderIndicators(data);
