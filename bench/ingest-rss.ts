@@ -18,3 +18,4 @@ const out = await ingestUpload(event, {
 clients.destroy();
 const peak = process.resourceUsage().maxRSS / 1024;
 console.log(`peak RSS of one ingest of the 10,000-row ledger (${out.kind === 'processed' ? out.status : out.kind}): ${peak.toFixed(0)} MB (process baseline after imports ${(before / 1024).toFixed(0)} MB)`);
+console.log(JSON.stringify({ peakRssMb: peak, importedRssMb: before / 1024 }));

@@ -21,6 +21,7 @@ import { VersionStore } from '../functions/adapters/local/versions.ts';
 import { S3ObjectStore } from '../functions/adapters/s3/objects.ts';
 import { versionOf } from '../functions/core/ingest.ts';
 import { reconcile } from '../functions/core/reconcile.ts';
+import { recordFigures } from './results.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -78,6 +79,7 @@ try {
     const check = await reconcile({ now: new Date(), concurrency: CONCURRENCY }, deps);
     if (check.missing.length !== 1 || sent.length !== 1) throw new Error(`a lost upload was not found: ${JSON.stringify({ missing: check.missing.length, sent: sent.length })}`);
     const result = { objects, counties, runs: RUNS, concurrency: CONCURRENCY, reconcileMs15k: Math.round(median(times)), runsMs: times.map(Math.round), setupMs: Math.round(setupMs) };
+    recordFigures('reconcile', { reconcileMs15k: result.reconcileMs15k });
     if (args.includes('--json')) console.log(JSON.stringify(result));
     else {
       console.log(`reconcile, ${objects} upload versions in ${counties} counties (local stack: S3 front + dynalite), ${CONCURRENCY} prefixes at once`);

@@ -1,6 +1,7 @@
 /**
  * `hmis alerts [--county 150525] [--json] [--data-dir .hmis]`: the alerts the local SNS endpoint
- * received (<data-dir>/alerts.jsonl), oldest first. Reads the file only: no stack needed.
+ * received (<data-dir>/alerts.jsonl), oldest first, as an SMS and an email subscriber get them.
+ * Reads the file only: no stack needed.
  */
 import { readFile } from 'node:fs/promises';
 import { stackFiles } from '../adapters/local/stack.ts';
@@ -30,7 +31,18 @@ export function renderAlert(m: SnsMessage): string {
   const attrs = Object.entries(m.attributes)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  return [`[${m.receivedAt}] ${topic}: ${m.subject ?? ''}`, attrs ? `  (${attrs})` : '', ...m.message.split('\n').map((l) => `    ${l}`)].filter(Boolean).join('\n');
+  // lines written before deliveries were recorded have only the message
+  const email = m.deliveries?.email ?? m.message;
+  const sms = m.deliveries?.sms ?? m.message;
+  return [
+    `[${m.receivedAt}] ${topic}: ${m.subject ?? ''}`,
+    attrs ? `  (${attrs})` : '',
+    `  短信 sms（${m.smsSegments ?? '?'} 条 segment${m.smsSegments === 1 ? '' : 's'}，${sms.length} 字 chars）：${sms.replace(/\n/g, ' ')}`,
+    '  邮件 email:',
+    ...email.split('\n').map((l) => `    ${l}`),
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {

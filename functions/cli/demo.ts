@@ -1,9 +1,14 @@
 /**
- * `npm start` = `hmis demo [--data-dir .hmis/demo] [--keep]`: the whole story on the bundled sample data,
- * no set-up. Writes 奈曼旗's sample submissions 2024-01 … 2025-03 (deliberately wrong ones included, and a
- * late re-upload that fixes a rejected one), starts the local stack, uploads every file in order as the
- * institutions would, waits for ingestion, prints the 2025-03 status, consolidates 2025-03, and says where
- * everything is. The data dir is emptied first so every run tells the same story.
+ * `npm start` = `hmis demo [--data-dir .hmis/demo]`: the whole story on the bundled sample data, no
+ * set-up. Writes 奈曼旗's sample submissions 2024-01 … 2025-03 (deliberately wrong ones included, and a
+ * re-upload that fixes a rejected one), starts the local stack, and uploads every file as the
+ * institutions would, each at its time in the sample month (manifest.json `uploadedAt`: most before
+ * the deadline, a few after it). A simulated clock carries that time: the local S3 stamps each upload
+ * event with it, so ingest records the upload time, on time or late, as it would have in AWS. Then it
+ * checks every outcome against the manifest, and on the first working morning after the last 2025-03
+ * upload runs the scheduled function's after-deadline task (the 2025-03 workbook and the deadline
+ * digest), prints who has reported and says where everything is. The data dir is emptied first so
+ * every run tells the same story.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -11,9 +16,13 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { makeClients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
+import { PORTAL_DEFAULT_PORT } from '../adapters/local/portal.ts';
 import { startLocalStack } from '../adapters/local/stack.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
-import { runTask } from '../core/schedule.ts';
+import { deadlineOf, shanghaiTime } from '../core/consolidate/period.ts';
+import { nextRun, runTask, SCHEDULES } from '../core/schedule.ts';
+import { bundledDefinitions } from '../../schemas/index.ts';
+import { ENV } from '../config.ts';
 import { readAlerts } from './alerts.ts';
 import { parseArgs, stringFlag } from './args.ts';
 import { localDeps } from './local.ts';
@@ -21,6 +30,8 @@ import { renderStatus, statusRows } from './status.ts';
 
 const COUNTY = '150525';
 const PERIOD = '2025-03';
+/** where `hmis serve --data-dir <demo>/stack` serves the portal: the alerts link to its pages */
+const PORTAL = `http://127.0.0.1:${PORTAL_DEFAULT_PORT}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { 'data-dir': 'string' });
@@ -34,51 +45,70 @@ export async function run(argv: string[]): Promise<number> {
   const { manifest } = await writeFixtures(fixturesDir);
   step(`  ${manifest.files.length} files in ${fixturesDir}`);
 
+  // the simulated clock: set to each file's upload time just before it is uploaded
+  let simulated = new Date(manifest.files[0]!.uploadedAt);
   let env: Record<string, string> = {};
-  const stack = await startLocalStack({ dataDir: join(dataDir, 'stack'), onUpload: lazyUploadHandler(() => env) });
-  env = stack.env;
+  const stack = await startLocalStack({ dataDir: join(dataDir, 'stack'), onUpload: lazyUploadHandler(() => env), clock: () => simulated });
+  env = { ...stack.env, [ENV.portalBaseUrl]: PORTAL };
+  const endpoints = { ...stack.endpoints, portal: PORTAL };
   const clients = makeClients(stack.endpoints);
   try {
     step(`本地环境已启动 local stack up: S3 ${stack.endpoints.s3}, DynamoDB ${stack.endpoints.dynamodb}, SNS ${stack.endpoints.sns}`);
+    const keyOf = (f: (typeof manifest.files)[number]) => `uploads/${f.county}/${f.institution}/${f.template}/${f.period}/${f.file.split('/').pop()}`;
     const files = [...manifest.files].sort((a, b) => a.uploadOrder - b.uploadOrder);
     for (const [i, f] of files.entries()) {
-      const name = f.file.split('/').pop()!;
-      const key = `uploads/${f.county}/${f.institution}/${f.template}/${f.period}/${name}`;
-      await clients.s3.send(new PutObjectCommand({ Bucket: stack.endpoints.buckets.uploads, Key: key, Body: await readFile(join(fixturesDir, f.file)) }));
+      simulated = new Date(f.uploadedAt);
+      await clients.s3.send(new PutObjectCommand({ Bucket: stack.endpoints.buckets.uploads, Key: keyOf(f), Body: await readFile(join(fixturesDir, f.file)) }));
       // keep the trigger's queue short, so progress means something
       if ((i + 1) % 25 === 0 || i === files.length - 1) {
         await stack.idle();
-        step(`上传并处理 uploaded and ingested ${i + 1}/${files.length}`);
+        step(`上传并处理 uploaded and ingested ${i + 1}/${files.length}  (模拟时间 simulated time ${shanghaiTime(simulated)})`);
       }
     }
     await stack.idle();
     const stats = stack.stats();
     step(`ingestion done: ${stats.succeeded} handled, ${stats.deadLettered} dead-lettered`);
 
+    // every outcome (the version of each upload, as stored) against what the manifest says it should be
     const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
-    const deps = localDeps(stack.endpoints, clients, store);
+    const outcomes = new Map<string, string>();
+    for (const f of files) {
+      for (const v of await store.versions({ institution: f.institution, template: f.template, period: f.period })) outcomes.set(v.objectKey, v.status);
+    }
+    const mismatches = files.filter((f) => outcomes.get(keyOf(f)) !== f.expect).map((f) => `${f.file}: ${outcomes.get(keyOf(f)) ?? '未处理 not handled'} ≠ ${f.expect}`);
+    const count = (expect: string) => files.filter((f) => f.expect === expect).length;
+    step(
+      mismatches.length
+        ? `与清单不符 NOT as manifest.json expects: ${mismatches.length} of ${files.length}\n  ${mismatches.join('\n  ')}`
+        : `全部与清单一致 all ${files.length} outcomes as manifest.json expects: ${count('accepted')} accepted, ${count('accepted_with_warnings')} with warnings, ${count('rejected')} rejected (see its notes)`,
+    );
+
+    // the first working morning after the last upload of the period: the scheduled function's after-deadline run
+    const lastUpload = Math.max(...files.filter((f) => f.period === PERIOD).map((f) => Date.parse(f.uploadedAt)));
+    const afterDeadline = SCHEDULES.find((s) => s.name === 'after-deadline')!;
+    simulated = nextRun(afterDeadline, new Date(Math.max(lastUpload, deadlineOf(PERIOD, bundledDefinitions().county(COUNTY)!.deadlineDay).getTime())));
+    step(`模拟时间 simulated time ${shanghaiTime(simulated)}（北京时间）：截止后的定时任务 the after-deadline run`);
+
+    const deps = { ...localDeps(endpoints, clients, store), counties: [COUNTY] };
     const defs = await deps.definitions.at(PERIOD);
-    const rows = statusRows(defs, COUNTY, PERIOD, await store.listPeriod(COUNTY, PERIOD));
+    const rows = statusRows(defs, COUNTY, PERIOD, await store.listPeriod(COUNTY, PERIOD), simulated);
     console.log(`\n${renderStatus(defs.county(COUNTY)!.name, PERIOD, rows)}\n`);
 
-    const expected = manifest.files.filter((f) => f.expect === 'rejected').length;
-    step(`${expected} uploads were wrong on purpose (see manifest.json notes); each has its report in s3://${stack.endpoints.buckets.reports}/reports/…`);
-
-    // the commission's workbook, as the scheduled function writes it, and the deadline digest
+    // the commission's workbook and the deadline digest, as the scheduled function makes them that morning
     const reports = stack.endpoints.buckets.reports;
-    const published = (await runTask({ task: 'consolidate', level: 'county', code: COUNTY, period: PERIOD }, deps, new Date())).published[0]!;
+    const outcome = await runTask({ task: 'after-deadline' }, deps, simulated);
+    const published = outcome.published[0]!;
     const workbook = join(dataDir, published.fileName);
     await writeFile(workbook, (await deps.objects.get(reports, published.key, 100 * 1024 * 1024))!);
     step(`汇总表 consolidated workbook ${PERIOD}: ${workbook} (s3://${reports}/${published.key})`);
-    const digest = (await runTask({ task: 'digest', county: COUNTY, period: PERIOD }, deps, new Date())).digests[0]!;
-    step(`催报 deadline digest ${PERIOD}: ${digest.sent ? 'sent (see alerts below)' : 'nothing outstanding'}`);
+    step(`催报 deadline digest ${PERIOD}: ${outcome.digests[0]?.sent ? 'sent (see alerts below)' : 'nothing outstanding'}`);
 
     // the alerts the commission received, and the marked-up workbooks the institutions get back
     const alerts = await readAlerts(join(dataDir, 'stack'));
     const feedbackDir = join(dataDir, 'feedback');
     await mkdir(feedbackDir, { recursive: true });
     console.log(`\n告警 alerts received by the alerts topic: ${alerts.length}`);
-    // every marked-up workbook of the county; an alert names its version (in the S3 key or the portal link)
+    // every marked-up workbook of the county; an alert names its version (in the portal link)
     const feedbackKeys = (await deps.objects.list(reports, `feedback/${COUNTY}/`)).map((o) => o.key);
     for (const a of alerts) {
       const where = feedbackKeys.find((k) => a.message.includes(k.split('/').pop()!.replace(/\.xlsx$/, '')));
@@ -89,17 +119,19 @@ export async function run(argv: string[]): Promise<number> {
         if (bytes) await writeFile(file, bytes);
         local = `\n      标注后的工作簿 marked-up workbook: ${relative(process.cwd(), file)}`;
       }
-      console.log(`  · ${a.subject ?? ''}  (${Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`).join(' ')})${local}`);
+      console.log(`  · ${a.subject ?? ''}  (${Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`).join(' ')})\n      短信 sms: ${a.deliveries.sms}${local}`);
     }
+    const stackDir = relative(process.cwd(), join(dataDir, 'stack'));
     console.log(`\n数据目录 data dir: ${dataDir}
   样例文件 fixtures: ${fixturesDir} (manifest.json)
   汇总表 consolidated workbook: ${workbook}
   标注后的工作簿 marked-up workbooks: ${feedbackDir}
   本地 S3 / DynamoDB 数据: ${join(dataDir, 'stack')}
-  告警 alerts: ${stack.files.alerts}  (npx hmis alerts --data-dir ${relative(process.cwd(), join(dataDir, 'stack'))})
+  告警 alerts: ${stack.files.alerts}  (npx hmis alerts --data-dir ${stackDir})
 
-在门户中查看 open it in the portal:  npx hmis serve --data-dir ${relative(process.cwd(), join(dataDir, 'stack'))}   (then http://127.0.0.1:8080/)`);
-    return stats.deadLettered === 0 ? 0 : 1;
+在门户中查看 open it in the portal, on the same simulated morning (then ${PORTAL}/):
+  npx hmis serve --data-dir ${stackDir} --clock ${new Date(simulated.getTime() + 8 * 3_600_000).toISOString().slice(0, 19)}+08:00`);
+    return stats.deadLettered === 0 && mismatches.length === 0 ? 0 : 1;
   } finally {
     clients.destroy();
     await stack.stop();

@@ -58,6 +58,7 @@ export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients
     alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
     reportsBucket: endpoints.buckets.reports,
     reconcile: { listing: objects, queue: new SqsUploadQueue(clients.sqs, endpoints.queues.uploads), uploadsBucket: endpoints.buckets.uploads },
+    ...(endpoints.portal ? { portalBaseUrl: endpoints.portal } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
   'portal-codes': { summary: 'the portal access codes: PORTAL_SECRET=… hmis portal-codes [COUNTY…] [--data-dir D]', load: () => import('./portal-codes.ts') },
-  serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576]', load: () => import('./serve.ts') },
+  serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger + portal, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576] [--portal-port 8080] [--clock ISO]', load: () => import('./serve.ts') },
 };
 
 export async function main(argv: string[]): Promise<number> {

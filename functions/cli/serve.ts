@@ -1,13 +1,14 @@
 /**
- * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576]`
+ * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576] [--portal-port 8080] [--clock ISO]`
  *
  * The AWS side on this machine, no account needed: S3 (s3rver behind its check, uploads versioned),
  * DynamoDB (dynalite, on disk under the data dir), SNS (alerts appended to <data-dir>/alerts.jsonl and
- * printed), and the S3 → SQS → ingest path calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed:
- * same code, same SDK clients, only the environment differs. Port 0 = a free port. Runs until
- * SIGINT/SIGTERM; <data-dir>/endpoints.json says where everything is while it runs.
+ * printed), the S3 → SQS → ingest path calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed
+ * (same code, same SDK clients, only the environment differs), the schedules and the portal.
+ * Port 0 = a free port. Runs until SIGINT/SIGTERM; <data-dir>/endpoints.json says where everything
+ * is (the portal included) while it runs.
  */
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { resetClients } from '../adapters/aws/clients.ts';
 import type { LocalLambdaContext, SqsRecord, UploadHandler } from '../adapters/local/queue.ts';
 import { decodeKey, s3RecordsOf } from '../handlers/s3-event.ts';
@@ -34,6 +35,8 @@ export interface ServeOptions {
   handler?: UploadHandler;
   /** the portal (page and API, functions/adapters/local/portal.ts): default 8080, 0 = a free port, null = none */
   portalPort?: number | null;
+  /** a simulated clock for upload times, the portal and the schedules (`--clock`); default the real one */
+  clock?: () => Date;
   out?: (line: string) => void;
 }
 
@@ -66,8 +69,13 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     return result;
   };
 
+  const dataDir = resolve(options.dataDir ?? SERVE_DEFAULTS.dataDir);
+  const now = options.clock ?? (() => new Date());
+  // the portal starts with the stack, so that endpoints.json and the handlers' PORTAL_BASE_URL name it
+  const started: { portal?: LocalPortal } = {};
+  const portalPort = options.portalPort;
   const stack = await startLocalStack({
-    dataDir: options.dataDir ?? SERVE_DEFAULTS.dataDir,
+    dataDir,
     s3Port: options.s3Port ?? SERVE_DEFAULTS.s3Port,
     dynamodbPort: options.dynamodbPort ?? SERVE_DEFAULTS.dynamodbPort,
     snsPort: options.snsPort ?? SERVE_DEFAULTS.snsPort,
@@ -75,6 +83,10 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     onUpload,
     onAlert: (m) => out(`[告警 alert] ${renderAlert(m)}`),
     log: (line) => out(line),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(portalPort !== null
+      ? { portal: async (endpoints) => (started.portal = await startPortal({ stack: { endpoints }, dataDir, port: portalPort ?? PORTAL_DEFAULT_PORT, log: out, now })).url }
+      : {}),
   });
 
   let loaded: LoadedHandler;
@@ -90,28 +102,20 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     resolveHandler(() => {
       throw err;
     });
+    await started.portal?.close();
     await stack.stop();
     throw err;
   }
   resolveHandler(loaded.handler);
-  const scheduler = startLocalSchedule(stack, out);
-  let portal: LocalPortal | null = null;
-  if (options.portalPort !== null) {
-    try {
-      portal = await startPortal({ stack, dataDir: stack.dataDir, port: options.portalPort ?? PORTAL_DEFAULT_PORT, log: out });
-    } catch (err) {
-      scheduler.stop();
-      await stack.stop();
-      throw err;
-    }
-  }
+  const scheduler = startLocalSchedule(stack, out, now);
+  const portal = started.portal ?? null;
   out(banner(stack, loaded.source, scheduler));
   if (portal) out(portalBanner(portal));
   return { stack, scheduler, handlerSource: loaded.source, portal };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', 'sqs-port': 'string', 'portal-port': 'string', help: 'boolean' });
+  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', 'sqs-port': 'string', 'portal-port': 'string', clock: 'string', help: 'boolean' });
   if (args.flags.help) {
     console.log(USAGE);
     return 0;
@@ -131,6 +135,12 @@ export async function run(argv: string[]): Promise<number> {
     sqsPort: port('sqs-port', SERVE_DEFAULTS.sqsPort),
     portalPort: port('portal-port', PORTAL_DEFAULT_PORT),
   };
+  const clockText = stringFlag(args, 'clock');
+  if (clockText !== undefined) {
+    const start = Date.parse(clockText);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(clockText) || Number.isNaN(start)) throw new UsageError(`--clock must be an ISO time such as 2025-04-08T09:00:00+08:00, got ${clockText}`);
+    options.clock = runningFrom(new Date(start));
+  }
 
   let serving: Serving;
   try {
@@ -161,17 +171,25 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}] [--sqs-port ${SERVE_DEFAULTS.sqsPort}] [--portal-port ${PORTAL_DEFAULT_PORT}]
-  本机运行 S3、DynamoDB、SNS、SQS 与上传触发（无需 AWS 账号）；端口 0 = 任一空闲端口。
-  Runs S3, DynamoDB, SNS, SQS and the upload trigger on this machine (no AWS account); port 0 = any free port.`;
+const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}] [--sqs-port ${SERVE_DEFAULTS.sqsPort}] [--portal-port ${PORTAL_DEFAULT_PORT}] [--clock 2025-04-08T09:00:00+08:00]
+  本机运行 S3、DynamoDB、SNS、SQS、上传触发和报表平台（无需 AWS 账号）；端口 0 = 任一空闲端口；
+  --clock：模拟时钟从该时刻起走（上传时间、门户、定时任务），用于查看演示数据。
+  Runs S3, DynamoDB, SNS, SQS, the upload trigger and the portal on this machine (no AWS account); port 0 = any
+  free port; --clock: a simulated clock running from that instant (upload times, portal, schedules).`;
+
+/** A clock that starts at \`start\` and runs at real speed. */
+export function runningFrom(start: Date, real: () => number = Date.now): () => Date {
+  const offset = start.getTime() - real();
+  return () => new Date(real() + offset);
+}
 
 /** The scheduled function (functions/core/schedule.ts) on its schedules, against this stack. */
-function startLocalSchedule(stack: LocalStack, out: (line: string) => void): LocalScheduler {
+function startLocalSchedule(stack: LocalStack, out: (line: string) => void, now: () => Date): LocalScheduler {
   const clients = makeClients(stack.endpoints);
   const deps = localDeps(stack.endpoints, clients);
   const scheduler = startScheduler(async (task, name, at) => {
     try {
-      // the schedule's own time, as Scheduler's <aws.scheduler.scheduled-time>
+      // the schedule's own time, as Scheduler's <aws.scheduler.scheduled-time> (on a simulated clock too)
       const outcome = await runTask(task, deps, at);
       const done = outcome.published.map((p) => `s3://${stack.endpoints.buckets.reports}/${p.key}`);
       const digests = outcome.digests.filter((d) => d.sent).map((d) => `${d.county} ${d.period}`);
@@ -180,7 +198,7 @@ function startLocalSchedule(stack: LocalStack, out: (line: string) => void): Loc
     } catch (err) {
       out(`[定时任务 schedule ${name}] 失败 failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-  });
+  }, now);
   const stop = scheduler.stop;
   return { ...scheduler, stop: () => (stop(), clients.destroy()) };
 }

@@ -1,8 +1,9 @@
 import type { Definitions } from '../core/definitions/definitions.ts';
 import { PERIOD_PATTERN } from '../core/layout.ts';
 import type { PeriodEntry } from '../ports/index.ts';
-import { shanghaiTime } from '../core/consolidate/period.ts';
-import { openRejectionOf } from '../core/consolidate/slot.ts';
+import { deadlineOf, shanghaiTime } from '../core/consolidate/period.ts';
+import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
+import type { Timeliness } from '../core/consolidate/types.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 import { STATUS } from './upload.ts';
@@ -19,10 +20,12 @@ export interface StatusRow {
   warnings: number;
   /** a later attempt that was rejected, shown beside the accepted one, never instead of it */
   laterRejected: { uploadedAt: string; errors: number } | null;
+  /** 按时 / 逾期 by the accepted version's upload time; 未到期, 逾期未改, 逾期未报 without one */
+  timeliness: Timeliness;
 }
 
-/** Who owes what (the definitions in force for the period), what arrived and what was accepted (store). */
-export function statusRows(defs: Definitions, countyCode: string, period: string, entries: readonly PeriodEntry[]): StatusRow[] {
+/** Who owes what (the definitions in force for the period), what arrived and what was accepted (store), on time or not as of `now`. */
+export function statusRows(defs: Definitions, countyCode: string, period: string, entries: readonly PeriodEntry[], now: Date): StatusRow[] {
   const county = defs.county(countyCode)!;
   const rows: StatusRow[] = [];
   for (const inst of defs.activeIn(county, period)) {
@@ -40,6 +43,7 @@ export function statusRows(defs: Definitions, countyCode: string, period: string
         errors: shown?.errors ?? 0,
         warnings: shown?.warnings ?? 0,
         laterRejected: later ? { uploadedAt: later.uploadedAt, errors: later.errors } : null,
+        timeliness: timelinessOf(e, deadlineOf(period, defs.deadlineDay(county, template)), now),
       });
     }
   }
@@ -56,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const defs = await local.deps.definitions.at(period);
     if (!defs.county(countyCode)) throw new UsageError(`unknown county ${countyCode}`);
-    const rows = statusRows(defs, countyCode, period, await local.store.listPeriod(countyCode, period));
+    const rows = statusRows(defs, countyCode, period, await local.store.listPeriod(countyCode, period), new Date());
     console.log(args.flags.json ? JSON.stringify(rows, null, 2) : renderStatus(defs.county(countyCode)!.name, period, rows));
     return 0;
   } finally {
@@ -66,11 +70,16 @@ export async function run(argv: string[]): Promise<number> {
 
 export function renderStatus(countyName: string, period: string, rows: readonly StatusRow[]): string {
   const ok = rows.filter((r) => r.status === 'accepted' || r.status === 'accepted_with_warnings').length;
-  const lines = [`${countyName} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}`, ''];
-  lines.push('机构代码     机构名称                 模板   状态     上报时间(北京)   版本 错误 警告');
+  const onTime = rows.filter((r) => r.timeliness === '按时').length;
+  const timely = rows.length ? `${((onTime / rows.length) * 100).toFixed(1)}%` : '—';
+  const lines = [
+    `${countyName} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}；按时 ${onTime}，及时率 ${timely}`,
+    '',
+  ];
+  lines.push('机构代码     机构名称                 模板   状态     上报时间(北京)   时效     版本 错误 警告');
   for (const r of rows) {
     const later = r.laterRejected ? `  （其后一次上报未通过，错误 ${r.laterRejected.errors}）` : '';
-    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${((r.uploadedAt && shanghaiTime(r.uploadedAt)) ?? '—').padEnd(16)} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}`);
+    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${((r.uploadedAt && shanghaiTime(r.uploadedAt)) ?? '—').padEnd(16)} ${r.timeliness.padEnd(4, '　')} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}`);
   }
   return lines.join('\n');
 }

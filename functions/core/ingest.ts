@@ -11,7 +11,6 @@ import { feedbackLocationOf, rejectionAlert, shouldAlert } from './alert/message
 import { msg } from './gate/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
 import { XLSX_TYPE } from './render/deterministic.ts';
-import { buildFeedback, feedbackKeyOf } from './render/feedback.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
 import { validateUpload } from './validate/index.ts';
@@ -126,6 +125,8 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   // the marked-up workbook first: the version item, once written, points at it
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
+    // imported here, not at the top: it brings exceljs, whose loading a cold start pays only for uploads that get one
+    const { buildFeedback, feedbackKeyOf } = await import('./render/feedback.ts');
     feedbackKey = feedbackKeyOf(key, ref.versionId);
     const feedback = await buildFeedback(bytes ?? new Uint8Array(), report, {
       uploadedAt: event.eventTime,
@@ -198,12 +199,14 @@ async function alertOnce(version: SubmissionVersion, report: Report, deps: Inges
     return false;
   }
   const found = defs.institution(version.institution);
+  const template = defs.template(version.template);
   const alert = rejectionAlert({
     version,
     report,
     institutionName: found?.institution.name ?? version.institution,
     countyName: found?.county.name ?? version.county,
-    templateTitle: defs.template(version.template)?.title ?? version.template,
+    templateTitle: template?.title ?? version.template,
+    ...(template ? { templateShortTitle: template.sheetName } : {}),
     feedbackLocation: feedbackLocationOf({ portalBaseUrl: deps.portalBaseUrl ?? null, reportsBucket: deps.reportsBucket, feedbackKey: version.feedbackKey ?? version.reportKey, version }),
   });
   try {

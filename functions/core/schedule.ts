@@ -57,6 +57,8 @@ export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
 export interface ScheduleDeps extends PublishDeps {
   alerter?: Alerter;
+  /** the portal, for the digest's link */
+  portalBaseUrl?: string;
   /** the counties served; default every county in the definitions */
   counties?: readonly string[];
   /** what reconciliation needs besides the store (absent: the reconcile task fails) */
@@ -128,7 +130,7 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
   /** scheduled: once a day (a second delivery of the schedule sends nothing); on demand: always */
   const digest = async (county: string, period: string, scheduled: boolean) => {
     let sent = false;
-    const alert = deadlineDigest({ defs: await deps.definitions.at(period), county, period, now, entries: await deps.store.listPeriod(county, period) });
+    const alert = deadlineDigest({ defs: await deps.definitions.at(period), county, period, now, entries: await deps.store.listPeriod(county, period), portalBaseUrl: deps.portalBaseUrl ?? null });
     const taskId = `digest#${county}#${period}#${shanghaiTime(now)!.slice(0, 10)}`;
     if (alert && deps.alerter && (!scheduled || (await deps.store.claimTask(taskId, now)))) {
       try {

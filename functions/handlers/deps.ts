@@ -11,14 +11,16 @@ import type { IngestDeps } from '../core/ingest.ts';
 import type { ScheduleDeps } from '../core/schedule.ts';
 
 /** What both functions need: ingest's ports and the scheduled function's. */
-export type AwsDeps = IngestDeps & ScheduleDeps;
+export type AwsDeps = IngestDeps & ScheduleDeps & { definitionsStore: StoredDefinitionsStore };
 
 export function awsDeps(): AwsDeps {
   const cfg = config();
   const objects = new S3ObjectStore(s3Client());
+  const definitionsStore = new StoredDefinitionsStore(dynamoClient(), cfg.tableName, objects, cfg.reportsBucket);
   return {
     // cached per container; a new version is seen within DEFINITIONS_MAX_AGE_MS
-    definitions: new StoredDefinitions(new StoredDefinitionsStore(dynamoClient(), cfg.tableName, objects, cfg.reportsBucket)),
+    definitions: new StoredDefinitions(definitionsStore),
+    definitionsStore,
     objects,
     store: new DynamoSubmissionStore(dynamoClient(), cfg.tableName),
     ...(cfg.alertsTopicArn ? { alerter: new SnsAlerter(snsClient(), cfg.alertsTopicArn) } : {}),

@@ -78,6 +78,7 @@ async function buildApi(): Promise<PortalApi> {
     links: new S3ObjectLinks(s3Client()),
     publish: (request) => publishConsolidated(deps, request),
     definitions: deps.definitions,
+    definitionsStore: deps.definitionsStore,
     uploadsBucket: cfg.uploadsBucket,
     reportsBucket: deps.reportsBucket,
     maxUploadBytes: deps.maxUploadBytes,

@@ -18,6 +18,10 @@
  *   GET  /api/consolidated                              commission: workbooks, latest and by run
  *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)
  *   POST /api/regenerate           {period}             commission: publish the workbook now
+ *   GET  /api/definitions                               commission: the definitions' versions (定义管理)
+ *   GET  /api/definitions/workbook  [?period]           commission: the definitions workbook to edit (.xlsx)
+ *   POST /api/definitions/check    {effective, data}    commission: an edited workbook checked, nothing stored
+ *   POST /api/definitions/import   {effective, data}    commission: stored as a new version from `effective`
  *
  * Access: an institution reads and writes only its own code; the commission (`<county>-000`) reads
  * everything of its county and writes only its own returns (it reports T-FY and T-TZ itself).
@@ -38,7 +42,9 @@ import { runStamp } from '../core/consolidate/publish.ts';
 import { deadlineLabel, writeTemplate } from '../core/render/template.ts';
 import type { Issue, Report } from '../core/report.ts';
 import { shiftPeriod } from '../core/validate/history.ts';
-import type { ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../ports/index.ts';
+import type { DefinitionsStore, ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../ports/index.ts';
+import { importDefinitions } from '../core/definitions/import.ts';
+import { writeDefinitionsWorkbook } from '../core/definitions/workbook.ts';
 import { checkSecret, issueToken, signIn, verifyToken, SESSION_TTL_SECONDS, type Principal } from './auth.ts';
 
 export const SESSION_COOKIE = 'hmis_session';
@@ -49,6 +55,10 @@ export const DOWNLOAD_LINK_SECONDS = 60;
 const MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED_ISSUES = 300;
 const MAX_BODY_CHARS = 16 * 1024;
+/** a definitions workbook, base64 in JSON: a province's is well under 1 MB */
+const MAX_WORKBOOK_BODY_CHARS = 4 * 1024 * 1024;
+/** what any request body may be (the local server and API Gateway's Lambda payload both stop before 6 MB) */
+export const MAX_API_BODY_BYTES = MAX_WORKBOOK_BODY_CHARS + MAX_BODY_CHARS;
 
 /** Short-lived links to objects: presigned POST (upload) and GET (download). The AWS adapter: functions/adapters/s3/links.ts. */
 export interface ObjectLinks {
@@ -72,6 +82,8 @@ export interface PortalDeps {
   secret: string;
   /** who exists and what each owes: the newest for identity, those in force for a period for the rest */
   definitions: DefinitionsPort;
+  /** where an imported definitions version is stored (定义管理) */
+  definitionsStore: DefinitionsStore;
   store: SubmissionStore;
   objects: ObjectStore;
   links: ObjectLinks;
@@ -158,10 +170,10 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   }
 
   /** A mutating request must be JSON: a cross-site form cannot send it without a CORS preflight we never answer. */
-  function bodyOf(request: ApiRequest): Record<string, unknown> {
+  function bodyOf(request: ApiRequest, maxChars = MAX_BODY_CHARS): Record<string, unknown> {
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new ApiError(415, '请求格式错误（需要 application/json）');
     const text = request.body ?? '';
-    if (text.length > MAX_BODY_CHARS) throw new ApiError(413, '请求过大');
+    if (text.length > maxChars) throw new ApiError(413, '请求过大');
     try {
       const data = JSON.parse(text || '{}') as unknown;
       if (data && typeof data === 'object' && !Array.isArray(data)) return data as Record<string, unknown>;
@@ -358,6 +370,20 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
   };
 
+  /** an edited definitions workbook checked (and, unless a dry run, stored) as this commission's */
+  async function definitionsImport(request: ApiRequest, dryRun: boolean): Promise<ApiResponse> {
+    const p = commission(await principalOf(request));
+    const body = bodyOf(request, MAX_WORKBOOK_BODY_CHARS);
+    const effective = typeof body.effective === 'string' ? body.effective : '';
+    const data = typeof body.data === 'string' ? body.data : '';
+    if (!data || !/^[A-Za-z0-9+/]+=*$/.test(data)) throw new ApiError(400, '请选择要导入的定义工作簿（.xlsx）');
+    const latest = await deps.definitions.latest();
+    const by = `${latest.institution(p.code)?.institution.name ?? p.code}（${p.code}）`;
+    const { report } = await importDefinitions(deps.definitionsStore, Buffer.from(data, 'base64'), { effective, by, now: now(), dryRun, scope: p.county });
+    if (report.status === 'accepted' && !dryRun) deps.definitions.invalidate?.();
+    return json(200, report);
+  }
+
   function commission(p: Principal): Principal {
     if (p.role !== 'commission') throw new ApiError(403, '仅卫健委账号可以查看');
     return p;
@@ -415,6 +441,29 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       feedback: (await feedbackOf(version)) !== null,
     };
   }
+
+  Object.assign(routes, {
+    'GET /api/definitions': async (request: ApiRequest) => {
+      commission(await principalOf(request));
+      const log = await deps.definitions.log();
+      const versions = [...log.versions].reverse().map((v) => ({ version: v.version, effective: v.effective, createdAt: v.createdAt, by: v.by, summary: v.summary }));
+      return json(200, { version: versions[0]?.version ?? null, versions });
+    },
+    'GET /api/definitions/workbook': async (request: ApiRequest) => {
+      commission(await principalOf(request));
+      const period = request.query.period ? periodParam(request.query.period, now()) : null;
+      const defs = period ? await deps.definitions.at(period) : await deps.definitions.latest();
+      const bytes = await writeDefinitionsWorkbook(defs.content, { version: defs.version, period }, now());
+      return {
+        status: 200,
+        headers: { 'content-type': XLSX_TYPE, 'content-disposition': contentDisposition(`报表定义_第${defs.version}版${period ? `_${period}` : ''}.xlsx`), ...NO_STORE },
+        cookies: [],
+        body: new Uint8Array(bytes),
+      };
+    },
+    'POST /api/definitions/check': (request: ApiRequest) => definitionsImport(request, true),
+    'POST /api/definitions/import': (request: ApiRequest) => definitionsImport(request, false),
+  });
 
   return async function handle(request: ApiRequest): Promise<ApiResponse> {
     const route = routes[`${request.method.toUpperCase()} ${request.path.replace(/\/+$/, '')}`];

@@ -166,9 +166,14 @@ export interface SubmissionIdentityKey {
   period: string;
 }
 
+/** One alert, in the form each channel gets (published with SNS's per-protocol message structure). */
 export interface Alert {
+  /** email subject */
   subject: string;
+  /** the full text: email, and every other protocol (SNS "default") */
   message: string;
+  /** SMS: one segment (at most 70 characters of Chinese text) */
+  sms: string;
   attributes: Record<string, string>;
 }
 

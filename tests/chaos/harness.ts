@@ -128,7 +128,7 @@ export async function expectExactlyOneVersionEach(endpoints: StackEndpoints, ack
       const [county, period] = cp.split('#') as [string, string];
       for (const slot of await store.processedVersions(county, period)) for (const id of slot.versionIds) processed.add(id);
       // what `hmis status` prints: versions per owed slot
-      statusVersions += statusRows(bundledDefinitions(), county, period, await store.listPeriod(county, period)).reduce((n, r) => n + r.versions, 0);
+      statusVersions += statusRows(bundledDefinitions(), county, period, await store.listPeriod(county, period), new Date()).reduce((n, r) => n + r.versions, 0);
       for (const slot of await store.processedVersions(county, period)) {
         const items = await store.versions(slot);
         expect(new Set(items.map((v) => v.versionId)).size, `no version item twice in ${slot.institution} ${slot.template} ${period}`).toBe(items.length);

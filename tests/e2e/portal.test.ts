@@ -1,14 +1,19 @@
 /**
  * The portal end to end: a real headless Chromium (Debian's /usr/bin/chromium through playwright-core)
- * against `hmis serve`'s own serve() in this process, every port free, a fresh data dir.
+ * against `hmis serve`'s own serve() in this process, every port free, a fresh data dir, on a
+ * simulated clock (as `hmis serve --clock`).
  *
- * Before the browser starts, 奈曼旗's sample returns of 2025-01 … 2025-03 are uploaded for every
- * institution but 八仙筒镇中心卫生院 (150525-101; only its two earlier ledgers), whose statistician then signs in, downloads the
- * blank template, uploads a wrong workbook (rule JC-R01: 规范建档 > 建档), sees the errors and the
- * marked-up workbook, uploads a correct one and sees it accepted. The commission (150525-000) sees
- * that cell of the grid change, regenerates the consolidated workbook and downloads it.
+ * Before the browser starts, 奈曼旗's sample returns of 2025-01 … 2025-03 are uploaded, each at its
+ * time in the sample months (most before the deadline, a few after), for every institution but
+ * 八仙筒镇中心卫生院 (150525-101; only its two earlier ledgers). The browser then works on Monday
+ * 2025-04-07, two days after the deadline: 2025-03 returns uploaded later have not arrived yet.
+ * 101's statistician signs in, downloads the blank template, uploads a wrong workbook (rule JC-R01:
+ * 规范建档 > 建档), sees the errors and the marked-up workbook, uploads a correct one and sees it
+ * accepted. The commission (150525-000) sees that cell of the grid change, regenerates the
+ * consolidated workbook and downloads it. On a phone (390×844), the statistician opens the link of
+ * the rejection alert and the commission the digest's link: no sideways scrolling, tables as cards.
  *
- * Screenshots at 1366×768 go to test-output/screenshots/ (git-ignored).
+ * Screenshots (1366×768, and 390×844 for the phone) go to test-output/screenshots/ (git-ignored).
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -19,6 +24,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Serving } from '../../functions/cli/serve.ts';
+import { readAlerts } from '../../functions/cli/alerts.ts';
 
 type ServeModule = typeof import('../../functions/cli/serve.ts');
 type ClientsModule = typeof import('../../functions/adapters/aws/clients.ts');
@@ -31,6 +37,9 @@ const INSTITUTION = '150525-101';
 const COMMISSION = '150525-000';
 const PERIOD = '2025-03';
 const VIEWPORT = { width: 1366, height: 768 };
+const PHONE = { width: 390, height: 844 };
+/** the browser's day: Monday after the deadline of 2025-03 */
+const TODAY = new Date('2025-04-07T10:00:00+08:00');
 
 // no silent skip: without a browser the portal is untested, and that must show as a failure
 if (!existsSync(CHROMIUM)) throw new Error(`[e2e] ${CHROMIUM} not found: apt-get install chromium (.ci/run does), or set HMIS_CHROMIUM`);
@@ -44,17 +53,20 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
   let inst: { context: BrowserContext; page: Page };
   let comm: { context: BrowserContext; page: Page };
   const out: string[] = [];
+  // the sample months' upload times, then from TODAY on at real speed
+  let simulated = new Date('2025-02-01T00:00:00+08:00');
+  let clock = () => simulated;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hmis-e2e-portal-'));
     await mkdir(SHOTS, { recursive: true });
     // Node (tsx) loads the AWS SDK, not vitest's module runner (seconds faster, as in tests/setup/global.ts)
-    const { serve } = (await tsImport('../../functions/cli/serve.ts', import.meta.url)) as ServeModule;
+    const { serve, runningFrom } = (await tsImport('../../functions/cli/serve.ts', import.meta.url)) as ServeModule;
     const { makeClients } = (await tsImport('../../functions/adapters/aws/clients.ts', import.meta.url)) as ClientsModule;
     const { writeFixtures } = (await tsImport('../../fixtures/sample/write.ts', import.meta.url)) as FixturesModule;
 
     const [served, fixtures] = await Promise.all([
-      serve({ dataDir: join(dataDir, 'stack'), s3Port: 0, dynamodbPort: 0, snsPort: 0, portalPort: 0, out: (line) => out.push(line) }),
+      serve({ dataDir: join(dataDir, 'stack'), s3Port: 0, dynamodbPort: 0, snsPort: 0, portalPort: 0, clock: () => clock(), out: (line) => out.push(line) }),
       writeFixtures(join(dataDir, 'samples'), { periods: ['2025-01', '2025-02', PERIOD] }),
     ]);
     serving = served;
@@ -66,13 +78,16 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     // the institution under test has only its earlier ledgers (no history checks, so its T-JC upload is judged alone)
     const files = fixtures.manifest.files
       .filter((f) => f.institution !== INSTITUTION || (f.template === 'T-TZ' && f.period !== PERIOD))
+      .filter((f) => Date.parse(f.uploadedAt) <= TODAY.getTime())
       .sort((a, b) => a.uploadOrder - b.uploadOrder);
     for (const f of files) {
+      simulated = new Date(f.uploadedAt);
       const key = `uploads/${f.county}/${f.institution}/${f.template}/${f.period}/${f.file.split('/').pop()}`;
       await clients.s3.send(new PutObjectCommand({ Bucket: serving.stack.endpoints.buckets.uploads, Key: key, Body: await readFile(join(dataDir, 'samples', f.file)) }));
     }
     clients.destroy();
     await serving.stack.idle();
+    clock = runningFrom(TODAY);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     const open = async (slow: boolean) => {
@@ -89,7 +104,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     };
     inst = await open(true);
     comm = await open(false);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -195,6 +210,101 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, '04-commission.png') });
     await page.screenshot({ path: join(SHOTS, '04-commission-full.png'), fullPage: true });
+  });
+
+  /** A phone as WeChat's browser is one: 390×844, touch, the page laid out at the device width. */
+  async function phone(code: string, path: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => out.push(`[page error] ${err.message}`));
+    await page.goto(base + path);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#login-code', code);
+    await page.fill('#login-access', codes.get(code)!);
+    await page.click('#login-submit');
+    await page.waitForSelector('#app-view:not([hidden])');
+    return { context, page };
+  }
+
+  /** What reads badly on a phone: sideways scrolling, a header broken a character per line, a 逾期 mark over a link or button. */
+  async function phoneProblems(page: Page, width = PHONE.width): Promise<string[]> {
+    return page.evaluate((width) => {
+      const problems: string[] = [];
+      const doc = document.scrollingElement!;
+      if (innerWidth !== width) problems.push(`laid out at ${innerWidth} px, not the phone's ${width}`);
+      if (doc.scrollWidth > innerWidth) problems.push(`page scrolls sideways: ${doc.scrollWidth} > ${innerWidth}`);
+      const shown = (el: Element) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.height > 0 ? r : null;
+      };
+      for (const th of Array.from(document.querySelectorAll('th'))) {
+        const r = shown(th);
+        const lineHeight = parseFloat(getComputedStyle(th).lineHeight) || 20;
+        if (r && th.textContent!.trim().length > 1 && r.height > 2.5 * lineHeight) problems.push(`header 「${th.textContent!.trim()}」 wraps: ${Math.round(r.height)} px high`);
+      }
+      const marks = Array.from(document.querySelectorAll('.late-tag, .late-mark')).flatMap((el) => (shown(el) ? [[el, shown(el)!] as const] : []));
+      const targets = Array.from(document.querySelectorAll('a, button, select')).flatMap((el) => (shown(el) ? [[el, shown(el)!] as const] : []));
+      for (const [mark, m] of marks) {
+        for (const [target, t] of targets) {
+          if (mark.contains(target) || target.contains(mark)) continue;
+          if (m.left < t.right - 1 && t.left < m.right - 1 && m.top < t.bottom - 1 && t.top < m.bottom - 1) problems.push(`逾期 mark over 「${(target.textContent ?? '').trim().slice(0, 20)}」`);
+        }
+      }
+      return problems;
+    }, width);
+  }
+
+  it('on a phone, the statistician opens the rejection alert’s link and reads what is wrong', async () => {
+    // the alert of the wrong workbook uploaded above: one SMS segment, the full text with the portal's page of the upload
+    const alert = (await readAlerts(serving.stack.dataDir)).find((a) => a.attributes.institution === INSTITUTION && a.attributes.kind === 'rejection')!;
+    expect(alert.deliveries.sms).toBe('【卫健统计】八仙筒镇中心卫生院 2025年3月基层月报未通过（错误1项），请登录报送平台查看');
+    expect(alert.smsSegments).toBe(1);
+    const link = new URL(alert.deliveries.email.match(/http:\/\/127\.0\.0\.1:\d+\/submissions\/\S+/)![0]);
+    expect(link.origin).toBe(base);
+
+    const { context, page } = await phone(INSTITUTION, link.pathname);
+    await expect.poll(() => page.locator('#result-status').getAttribute('data-status')).toBe('rejected');
+    expect(await page.locator('#issue-table').textContent()).toContain('D10');
+    expect(await page.locator('#feedback-link').isVisible()).toBe(true);
+    // what is due, and its status, as cards
+    await expect.poll(() => page.locator('#own-table tr[data-template="T-JC"] td[data-label="状态"]').textContent()).toContain('已通过');
+    expect(await page.locator('#own-table thead').isVisible()).toBe(false);
+    expect(await phoneProblems(page)).toEqual([]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, '05-phone-institution.png') });
+    await page.screenshot({ path: join(SHOTS, '05-phone-institution-full.png'), fullPage: true });
+    await context.close();
+  });
+
+  it('on a phone, the commission opens the digest’s link and reads the month’s summary', async () => {
+    const { context, page } = await phone(COMMISSION, `/?period=${PERIOD}`);
+    expect(await page.locator('#period').inputValue()).toBe(PERIOD);
+    await expect.poll(() => gridCell(page, INSTITUTION, 'T-JC').getAttribute('data-status')).toBe('accepted');
+    await expect.poll(() => page.locator('#indicators tbody tr').count()).toBeGreaterThan(3);
+    await page.locator(`#consolidated tr[data-period="${PERIOD}"] a`).waitFor();
+    // a normal month: most on time, a few late, each marked where a phone can see it
+    const timely = Number((await page.locator('#stats .stat').nth(5).locator('.v').textContent())!.replace('%', ''));
+    expect(timely).toBeGreaterThan(50);
+    expect(timely).toBeLessThan(100);
+    expect(await page.locator('#grid .late-tag').count()).toBeGreaterThan(0);
+    expect(await page.locator('#grid .late-tag').first().isVisible()).toBe(true);
+    // the grid is a list of institutions, one line per return owed
+    const row = page.locator(`#grid tr[data-institution="${INSTITUTION}"]`);
+    expect((await row.boundingBox())!.width).toBeLessThanOrEqual(PHONE.width);
+    expect(await row.locator('td[data-template="T-JC"]').getAttribute('data-label')).toBe('基层医疗卫生机构月报');
+    expect(await phoneProblems(page)).toEqual([]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, '06-phone-commission.png') });
+    await page.screenshot({ path: join(SHOTS, '06-phone-commission-full.png'), fullPage: true });
+    // the narrowest and widest common phones, and the institution's view on them
+    for (const width of [360, 414]) {
+      await page.setViewportSize({ width, height: PHONE.height });
+      expect(await phoneProblems(page, width), `commission at ${width} px`).toEqual([]);
+    }
+    await page.click('#tab-own');
+    await page.locator('#own-table tbody tr').first().waitFor();
+    expect(await phoneProblems(page, 414), 'own view at 414 px').toEqual([]);
+    await context.close();
   });
 
   it('an institution cannot read or upload another institution’s data', async () => {

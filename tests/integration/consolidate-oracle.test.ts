@@ -1,8 +1,9 @@
 /**
  * The consolidated workbook against an independent oracle.
  *
- * The bundled sample submissions (fixtures/sample) are validated and the accepted ones put into the
- * in-memory store as ingestion would (the latest accepted upload of a slot is current); the county
+ * The bundled sample submissions (fixtures/sample) are validated in upload order, with the history
+ * check, and the accepted ones put into the in-memory store as ingestion would (the latest accepted
+ * upload of a slot is current); the county
  * 150525 is consolidated for 2025-03, 2025-Q1 and 2025 through the loader and the renderer. Python's
  * openpyxl then reads the written workbook, and every total, rate and comparison it finds is compared
  * with what this file computes straight from the fixture workbooks' cells (read by openpyxl too, not
@@ -19,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IndicatorTemplate, bundledDefinitions, bundledSource } from '../../schemas/index.ts';
 import { writeFixtures, type Manifest, type ManifestEntry } from '../../fixtures/sample/write.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
+import { HISTORY_MONTHS, shiftPeriod } from '../../functions/core/validate/history.ts';
+import type { IndicatorSubmission } from '../../functions/core/normalize/submission.ts';
 import { consolidate, loadCityConsolidationInput, loadConsolidationInput, renderConsolidated } from '../../functions/core/consolidate/index.ts';
 import type { CurrentSubmission, SubmissionVersion } from '../../functions/ports/index.ts';
 import { MemoryStore } from '../fakes/memory.ts';
@@ -38,12 +41,15 @@ let cells: Record<string, Record<string, [unknown, string]>>;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hmis-consolidate-oracle-'));
   ({ manifest } = await writeFixtures(join(dir, 'fx')));
-  // ingestion's semantics: every upload is a version; an accepted one becomes current unless a newer is
+  // ingestion's semantics: every upload, in order, is a version, checked against the institution's
+  // accepted months before it; an accepted one becomes current unless a newer is
   for (const f of manifest.files) {
-    const { report, submission } = await validateUpload(await readFile(join(dir, 'fx', f.file)), { definitions: bundledSource(), institution: f.institution, template: f.template, period: f.period, now: NOW });
+    const indicator = bundledDefinitions().template(f.template)?.kind === 'indicator';
+    const past = indicator ? await store.history(f.institution, f.template, shiftPeriod(f.period, -HISTORY_MONTHS), shiftPeriod(f.period, -1)) : [];
+    const history = past.map((c) => ({ period: c.period, values: (c.submission as IndicatorSubmission).values }));
+    const { report, submission } = await validateUpload(await readFile(join(dir, 'fx', f.file)), { definitions: bundledSource(), institution: f.institution, template: f.template, period: f.period, now: NOW, ...(indicator ? { history } : {}) });
     expect(report.status, f.file).toBe(f.expect);
-    const [y, m] = f.period.split('-').map(Number) as [number, number];
-    const uploadedAt = new Date(Date.UTC(y, m, 1, 1, 0, 0) + f.uploadOrder * 60_000).toISOString();
+    const uploadedAt = f.uploadedAt;
     const version: SubmissionVersion = {
       versionId: `v${f.uploadOrder}`,
       order: `${uploadedAt}#${String(f.uploadOrder).padStart(8, '0')}`,

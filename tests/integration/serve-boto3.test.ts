@@ -20,7 +20,7 @@ let output = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hmis-serve-'));
-  serve = spawn(process.execPath, ['bin/hmis.mjs', 'serve', '--data-dir', dir, '--s3-port', '0', '--dynamodb-port', '0', '--sns-port', '0', ...((await portalFlag()) ? ['--portal-port', '0'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  serve = spawn(process.execPath, ['bin/hmis.mjs', 'serve', '--data-dir', dir, '--s3-port', '0', '--dynamodb-port', '0', '--sns-port', '0', '--portal-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   serve.stdout!.on('data', (d) => (output += d));
   serve.stderr!.on('data', (d) => (output += d));
   const until = Date.now() + 45_000;
@@ -39,11 +39,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** whether this serve has a portal to put on a free port too */
-async function portalFlag(): Promise<boolean> {
-  const { stdout } = await run(process.execPath, ['bin/hmis.mjs', 'serve', '--help']);
-  return stdout.includes('--portal-port');
-}
+it('names every endpoint in endpoints.json, each on a free port and answering, the portal included', async () => {
+  const urls = [endpoints.s3, endpoints.dynamodb, endpoints.sns, endpoints.portal!];
+  const ports = urls.map((u) => Number(new URL(u).port));
+  for (const p of ports) expect(p).toBeGreaterThan(0);
+  expect(ports).not.toContain(8080);
+  expect(ports.filter((p) => [4569, 4567, 4575].includes(p))).toEqual([]);
+  expect(new Set(ports).size).toBe(4);
+  const page = await fetch(`${endpoints.portal}/`);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain('卫生健康统计报表平台');
+  expect((await (await fetch(`${endpoints.sns}/_hmis/health`)).json()).service).toBe('hmis-local');
+  expect(output).toContain(`报表平台 portal: ${endpoints.portal}/`);
+});
 
 it('accepts an upload from boto3 pointed at the printed endpoint; hmis status then shows it', async () => {
   const key = 'uploads/150525/150525-101/T-JC/2025-03/boto3 上传.xlsx';

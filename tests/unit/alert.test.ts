@@ -112,6 +112,24 @@ describe('rejection alert', () => {
     expect(alert.message).not.toContain('aws s3 cp');
   });
 
+  it('has a one-segment SMS: who, which return, how many errors, where to look', () => {
+    const report = reportWith([makeIssue('rule-violation', '不能大于', { sheet: '基层月报', row: 14, col: 4 })]);
+    const portal = 'https://hmis.example.org/submissions/150525-101/T-JC/2025-03/2693731dc22bd35c3075';
+    const viaPortal = rejectionAlert(input(report, { templateShortTitle: '基层月报', feedbackLocation: portal }));
+    expect(viaPortal.sms).toBe('【卫健统计】八仙筒镇中心卫生院 2025年3月基层月报未通过（错误1项），请登录报送平台查看');
+    expect(viaPortal.sms.length).toBeLessThanOrEqual(70);
+    // no portal: the institution cannot open S3, the commission sends the workbook
+    expect(rejectionAlert(input(report, { templateShortTitle: '基层月报' })).sms).toBe('【卫健统计】八仙筒镇中心卫生院 2025年3月基层月报未通过（错误1项），请联系卫健委获取标注工作簿');
+    // a long name is shortened, never the facts; at most 70 UTF-16 units, surrogate pairs kept whole
+    const long = rejectionAlert(input(reportWith(Array.from({ length: 12 }, () => makeIssue('value-negative', '负数'))), { institutionName: '内蒙古自治区通辽市奈曼旗八仙筒镇中心卫生院附属𠀀社区卫生服务站第二分站', templateShortTitle: '基层月报', feedbackLocation: portal }));
+    expect(long.sms.length).toBeLessThanOrEqual(70);
+    expect(long.sms).toMatch(/^【卫健统计】内蒙古.*… 2025年3月基层月报未通过（错误12项），请登录报送平台查看$/);
+    expect(long.sms).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+    // the full text is for email and the rest
+    expect(viaPortal.message).toContain(portal);
+    expect(viaPortal.sms).not.toContain('http');
+  });
+
   it('keeps the subject within SNS’s limit: one line, fewer than 100 characters', () => {
     const long = '内蒙古自治区通辽市奈曼旗八仙筒镇中心卫生院附属社区卫生服务站'.repeat(4);
     const alert = rejectionAlert(input(reportWith([makeIssue('value-negative', '负数')]), { institutionName: `${long}\n第二行`, templateTitle: long }));
@@ -207,6 +225,15 @@ describe('deadline digest', () => {
     expect(m).toContain('联系人：八仙筒镇中心卫生院统计员，电话 0475-4200005');
     for (const absent of ['150525-102', '青龙山镇', '150525-001', '奈曼旗人民医院']) expect(m).not.toContain(absent);
     expect([...digest.subject].length).toBeLessThan(100);
+    expect(digest.sms).toBe('【卫健统计】奈曼旗2025年3月报表截止已过：未上报2份，未通过1份，详见邮件');
+    expect(m).not.toContain('报送平台');
+  });
+
+  it('links the portal’s page of the period, in the text and (by name) in the SMS', () => {
+    const digest = deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: MONDAY, entries: periodEntries(), portalBaseUrl: 'https://hmis.example.org/' })!;
+    expect(digest.message.split('\n')[2]).toBe('报送平台（本期上报情况）：https://hmis.example.org/?period=2025-03');
+    expect(digest.sms).toBe('【卫健统计】奈曼旗2025年3月报表截止已过：未上报2份，未通过1份，请登录报送平台查看');
+    expect(digest.sms.length).toBeLessThanOrEqual(70);
   });
 
   it('says nothing when everything is in', () => {

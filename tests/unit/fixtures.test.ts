@@ -21,6 +21,9 @@ import {
   type SampleSet,
 } from '../../fixtures/sample/values.ts';
 import { WRONG_CASES, draftOf, ledgerCell, valueCell } from '../../fixtures/sample/wrong.ts';
+import { HISTORY_WARNINGS } from '../../fixtures/sample/history.ts';
+import { deadlineEnd } from '../../functions/core/alert/digest.ts';
+import { checkHistory, shiftPeriod, type HistoryPoint } from '../../functions/core/validate/history.ts';
 import { manifestOf, planFixtures, writeFixtures, type Manifest } from '../../fixtures/sample/write.ts';
 import { LEDGER_STATUSES, type IndicatorTemplate, type Rule, bundledDefinitions } from '../../schemas/index.ts';
 
@@ -313,17 +316,85 @@ describe('deliberate errors and the upload plan', () => {
     const rejected = files.filter((f) => f.expect === 'rejected');
     expect(rejected.length).toBeGreaterThanOrEqual(7);
     for (const f of rejected) expect(f.issues?.length).toBeGreaterThan(0);
-    expect(files.filter((f) => f.expect === 'accepted_with_warnings')).toHaveLength(1);
+    // the one deliberate warning, and the history check's four (fixtures/sample/history.ts)
+    expect(files.filter((f) => f.expect === 'accepted_with_warnings').map((f) => `${f.institution} ${f.template} ${f.period}`)).toEqual([
+      '150525-001 T-YY 2024-09',
+      '150525-001 T-YY 2024-11',
+      '150525-001 T-YY 2024-12',
+      '150525-001 T-YY 2025-01',
+      '150525-110 T-JC 2025-03',
+    ]);
+  });
+
+  it('uploads in time order: office hours, most before the deadline, a few after it, re-uploads after the first', () => {
+    const files = manifestOf(set, planFixtures(set)).files;
+    const times = files.map((f) => Date.parse(f.uploadedAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const beijing = (f: (typeof files)[number]) => new Date(Date.parse(f.uploadedAt) + 8 * 3_600_000);
+    for (const f of files) {
+      const t = beijing(f);
+      // in the month after the period, 08:30–17:30 Beijing time (a re-upload up to a day later)
+      expect(t.toISOString().slice(0, 7), f.file).toBe(shiftPeriod(f.period, 1));
+      expect(t.getUTCHours() * 60 + t.getUTCMinutes(), f.file).toBeGreaterThanOrEqual(8 * 60 + 30);
+      expect(t.getUTCHours() * 60 + t.getUTCMinutes(), f.file).toBeLessThan(19 * 60 + 30);
+    }
+    const late = (f: (typeof files)[number]) => Date.parse(f.uploadedAt) >= deadlineEnd(county, f.period).getTime();
+    for (const period of SAMPLE_PERIODS) {
+      const firsts = files.filter((f) => f.period === period && !f.note);
+      expect(firsts.filter(late).length, period).toBeLessThanOrEqual(Math.ceil(firsts.length * 0.15));
+    }
+    const lateShare = files.filter(late).length / files.length;
+    expect(lateShare).toBeGreaterThan(0.02);
+    expect(lateShare).toBeLessThan(0.12);
+    // every re-upload of a slot comes after its first upload
+    for (const c of WRONG_CASES.filter((x) => x.mode !== 'replaces')) {
+      const slot = files.filter((f) => f.institution === c.institution && f.template === c.template && f.period === c.period);
+      expect(slot, c.id).toHaveLength(2);
+      expect(Date.parse(slot[1]!.uploadedAt)).toBeGreaterThan(Date.parse(slot[0]!.uploadedAt));
+    }
+  });
+
+  it('the manifest’s warnings are what the history check says, with the set uploaded in order', () => {
+    // the history stage as ingest runs it: each correct indicator return against the institution's
+    // accepted months before it, in upload order (rejected files never enter the history)
+    const files = manifestOf(set, planFixtures(set)).files;
+    const accepted = new Map<string, HistoryPoint[]>();
+    const mismatches: string[] = [];
+    for (const f of files) {
+      const def = bundledDefinitions().template(f.template)!;
+      if (def.kind !== 'indicator' || f.expect === 'rejected') continue;
+      const record = findRecord(set, f.institution, f.template, f.period) as IndicatorRecord;
+      const values = Object.fromEntries(Object.entries(record.values).filter((e): e is [string, number] => typeof e[1] === 'number'));
+      const slot = `${f.institution}|${f.template}`;
+      const cells = def.elements.flatMap((element, i) =>
+        values[element.code] === undefined ? [] : [{ element, ref: valueCell(def, element.code), row: FIRST_DATA_ROW + i, col: COL.value, value: values[element.code]! }],
+      );
+      const seen = checkHistory(f.period, cells, accepted.get(slot) ?? [], def.sheetName).map((i) => `${i.code} @ ${i.cell}`);
+      const expected = (f.issues ?? []).filter((i) => i.code.startsWith('history-')).map((i) => `${i.code} @ ${i.cell}`);
+      if (seen.join() !== expected.join()) mismatches.push(`${f.file}: history check [${seen}] ≠ manifest [${expected}]`);
+      accepted.set(slot, [...(accepted.get(slot) ?? []).filter((h) => h.period !== f.period), { period: f.period, values }]);
+    }
+    expect(mismatches).toEqual([]);
+    expect(HISTORY_WARNINGS.flatMap((w) => w.periods)).toHaveLength(4);
+  });
+
+  it('expects a history warning only when the months it looks back on are in the set', () => {
+    const entry = (periods: string[]) => manifestOf(set, planFixtures(set, { periods, institutions: ['150525-001'] })).files.find((f) => f.template === 'T-YY' && f.period === '2025-01')!;
+    expect(entry(['2024-07', '2024-08', '2024-09', '2024-10', '2024-11', '2024-12', '2025-01'])).toMatchObject({ expect: 'accepted_with_warnings', issues: [{ code: 'history-outlier', cell: 'D28' }] });
+    expect(entry(['2025-01'])).toMatchObject({ expect: 'accepted' });
+    expect(entry(['2025-01']).issues).toBeUndefined();
   });
 
   it('plans a subset by period and institution', () => {
     const planned = planFixtures(set, { periods: ['2025-03'], institutions: ['150525-107'] });
-    expect(planned.map((p) => p.entry.file)).toEqual([
+    const files = planned.map((p) => p.entry.file);
+    expect([...files].sort()).toEqual([
       '150525/150525-107/T-JC/2025-03/三月报表.xlsx',
-      '150525/150525-107/T-TZ/2025-03/T-TZ_150525-107_2025-03.xlsx',
       '150525/150525-107/T-JC/2025-03/三月报表（更正）.xlsx',
+      '150525/150525-107/T-TZ/2025-03/T-TZ_150525-107_2025-03.xlsx',
     ]);
-    expect(planned.map((p) => p.entry.expect)).toEqual(['rejected', 'accepted', 'accepted']);
+    expect(files.indexOf('150525/150525-107/T-JC/2025-03/三月报表（更正）.xlsx')).toBeGreaterThan(files.indexOf('150525/150525-107/T-JC/2025-03/三月报表.xlsx'));
+    expect(Object.fromEntries(planned.map((p) => [p.entry.file.split('/').pop(), p.entry.expect]))).toEqual({ '三月报表.xlsx': 'rejected', '三月报表（更正）.xlsx': 'accepted', 'T-TZ_150525-107_2025-03.xlsx': 'accepted' });
   });
 });
 
@@ -367,7 +438,8 @@ describe('writer', () => {
     expect(ws.getCell(PERIOD_ROW, 2).value).toBe('2025-03');
     expect(ws.getCell(REPORTER_ROW, 2).value).toMatch(/某$/);
     expect(ws.getCell(REPORTER_ROW, 4).value).toBe('0475-4200002');
-    expect((ws.getCell(DATE_ROW, 2).value as Date).toISOString()).toMatch(/^2025-04-0[1-5]T00:00:00/);
+    // 填报日期 is the Beijing date of the upload
+    expect((ws.getCell(DATE_ROW, 2).value as Date).toISOString().slice(0, 10)).toBe(new Date(Date.parse(f.uploadedAt) + 8 * 3_600_000).toISOString().slice(0, 10));
     const record = findRecord(set, '150525-001', 'T-YY', '2025-03') as IndicatorRecord;
     for (const code of ['YY01', 'YY05', 'YY07', 'YY12', 'YY14', 'YY26']) {
       const cell = ws.getCell(valueCell('T-YY', code));

@@ -7,8 +7,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createPortalApi, SESSION_COOKIE, uploadKeyFor, type ApiRequest, type ApiResponse, type ObjectLinks, type PortalApi } from '../../functions/portal/api.ts';
 import { accessCode, issueToken, normalizeAccessCode, verifyToken } from '../../functions/portal/auth.ts';
 import type { SubmissionVersion } from '../../functions/ports/index.ts';
-import { MemoryObjects, MemoryStore } from '../fakes/memory.ts';
-import { bundledDefinitions, bundledSource } from '../../schemas/index.ts';
+import { MemoryDefinitions, MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+import { bundledDefinitions, bundledLog, bundledSource } from '../../schemas/index.ts';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
 const NOW = new Date('2025-04-10T02:00:00Z');
@@ -66,6 +66,7 @@ beforeEach(async () => {
   api = createPortalApi({
     secret: SECRET,
     definitions: bundledSource(),
+    definitionsStore: new MemoryDefinitions(bundledLog()),
     store,
     objects,
     links,

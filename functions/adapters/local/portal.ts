@@ -20,7 +20,7 @@ import { DynamoSubmissionStore } from '../dynamo/store.ts';
 import { S3ObjectLinks } from '../s3/links.ts';
 import { S3ObjectStore } from '../s3/objects.ts';
 import { publishConsolidated } from '../../core/consolidate/publish.ts';
-import { createPortalApi, type ApiRequest, type PortalApi } from '../../portal/api.ts';
+import { createPortalApi, MAX_API_BODY_BYTES, type ApiRequest, type PortalApi } from '../../portal/api.ts';
 import { MIN_SECRET_LENGTH } from '../../portal/auth.ts';
 import { accessCodeTable, portalUsers, type PortalUser } from '../../portal/codes.ts';
 import { StoredDefinitions } from '../../core/definitions/source.ts';
@@ -128,10 +128,12 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   const reportsBucket = endpoints.buckets.reports;
 
 
-  const definitions = new StoredDefinitions(localDefinitionsStore(endpoints, clients));
+  const definitionsStore = localDefinitionsStore(endpoints, clients);
+  const definitions = new StoredDefinitions(definitionsStore);
   const api = createPortalApi({
     secret,
     definitions,
+    definitionsStore,
     store,
     objects,
     links: new S3ObjectLinks(clients.s3),
@@ -149,7 +151,7 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
-      const body = req.method === 'POST' ? await readBody(req, 64 * 1024) : null;
+      const body = req.method === 'POST' ? await readBody(req, MAX_API_BODY_BYTES) : null;
       const headers: ApiRequest['headers'] = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       const response = await api({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });

@@ -33,6 +33,8 @@ export interface S3FrontOptions {
   /** largest request body taken (S3's single PUT limit is 5 GB; locally much less) */
   maxBodyBytes?: number;
   onObjectCreated?: (version: VersionMeta) => void;
+  /** the upload time of new versions, as the events carry it (a simulated clock); default the real one */
+  clock?: () => Date;
   log?: (line: string) => void;
 }
 
@@ -252,6 +254,7 @@ export function startS3Front(options: S3FrontOptions & { port: number }): Promis
     return options.versions.add(
       { bucket, key, etag: String(got.headers.etag ?? '').replace(/"/g, ''), size: got.body.length, ...(typeof contentType === 'string' ? { contentType } : {}), metadata, eventName, principal },
       got.body,
+      options.clock?.(),
     );
   }
 
@@ -302,7 +305,7 @@ export function startS3Front(options: S3FrontOptions & { port: number }): Promis
         return await serialise(`${bucket}/${key}`, async () => {
           const up = await upstream('DELETE', req.url!, req.headers);
           if (up.status < 300 && options.versions.latest(bucket, key)) {
-            const marker = await options.versions.add({ bucket, key, etag: '', size: 0, metadata: {}, eventName: 'ObjectRemoved:DeleteMarkerCreated', principal, deleteMarker: true }, null);
+            const marker = await options.versions.add({ bucket, key, etag: '', size: 0, metadata: {}, eventName: 'ObjectRemoved:DeleteMarkerCreated', principal, deleteMarker: true }, null, options.clock?.());
             up.headers['x-amz-version-id'] = marker.versionId;
             up.headers['x-amz-delete-marker'] = 'true';
           }

@@ -41,6 +41,8 @@ export interface LocalS3Options {
   region: string;
   /** a write to a versioned bucket, once kept (before the client's answer) */
   onObjectCreated?: (version: VersionMeta) => void;
+  /** the upload time of new versions (a simulated clock); default the real one */
+  clock?: () => Date;
   log?: (line: string) => void;
 }
 
@@ -200,6 +202,7 @@ export async function startS3(options: LocalS3Options): Promise<LocalS3> {
       versioned,
       versions,
       ...(options.onObjectCreated ? { onObjectCreated: options.onObjectCreated } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (err) {

@@ -12,8 +12,9 @@
  * Answers Publish, CreateTopic, ListTopics, GetTopicAttributes. Publish checks what SNS checks and a
  * local sink would otherwise let through: the topic exists, Message is 1 B–256 KiB, Subject < 100
  * characters without line breaks or control characters, at most 10 attributes each with a DataType
- * and a value. Each accepted message is appended as one JSON line to `alertsFile` (before Publish
- * answers) and passed to `onMessage`.
+ * and a value; with `MessageStructure=json`, Message is a JSON object of strings with a `default`
+ * entry. Each accepted message is appended as one JSON line to `alertsFile` (before Publish answers)
+ * and passed to `onMessage`, with what an email and an SMS subscriber would receive.
  *
  * GET /_hmis/health answers `{ service: 'hmis-local', pid, ... }` (the stack's liveness probe) and
  * GET /_hmis/idle waits for the stack's `idle()` hook (so a test in another process can wait until
@@ -30,7 +31,14 @@ export interface SnsMessage {
   messageId: string;
   topicArn: string;
   subject?: string;
+  /** what a subscriber of any protocol without its own entry gets: the Message, or its `default` entry */
   message: string;
+  /** 'json': the Message was per protocol (SNS's MessageStructure) */
+  messageStructure?: 'json';
+  /** what each protocol's subscribers would receive */
+  deliveries: { email: string; sms: string };
+  /** how many SMS segments the SMS text takes (70 UCS-2 characters, or 160 GSM characters, per single segment) */
+  smsSegments: number;
   /** attribute name → value (StringValue, or BinaryValue as base64) */
   attributes: Record<string, string>;
 }
@@ -48,6 +56,8 @@ export interface LocalSnsOptions {
   health?: () => Record<string, unknown>;
   /** GET /_hmis/idle waits for this */
   idle?: () => Promise<unknown>;
+  /** the clock of receivedAt (a simulated one in the demo); default the real one */
+  now?: () => Date;
 }
 
 export interface LocalSns {
@@ -71,6 +81,32 @@ class SnsError extends Error {
   }
 }
 
+/** MessageStructure=json: a JSON object of strings, one per protocol, `default` required (as SNS checks). */
+function protocolEntries(message: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+    throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+  }
+  const entries = parsed as Record<string, string>;
+  if (typeof entries.default !== 'string') throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message Structure - No default entry in JSON message body');
+  return entries;
+}
+
+/**
+ * SMS segments of a text: GSM-7 (approximated as printable ASCII and line breaks) fits 160 characters
+ * in one message, 153 per part; anything else is UCS-2: 70, then 67 per part (UTF-16 units).
+ */
+export function smsSegments(text: string): number {
+  const gsm = /^[\x20-\x7e\n\r]*$/.test(text);
+  const [single, part] = gsm ? [160, 153] : [70, 67];
+  return text.length <= single ? 1 : Math.ceil(text.length / part);
+}
+
 const xml = (s: string) =>
   s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 
@@ -88,9 +124,14 @@ export async function startSns(options: LocalSnsOptions = {}): Promise<LocalSns>
     if (!topicArn) throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter');
     if (p.has('PhoneNumber')) throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: PhoneNumber (not supported locally)');
     if (!topics.has(topicArn)) throw new SnsError(404, 'NotFound', 'Topic does not exist');
-    const message = p.get('Message');
-    if (message === null || message === '') throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message too short');
-    if (Buffer.byteLength(message, 'utf8') > MAX_MESSAGE_BYTES) throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
+    const raw = p.get('Message');
+    if (raw === null || raw === '') throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message too short');
+    if (Buffer.byteLength(raw, 'utf8') > MAX_MESSAGE_BYTES) throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
+    const structure = p.get('MessageStructure');
+    if (structure !== null && structure !== 'json') throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: MessageStructure');
+    const perProtocol = structure === 'json' ? protocolEntries(raw) : null;
+    const message = perProtocol ? perProtocol.default! : raw;
+    const deliveries = { email: perProtocol?.email ?? message, sms: perProtocol?.sms ?? message };
     const subject = p.get('Subject') ?? undefined;
     if (subject !== undefined && (subject === '' || [...subject].length >= 100 || /[\u0000-\u001f\u007f]/.test(subject))) {
       throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: Subject (must be < 100 characters, no line breaks or control characters)');
@@ -111,7 +152,17 @@ export async function startSns(options: LocalSnsOptions = {}): Promise<LocalSns>
       attributes[name] = value;
     }
     if (Object.keys(attributes).length > 10) throw new SnsError(400, 'InvalidParameter', 'Invalid parameter: MessageAttributes (at most 10)');
-    const record: SnsMessage = { receivedAt: new Date().toISOString(), messageId: randomUUID(), topicArn, ...(subject !== undefined ? { subject } : {}), message, attributes };
+    const record: SnsMessage = {
+      receivedAt: (options.now?.() ?? new Date()).toISOString(),
+      messageId: randomUUID(),
+      topicArn,
+      ...(subject !== undefined ? { subject } : {}),
+      message,
+      ...(perProtocol ? { messageStructure: 'json' as const } : {}),
+      deliveries,
+      smsSegments: smsSegments(deliveries.sms),
+      attributes,
+    };
     if (options.alertsFile) {
       const file = options.alertsFile;
       writes = writes.then(() => appendFile(file, `${JSON.stringify(record)}\n`, 'utf8')).catch((err) => console.error('[local sns] cannot write', file, err));

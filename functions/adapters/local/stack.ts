@@ -14,7 +14,7 @@
  *   dynamodb/           dynalite's LevelDB (unless dynamodbInMemory)
  *   alerts.jsonl        every SNS Publish, one JSON line each
  *   dead-letter.jsonl   queue messages whose last receive failed (the DLQ; `hmis replay` moves them back)
- *   endpoints.json      written once everything answers, removed by stop()
+ *   endpoints.json      written once everything answers (the portal too, when there is one), removed by stop()
  *   stack.lock          pid of the process using the data dir (LevelDB allows one), removed by stop()
  */
 import { existsSync } from 'node:fs';
@@ -54,6 +54,8 @@ export interface StackEndpoints extends ClientEndpoints {
   topics: { alerts: string; ops: string };
   /** the ingest queue (URL) and its dead-letter queue (ARN, for StartMessageMoveTask) */
   queues: { uploads: string; deadLetters: string };
+  /** the portal's address, when one runs on this stack (`hmis serve`); alerts link to its pages */
+  portal?: string;
   /** the process hosting the servers */
   pid: number;
 }
@@ -77,6 +79,10 @@ export interface StartLocalStackOptions {
   concurrency?: number;
   /** how long stop() waits for running handlers (default 30 s) */
   drainTimeoutMs?: number;
+  /** the time S3 events and SNS messages carry (a simulated month: the demo, `hmis serve --clock`); default the real clock */
+  clock?: () => Date;
+  /** starts the portal once S3, DynamoDB and SNS answer; its address goes into endpoints.json and the handlers' PORTAL_BASE_URL */
+  portal?: (endpoints: StackEndpoints) => Promise<string>;
   log?: (line: string) => void;
 }
 
@@ -162,6 +168,7 @@ export function envFor(endpoints: StackEndpoints): Record<string, string> {
     [AWS_ENV.secretAccessKey]: endpoints.credentials.secretAccessKey,
     [AWS_ENV.requestChecksumCalculation]: 'WHEN_REQUIRED',
     [AWS_ENV.responseChecksumValidation]: 'WHEN_REQUIRED',
+    ...(endpoints.portal ? { [ENV.portalBaseUrl]: endpoints.portal } : {}),
   };
   return env;
 }
@@ -223,6 +230,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       topics: [LOCAL_NAMES.alertsTopic, LOCAL_NAMES.opsTopic],
       alertsFile: files.alerts,
       ...(options.onAlert ? { onMessage: options.onAlert } : {}),
+      ...(options.clock ? { now: options.clock } : {}),
       health: () => ({ dataDir }),
       idle: async () => {
         await idle();
@@ -244,6 +252,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       credentials: LOCAL_CREDENTIALS,
       region: LOCAL_REGION,
       onObjectCreated: notify,
+      ...(options.clock ? { clock: options.clock } : {}),
       log,
     }).then((x) => (s3 = x)),
     startSqs({
@@ -288,6 +297,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   };
   try {
     await seedLocalDefinitions(endpoints);
+    if (options.portal) endpoints.portal = await options.portal(endpoints);
   } catch (err) {
     await closeAll();
     throw err;

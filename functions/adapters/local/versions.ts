@@ -128,10 +128,10 @@ export class VersionStore {
     return join(this.dir, bucket, keyDir(key));
   }
 
-  /** Keeps a new version (or delete marker) of `key`, durably, and returns it. Callers serialise writes per key. */
-  async add(fields: Omit<VersionMeta, 'versionId' | 'sequencer' | 'lastModified'>, bytes: Uint8Array | null): Promise<VersionMeta> {
+  /** Keeps a new version (or delete marker) of `key`, durably, and returns it. Callers serialise writes per key. `now`: a simulated clock's time. */
+  async add(fields: Omit<VersionMeta, 'versionId' | 'sequencer' | 'lastModified'>, bytes: Uint8Array | null, now = new Date()): Promise<VersionMeta> {
     const previous = this.latest(fields.bucket, fields.key, true);
-    const at = Math.max(Date.now(), previous ? Date.parse(previous.lastModified) + 1 : 0);
+    const at = Math.max(now.getTime(), previous ? Date.parse(previous.lastModified) + 1 : 0);
     const sequencer = nextSequencer();
     const meta: VersionMeta = { ...fields, versionId: `${sequencer}${randomBytes(4).toString('hex').toUpperCase()}`, sequencer, lastModified: new Date(at).toISOString() };
     const folder = this.folder(meta.bucket, meta.key);

@@ -1,4 +1,8 @@
-/** Alerter over SNS (or the local SNS endpoint): one Publish per alert, attributes as Strings for filter policies. */
+/**
+ * Alerter over SNS (or the local SNS endpoint): one Publish per alert, attributes as Strings for filter
+ * policies, with SNS's per-protocol message structure: SMS subscribers get the one-segment text, email
+ * and every other protocol the full one.
+ */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import type { Alert, Alerter } from '../../ports/index.ts';
 
@@ -17,7 +21,8 @@ export class SnsAlerter implements Alerter {
       new PublishCommand({
         TopicArn: this.topicArn,
         Subject: alert.subject || undefined,
-        Message: alert.message,
+        MessageStructure: 'json',
+        Message: JSON.stringify({ default: alert.message, email: alert.message, sms: alert.sms }),
         MessageAttributes: attributes,
       }),
     );

@@ -9,7 +9,8 @@
 import type { County, Institution } from '../../../schemas/model.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { Alert, AttemptSummary, PeriodEntry } from '../../ports/index.ts';
-import { BEIJING_OFFSET_MS, beijingTime, capMessage, oneLine, periodText, subjectOf } from './format.ts';
+import { BEIJING_OFFSET_MS, beijingTime, capMessage, oneLine, periodText, smsOf, subjectOf } from './format.ts';
+import { portalBase, smsAction } from './messages.ts';
 
 export interface DigestInput {
   /** the definitions in force for the period */
@@ -20,6 +21,8 @@ export interface DigestInput {
   period: string;
   now: Date;
   entries: readonly PeriodEntry[];
+  /** the portal: the digest links to the commission's page of the period */
+  portalBaseUrl?: string | null;
 }
 
 /** One institution's outstanding returns. */
@@ -130,9 +133,12 @@ export function deadlineDigest(input: DigestInput): Alert | null {
 
   const period = periodText(input.period);
   const rate = o.owed ? `${((o.accepted / o.owed) * 100).toFixed(1)}%` : '—';
+  const portal = portalBase(input.portalBaseUrl);
   const lines = [
     `${county.name}卫生健康统计月报 ${period}（${input.period}）的报送截止时间 ${deadlineText(county, input.period)} 已过。`,
     `截至 ${beijingTime(input.now)}（北京时间）：应报 ${o.owed} 份，实报 ${o.accepted} 份（已通过校验，上报率 ${rate}），未上报 ${o.missing} 份，未通过 ${o.rejected} 份。`,
+    // before the lists, which the cap may cut
+    ...(portal ? [`报送平台（本期上报情况）：${portalPeriodLink(portal, input.period)}`] : []),
   ];
 
   const missing = o.institutions.filter((r) => r.missing.length);
@@ -155,9 +161,13 @@ export function deadlineDigest(input: DigestInput): Alert | null {
   return {
     subject: subjectOf(`【逾期提醒】${county.name} ${period}：未上报${o.missing}份，未通过${o.rejected}份`),
     message: capMessage(lines, '……（名单过长，已截断）'),
+    sms: smsOf(county.name, `${period}报表截止已过：未上报${o.missing}份，未通过${o.rejected}份，${smsAction(portal !== null, '详见邮件')}`),
     attributes: { county: county.code, period: input.period, severity: 'warning', kind: 'digest' },
   };
 }
+
+/** The portal's page of a county's period (the commission's grid): `<portal>/?period=2025-03`. */
+export const portalPeriodLink = (portal: string, period: string): string => `${portal}/?period=${encodeURIComponent(period)}`;
 
 const name = (i: Institution) => `${oneLine(i.name, 60)}（${i.code}）`;
 

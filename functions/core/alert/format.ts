@@ -5,8 +5,36 @@ import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 
 /** SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long." */
 export const SUBJECT_MAX_CHARS = 99;
-/** SNS: at most 256 KiB of UTF-8 per message (SMS subscribers get it split or cut: see the README). */
-export const MESSAGE_MAX_BYTES = 262_144;
+/**
+ * The full text's bound. SNS takes at most 256 KiB per Publish, and the per-protocol JSON carries the
+ * text twice (email, default), JSON-escaped (a line break or quote takes 2 bytes): 4 × 60,000 < 262,144.
+ */
+export const MESSAGE_MAX_BYTES = 60_000;
+/** One SMS segment of UCS-2 text (any Chinese character makes a message UCS-2): 70 UTF-16 units. */
+export const SMS_MAX_UNITS = 70;
+export const SMS_PREFIX = '【卫健统计】';
+
+/**
+ * An SMS of one segment: SMS_PREFIX + name + rest, the name (institution or county) shortened with …
+ * when the whole would pass SMS_MAX_UNITS; the facts in `rest` are kept.
+ */
+export function smsOf(name: string, rest: string): string {
+  const full = oneLine(name, SMS_MAX_UNITS);
+  let shown = full;
+  for (let keep = [...full].length - 1; SMS_PREFIX.length + shown.length + rest.length > SMS_MAX_UNITS && keep > 0; keep--) shown = truncateChars(full, keep);
+  return truncateUnits(`${SMS_PREFIX}${shown}${rest}`, SMS_MAX_UNITS);
+}
+
+/** At most `max` UTF-16 units, never splitting a surrogate pair. */
+function truncateUnits(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (out.length + ch.length > max) break;
+    out += ch;
+  }
+  return out;
+}
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 

@@ -1,7 +1,8 @@
 /**
  * The alert for a rejected submission: one SNS message, in Chinese, to the commission and the
- * institution's contact (subscriptions filter on the attributes). Pure: the caller publishes it once
- * per submission version (not per retry or duplicate event).
+ * institution's contact (subscriptions filter on the attributes), in two forms: the full text (email
+ * and everything else) and a one-segment SMS. Pure: the caller publishes it once per submission
+ * version (not per retry or duplicate event).
  *
  * Where the marked-up workbook is: the portal's page of the submission once PORTAL_BASE_URL is set,
  * meanwhile its S3 location. Never a presigned URL: one signed by a Lambda role dies with the role's
@@ -9,7 +10,7 @@
  */
 import type { Alert, SubmissionVersion } from '../../ports/index.ts';
 import type { Issue, Report } from '../report.ts';
-import { beijingTime, capMessage, oneLine, periodText, subjectOf } from './format.ts';
+import { beijingTime, capMessage, oneLine, periodText, smsOf, subjectOf } from './format.ts';
 
 /** issues quoted in the message; the workbook and its 校验结果 sheet have them all */
 export const FIRST_ISSUES = 5;
@@ -20,6 +21,8 @@ export interface RejectionAlertInput {
   institutionName: string;
   countyName: string;
   templateTitle: string;
+  /** the template's short name for the SMS (its sheet name, e.g. 基层月报); default the title */
+  templateShortTitle?: string;
   /** where the marked-up workbook is: feedbackLocationOf() */
   feedbackLocation: string;
 }
@@ -39,13 +42,21 @@ export function feedbackLocationOf(input: {
   feedbackKey: string;
   version: Pick<SubmissionVersion, 'institution' | 'template' | 'period' | 'versionId'>;
 }): string {
-  const portal = input.portalBaseUrl?.trim().replace(/\/+$/, '');
+  const portal = portalBase(input.portalBaseUrl);
   if (portal) {
     const v = input.version;
     return `${portal}/submissions/${[v.institution, v.template, v.period, v.versionId].map(encodeURIComponent).join('/')}`;
   }
   return `s3://${input.reportsBucket}/${input.feedbackKey}`;
 }
+
+/** The portal's address without trailing slashes, or null when there is no portal. */
+export function portalBase(url: string | null | undefined): string | null {
+  return url?.trim().replace(/\/+$/, '') || null;
+}
+
+/** What an SMS asks its reader to do: the portal when there is one, else the commission. */
+export const smsAction = (hasPortal: boolean, otherwise: string): string => (hasPortal ? '请登录报送平台查看' : otherwise);
 
 export function rejectionAlert(input: RejectionAlertInput): Alert {
   const { version, report } = input;
@@ -91,9 +102,11 @@ export function rejectionAlert(input: RejectionAlertInput): Alert {
     '',
     '请按标注修改后重新上传。如此前已有通过校验的版本，该版本仍然有效。',
   ];
+  const short = oneLine(input.templateShortTitle, 10) || title || version.template;
   return {
     subject: subjectOf(`【未通过】${oneLine(input.institutionName, 40) || version.institution} ${title || version.template} ${period}：错误${errors}项`),
     message: capMessage(lines, '……（内容过长，已截断，详见标注后的工作簿）'),
+    sms: smsOf(oneLine(input.institutionName, 60) || version.institution, ` ${period}${short}未通过（错误${errors}项），${smsAction(!location.startsWith('s3://'), '请联系卫健委获取标注工作簿')}`),
     attributes: {
       county: version.county,
       institution: version.institution,

@@ -19,6 +19,8 @@ export interface ImportOptions {
   by: string;
   now: Date;
   dryRun?: boolean;
+  /** a county's commission may change only its own county's institutions and targets (templates and types are shared) */
+  scope?: string;
 }
 
 export interface ImportResult {
@@ -46,6 +48,8 @@ export async function checkImport(bytes: Uint8Array, log: DefinitionsLog, option
 
   const diff = diffDefinitions(baseContent, read.content, options.effective, log);
   report.summary = diff.summary;
+  const outside = options.scope ? diff.changes.filter((c) => (c.entity === 'county' || c.entity === 'institution' || c.entity === 'target') && !c.key.startsWith(options.scope!)) : [];
+  if (outside.length) return refuse(outside.slice(0, 20).map((c) => defIssue('definitions-scope', `修改了其他旗县的${c.entity === 'county' ? '旗县信息' : c.entity === 'institution' ? '机构' : '目标'}（${c.key.split('|')[0]}${c.entity === 'target' ? ` ${c.key.split('|').slice(1, 3).join(' ')}` : ''}）：只能修改本旗县（${options.scope}）的机构和目标。`)));
   if (!diff.changes.length) return { report: { ...report, status: 'unchanged' }, version: null };
 
   const version: DefinitionsVersion = {

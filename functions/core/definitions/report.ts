@@ -17,6 +17,7 @@ export const DEFINITION_CODES = {
   'definitions-removed': { severity: 'error', title: '删除了不能删除的定义' },
   'definitions-stale': { severity: 'error', title: '定义已被他人更新' },
   'definitions-effective': { severity: 'error', title: '生效期有误' },
+  'definitions-scope': { severity: 'error', title: '修改了其他旗县的定义' },
   'definitions-past': { severity: 'warning', title: '生效期早于本月：已过各期按新定义重算' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 

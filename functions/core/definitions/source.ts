@@ -15,6 +15,8 @@ export interface DefinitionsPort {
   latest(): Promise<Definitions>;
   /** every version (history, imports) */
   log(): Promise<DefinitionsLog>;
+  /** forget what is cached: this process has just stored a version */
+  invalidate?(): void;
 }
 
 /** The month whose definitions a period uses: a quarter or a year uses its last month's. */

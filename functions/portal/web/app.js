@@ -8,7 +8,7 @@
   var POLL_MS = 1000;
   var POLL_LIMIT_MS = 120000;
 
-  var state = { me: null, period: null, tab: 'own', deepLink: null, uploads: {}, lastKey: null };
+  var state = { me: null, period: null, tab: 'own', deepLink: null, linkPeriod: null, uploads: {}, lastKey: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -32,6 +32,14 @@
   }
 
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+  /** On a phone a table's rows become cards (style.css): each cell carries its column's name, unless the header is .nolabel. */
+  function labelCells(table) {
+    var heads = [].map.call(table.tHead.rows[0].cells, function (th) { return /\bnolabel\b/.test(th.className) ? '' : th.textContent; });
+    [].forEach.call(table.tBodies[0].rows, function (tr) {
+      [].forEach.call(tr.cells, function (td, i) { if (heads[i] && td.colSpan === 1) td.setAttribute('data-label', heads[i]); });
+    });
+  }
 
   function qs(params) {
     return Object.keys(params).filter(function (k) { return params[k] !== undefined && params[k] !== null; })
@@ -126,7 +134,8 @@
     var sel = clear($('period'));
     me.periods.forEach(function (p) { sel.appendChild(h('option', { value: p, text: periodText(p) })); });
     state.period = me.defaultPeriod;
-    if (state.deepLink && me.periods.indexOf(state.deepLink.period) >= 0) state.period = state.deepLink.period;
+    var linked = state.deepLink ? state.deepLink.period : state.linkPeriod;
+    if (linked && me.periods.indexOf(linked) >= 0) state.period = linked;
     sel.value = state.period;
     $('tabs').hidden = me.role !== 'commission';
     state.tab = me.role === 'commission' && !state.deepLink ? 'county' : 'own';
@@ -186,6 +195,8 @@
         return h('td', { class: 'cell' + (p === state.period ? ' current' : '') }, [h('span', { class: 'box s-' + c.status + (c.late ? ' late-mark' : ''), title: bj(c.uploadedAt) + (c.late ? ' · 逾期' : ''), text: STATUS[c.status] })]);
       })));
     })));
+    // the latest months first in view when the box is narrower than the table (a phone)
+    t.parentNode.scrollLeft = t.parentNode.scrollWidth;
   }
 
   function pickPeriod(p) {
@@ -222,6 +233,7 @@
         ]),
       ]));
     });
+    labelCells($('own-table'));
     var hist = clear($('history-table').tBodies[0]);
     var all = [];
     data.rows.forEach(function (row) { row.versions.forEach(function (v) { all.push({ v: v, title: row.title }); }); });
@@ -241,6 +253,7 @@
         ])]),
       ]));
     });
+    labelCells($('history-table'));
   }
 
   function feedbackHref(v) {
@@ -366,7 +379,7 @@
           h('td', { text: i.message }),
         ]);
       });
-      body.appendChild(h('table', { class: 'table compact', id: 'issue-table' }, [
+      body.appendChild(h('table', { class: 'table compact cards', id: 'issue-table' }, [
         h('thead', null, [h('tr', null, [h('th', { class: 'num c-no', text: '序号' }), h('th', { class: 'c-sev', text: '级别' }), h('th', { class: 'c-pos', text: '位置' }), h('th', { text: '问题说明' })])]),
         h('tbody', null, rows),
       ]));
@@ -416,11 +429,12 @@
         var cell = r.cells[c.id];
         if (!cell) return h('td', { class: 'na', text: '—', title: '无需报送' });
         var tip = (cell.laterRejected ? '其后一次上报未通过；' : '') + STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
-        return h('td', { class: 'cell', 'data-template': c.id, 'data-status': cell.status }, [
+        return h('td', { class: 'cell', 'data-template': c.id, 'data-status': cell.status, 'data-label': c.title }, [
           h('span', { class: 'box s-' + cell.status + (cell.late ? ' late-mark' : ''), title: tip }, [
             STATUS[cell.status],
             cell.laterRejected ? h('span', { class: 'later-bad', title: '其后一次上报未通过（' + cell.laterRejected.errors + ' 个错误），仍以已通过的版本为准', text: '!' }) : null,
           ]),
+          cell.late ? h('span', { class: 'late-tag phone', text: '逾期' }) : null,
         ]);
       }))));
     });
@@ -467,6 +481,7 @@
         h('td', null, [verdict]),
       ]));
     });
+    labelCells($('indicators'));
     if (d.rows.length > shown.length || state.allIndicators) {
       tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'more' }, [
         h('button', { type: 'button', class: 'link-btn', onclick: function () { state.allIndicators = !state.allIndicators; renderIndicators(d); } },
@@ -510,8 +525,11 @@
 
   // ---------- start ----------
 
+  // links in alerts: a rejected upload (/submissions/<institution>/<template>/<period>/<versionId>), a period (/?period=2025-03, the digest)
   var m = /^\/submissions\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
   if (m) state.deepLink = { institution: decodeURIComponent(m[1]), template: decodeURIComponent(m[2]), period: decodeURIComponent(m[3]), versionId: decodeURIComponent(m[4]) };
+  var q = /[?&]period=(\d{4}-\d{2})(?:&|$)/.exec(location.search);
+  if (q) state.linkPeriod = q[1];
 
   api('GET', '/api/me').then(start, function () { showLogin(); });
 })();
