@@ -1,5 +1,5 @@
 /**
- * The real ingest path: SDK PutObject → s3rver → event bridge → ingest handler → dynalite, and the
+ * The real ingest path: SDK PutObject → local S3 → ingest queue → ingest handler → dynalite, and the
  * handler invoked directly with crafted events (duplicates, late arrivals). Nothing is stubbed.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

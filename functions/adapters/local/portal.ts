@@ -27,6 +27,7 @@ import { StoredDefinitions } from '../../core/definitions/source.ts';
 import { localDefinitionsStore } from './definitions.ts';
 import type { StackEndpoints } from './stack.ts';
 import { portalCsp } from '../../portal/csp.ts';
+import { closeServer } from './listen.ts';
 
 export const WEB_DIR = fileURLToPath(new URL('../../portal/web/', import.meta.url));
 export const PORTAL_DEFAULT_PORT = 8080;
@@ -230,13 +231,9 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     usersFile,
     api,
     async close() {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), 2_000);
       try {
-        await closed;
+        await closeServer(server);
       } finally {
-        clearTimeout(timer);
         clients.destroy();
       }
     },
