@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeClients } from '../../functions/adapters/aws/clients.ts';
-import { burst, expectExactlyOneVersionEach, keyIn, killHard, size, startServe, stopServe, workbooks, type Acknowledged } from './harness.ts';
+import { burst, expectExactlyOneVersionEach, keyIn, killHard, size, startServe, stopServe, workbooks, type Acknowledged, TIMEOUT_MS } from './harness.ts';
 
 const started: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -60,7 +60,7 @@ describe('kill -9 of hmis serve mid-burst', () => {
       expect(objects).toBeGreaterThanOrEqual(acked.length);
       await stopServe(second.child);
     }
-  });
+  }, TIMEOUT_MS);
 });
 
 describe('a torn write', () => {
@@ -89,5 +89,5 @@ describe('a torn write', () => {
     }
     await expectExactlyOneVersionEach(second.endpoints, acked);
     expect(second.output()).toMatch(/mended after an unclean stop: 1 half-written objects removed|half-written/);
-  });
+  }, TIMEOUT_MS);
 });

@@ -13,7 +13,7 @@ import { StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeClients, type Clients } from '../../functions/adapters/aws/clients.ts';
 import { lazyUploadHandler, startLocalStack, type LocalStack } from '../../functions/adapters/local/index.ts';
-import { burst, expectExactlyOneVersionEach, keyIn, size, workbooks, type Acknowledged } from './harness.ts';
+import { burst, expectExactlyOneVersionEach, keyIn, size, workbooks, type Acknowledged, TIMEOUT_MS } from './harness.ts';
 
 /** up: pass through; down: 503 to everything; flap: down every other `periodMs` */
 type Mode = 'up' | 'down' | 'flap';
@@ -89,7 +89,7 @@ describe('DynamoDB unavailable or flapping', () => {
     await stack.idle();
     expect(await deadLetters()).toBe(0);
     await expectExactlyOneVersionEach(stack.endpoints, acked);
-  });
+  }, TIMEOUT_MS);
 
   it(`flapping: ${uploads} uploads while DynamoDB comes and goes; what still failed is replayed: 0 lost, 0 doubled`, async () => {
     const { accepted, rejected } = await workbooks();
@@ -106,5 +106,5 @@ describe('DynamoDB unavailable or flapping', () => {
     }
     expect(await deadLetters()).toBe(0);
     await expectExactlyOneVersionEach(stack.endpoints, acked);
-  });
+  }, TIMEOUT_MS);
 });

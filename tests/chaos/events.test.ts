@@ -13,7 +13,7 @@ import { makeClients, type Clients } from '../../functions/adapters/aws/clients.
 import { DynamoSubmissionStore } from '../../functions/adapters/dynamo/store.ts';
 import { lazyUploadHandler, startLocalStack, type LocalStack, type SqsRecord, type UploadHandler } from '../../functions/adapters/local/index.ts';
 import { versionOf } from '../../functions/core/ingest.ts';
-import { alertsPerVersion, burst, expectExactlyOneVersionEach, keyIn, size, SLOT, workbooks } from './harness.ts';
+import { alertsPerVersion, burst, expectExactlyOneVersionEach, keyIn, size, SLOT, workbooks, TIMEOUT_MS } from './harness.ts';
 
 let dataDir: string;
 let stack: LocalStack;
@@ -82,7 +82,7 @@ describe('a same-key overwrite race', () => {
     await poll;
     expect(seenRejectedCurrent).toBe(false);
     await expectExactlyOneVersionEach(stack.endpoints);
-  });
+  }, TIMEOUT_MS);
 });
 
 describe('duplicate and out-of-order events', () => {
@@ -120,5 +120,5 @@ describe('duplicate and out-of-order events', () => {
     const current = await store.current(SLOT.county, SLOT.period, SLOT.template, SLOT.institution);
     const newest = [...versions].sort((a, b) => (a.order < b.order ? 1 : -1)).find((v) => v.status !== 'rejected')!;
     expect(current!.versionId).toBe(newest.versionId);
-  });
+  }, TIMEOUT_MS);
 });

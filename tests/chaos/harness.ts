@@ -27,6 +27,8 @@ import { caseFile } from '../../fixtures/workbooks/make.ts';
 
 export const FULL = process.env.HMIS_CHAOS === 'full';
 export const size = (short: number, full: number) => (FULL ? full : short);
+/** a chaos test's time bound (vitest's 30 s default is for unit tests) */
+export const TIMEOUT_MS = FULL ? 900_000 : 180_000;
 
 /** 150525-101's T-JC 2025-03: accepted, and the same with a broken rule: rejected (with an alert). */
 export const workbooks = async () => ({
