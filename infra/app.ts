@@ -1,5 +1,5 @@
 /**
- * The CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs `npx tsx infra/app.ts`).
+ * The CDK app: `npx cdk synth` / `npx cdk deploy --all` (cdk.json runs `npx tsx infra/app.ts`).
  * Configuration from context and/or `-c config=<file>` (infra/config.ts); the cdk-nag AwsSolutions
  * and Serverless packs run on every synth (`-c nag=false` skips them), so an unacknowledged finding
  * fails `cdk synth` as it fails the test suite.
@@ -7,7 +7,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { DeployConfigError, loadDeployConfig } from './config.ts';
-import { HmisStack } from './stack.ts';
+import { hmisApp } from './stack.ts';
 
 const app = new App();
 let config;
@@ -19,7 +19,8 @@ try {
   process.exit(1);
 }
 
-new HmisStack(app, `hmis-${config.stage}`, {
+// hmis-<stage> and hmis-<stage>-edge (the portal's web ACL, us-east-1): infra/stack.ts hmisApp
+hmisApp(app, `hmis-${config.stage}`, {
   config,
   description: `hmis-sheets ${config.stage}: county health statistics returns (counties ${config.counties.join(', ')})`,
   // environment-agnostic unless the CLI knows the account (synth works with no credentials)

@@ -1,8 +1,11 @@
 /**
  * The deployment's configuration: from a JSON file (`-c config=infra/config.json`, shaped like
  * infra/config.example.json) and/or single CDK context keys, validated once with zod. Context keys
- * override the file; everything has a default, so `npx cdk synth` works on a fresh clone.
+ * override the file; everything but the portal API's domain has a default (CloudFront reaches the
+ * API only there: its execute-api address is off), so a fresh clone synthesises with
+ * `-c config=infra/config.example.json` or with the two portalApi keys.
  *
+ *   -c portalApiDomain=api.hmis.example.org -c portalApiCertificateArn=arn:aws:acm:<region>:…   (required)
  *   -c stage=naiman-prod
  *   -c counties=150525,150425
  *   -c alertEmails=stat@example.org,duty@example.org     (no filter: every alert)
@@ -61,6 +64,9 @@ const Subscription = z.discriminatedUnion('protocol', [
 ]);
 export type Subscription = z.infer<typeof Subscription>;
 
+const PORTAL_API_REQUIRED =
+  "required: the host name CloudFront reaches the portal's API at and its ACM certificate (-c portalApiDomain=… -c portalApiCertificateArn=…, or portalApi in the config file; docs/DEPLOY.md)";
+
 const DeployConfigShape = z
   .object({
     /** part of every name (stack, buckets, policies): two deployments in one account differ by stage. */
@@ -87,6 +93,20 @@ const DeployConfigShape = z
     institutionAccess: z.enum(['per-institution', 'by-tag', 'none']).default('per-institution'),
     maxUploadBytes: z.number().int().positive().max(100 * 1024 * 1024).default(DEFAULT_MAX_UPLOAD_BYTES),
     portalBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * Where CloudFront reaches the portal's HTTP API: a name of yours (a CNAME to the PortalApiDnsTarget
+     * output) and an ACM certificate for it in the stack's region. The API's own execute-api address is
+     * disabled, so nothing reaches the API around CloudFront's web ACL (docs/DEPLOY.md).
+     */
+    portalApi: z
+      .object(
+        {
+          domainName: z.string().regex(/^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case host name such as api.hmis.example.org'),
+          certificateArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)'),
+        },
+        { error: (issue) => (issue.input === undefined ? PORTAL_API_REQUIRED : undefined) },
+      )
+      .strict(),
     logRetentionDays: z
       .number()
       .refine((n) => (RETENTION_DAYS as readonly number[]).includes(n), `one of ${RETENTION_DAYS.join(', ')}`)
@@ -161,6 +181,10 @@ export function loadDeployConfig(context: (key: string) => unknown, cwd = proces
   set('counties', LIST(context('counties')));
   set('institutionAccess', context('institutionAccess'));
   set('portalBaseUrl', context('portalBaseUrl'));
+  for (const [key, field] of [['portalApiDomain', 'domainName'], ['portalApiCertificateArn', 'certificateArn']] as const) {
+    const v = context(key);
+    if (v !== undefined && v !== '') raw.portalApi = { ...(raw.portalApi as object), [field]: v };
+  }
   const emails = (v: unknown) => (LIST(v) as unknown[] | undefined)?.map((endpoint) => ({ protocol: 'email', endpoint }));
   if (context('alertEmails') !== undefined) raw.alerts = [...((raw.alerts as unknown[]) ?? []), ...(emails(context('alertEmails')) ?? [])];
   if (context('opsEmails') !== undefined) raw.ops = [...((raw.ops as unknown[]) ?? []), ...(emails(context('opsEmails')) ?? [])];

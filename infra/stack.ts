@@ -10,13 +10,17 @@
  * Data buckets, table, queues, the functions' log groups and the portal secret are RETAINed: deleting
  * the stack loses no data (the portal's page bucket, only files of this repository, is deleted).
  * The handlers' environment uses the names in functions/config.ts, so AWS and the local stack agree.
+ * The portal's web ACL is in a second stack, `<name>-edge`, in us-east-1 (infra/edge.ts): hmisApp()
+ * builds both.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type App, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/config.ts';
 import { bundledContent } from '../schemas/index.ts';
 import type { DeployConfig } from './config.ts';
+import { EDGE_REGION, EdgeStack, WEB_ACL_OUTPUT } from './edge.ts';
 import { Consolidate } from './constructs/consolidate.ts';
+import { DefinitionsSeed, readDefinitions, writeDefinitions } from './constructs/definitions.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Portal } from './constructs/portal.ts';
 import { Storage } from './constructs/storage.ts';
@@ -32,7 +36,26 @@ export const FEATURE_FLAGS = [
 export interface HmisStackProps extends StackProps {
   config: DeployConfig;
   /** entry files to bundle instead of functions/handlers/*.ts (construct tests only) */
-  entries?: { ingest?: string; consolidate?: string; portal?: string };
+  entries?: { ingest?: string; consolidate?: string; portal?: string; seed?: string };
+}
+
+/** The us-east-1 stack that holds a main stack's web ACL. */
+export const edgeStackNameOf = (stackName: string): string => `${stackName}-edge`;
+
+/**
+ * The app's stacks: `id` (the deployment) and `<id>-edge` (its web ACL, us-east-1), the first
+ * depending on the second so that `cdk deploy` deploys the web ACL first.
+ */
+export function hmisApp(app: App, id: string, props: HmisStackProps): { main: HmisStack; edge: EdgeStack } {
+  const edge = new EdgeStack(app, edgeStackNameOf(id), {
+    stage: props.config.stage,
+    env: { account: props.env?.account },
+    description: `hmis-sheets ${props.config.stage}: the portal's web ACL (CloudFront web ACLs live in ${EDGE_REGION})`,
+    tags: props.tags,
+  });
+  const main = new HmisStack(app, id, props);
+  main.addStackDependency(edge, 'the portal distribution reads the web ACL ARN from its output');
+  return { main, edge };
 }
 
 export class HmisStack extends Stack {
@@ -42,6 +65,7 @@ export class HmisStack extends Stack {
   readonly consolidate: Consolidate;
   readonly access: UploadAccess;
   readonly portal: Portal;
+  readonly definitions: DefinitionsSeed;
 
   constructor(scope: Construct, id: string, props: HmisStackProps) {
     super(scope, id, props);
@@ -61,6 +85,9 @@ export class HmisStack extends Stack {
       maxUploadBytes: cfg.maxUploadBytes,
       logRetentionDays: cfg.logRetentionDays,
       portalBaseUrl: cfg.portalBaseUrl,
+      api: cfg.portalApi,
+      // read at deploy time from the edge stack in us-east-1 (CloudFormation's Fn::GetStackOutput, no custom resource)
+      webAclArn: Fn.getStackOutput(edgeStackNameOf(this.stackName), WEB_ACL_OUTPUT, EDGE_REGION),
       entry: props.entries?.portal,
     });
 
@@ -86,6 +113,10 @@ export class HmisStack extends Stack {
       uploadQueue: this.ingest.queue,
       entry: props.entries?.consolidate,
     });
+    // the commission's definitions: seeded once, read by every function, written by the portal's 定义管理
+    this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays, entry: props.entries?.seed });
+    for (const f of [this.ingest.function, this.consolidate.function, this.portal.function]) readDefinitions(f, this.storage);
+    writeDefinitions(this.portal.function, this.storage);
     this.access = new UploadAccess(this, 'UploadAccess', {
       stage: cfg.stage,
       mode: cfg.institutionAccess,
@@ -115,6 +146,7 @@ export class HmisStack extends Stack {
     out('PortalFunction', this.portal.function.fn.functionName, 'portal-api');
     out('PortalLogGroup', this.portal.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
     out('PortalApiAccessLogGroup', this.portal.accessLogs.logGroupName, 'one JSON line per /api request');
+    out('PortalApiDnsTarget', this.portal.apiDomain.regionalDomainName, `CNAME ${cfg.portalApi.domainName} to this (CloudFront reaches the API there)`);
     for (const [code, policy] of this.access.commissionPolicies) out(`CommissionPolicy${code}`, policy.managedPolicyArn, `attach to the users of the ${code} commission`);
     if (this.access.byTagPolicy) out('UploadByTagPolicy', this.access.byTagPolicy.managedPolicyArn, 'attach to institution users tagged hmis-county and hmis-institution');
   }

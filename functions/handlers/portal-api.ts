@@ -8,33 +8,52 @@
  * once per cold start (the CDK stack sets the ARN and grants secretsmanager:GetSecretValue on it;
  * PORTAL_SECRET wins when both are set). The function needs s3:PutObject on the uploads bucket's
  * uploads/* (presigned POST is signed with its role), s3:GetObject and s3:PutObject on the reports bucket, s3:ListBucket
- * on the reports bucket (prefix consolidated/ and feedback/), and read access to the table.
+ * on the reports bucket (prefix consolidated/ and feedback/), read access to the table and PutItem/
+ * DeleteItem on its TASK#regenerate# items (the regenerate cooldown).
+ *
+ * Behind CloudFront only: CloudFront sends the origin secret in ORIGIN_VERIFY_HEADER, and a request
+ * without it (someone calling the API's own domain, around the web ACL) gets 403 before anything
+ * else runs. The secret is PORTAL_ORIGIN_SECRET, or the Secrets Manager secret PORTAL_ORIGIN_SECRET_ARN
+ * names; neither set: no check (local runs, tests). PORTAL_ORIGINS: the page's origins, comma-separated.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { config } from '../config.ts';
 import { s3Client } from '../adapters/aws/clients.ts';
 import { S3ObjectLinks } from '../adapters/s3/links.ts';
 import { publishConsolidated } from '../core/consolidate/publish.ts';
-import { createPortalApi, type ApiResponse, type PortalApi } from '../portal/api.ts';
+import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiResponse, type PortalApi } from '../portal/api.ts';
 import { awsDeps } from './deps.ts';
 
 export const PORTAL_SECRET_ENV = 'PORTAL_SECRET';
 export const PORTAL_SECRET_ARN_ENV = 'PORTAL_SECRET_ARN';
+export const PORTAL_ORIGIN_SECRET_ENV = 'PORTAL_ORIGIN_SECRET';
+export const PORTAL_ORIGIN_SECRET_ARN_ENV = 'PORTAL_ORIGIN_SECRET_ARN';
+export const PORTAL_ORIGINS_ENV = 'PORTAL_ORIGINS';
+/** The header CloudFront adds to every /api/* request (infra/constructs/portal.ts sends it; lower case, as the event has it). */
+export const ORIGIN_VERIFY_HEADER = 'x-hmis-origin-verify';
 
 /**
- * The portal secret: PORTAL_SECRET when set (local runs, tests), else the SecretString of the secret
- * PORTAL_SECRET_ARN names, fetched with `fetchSecret`. Neither set: '' (createPortalApi refuses it).
+ * A secret: `name` in the environment when set (local runs, tests), else the SecretString of the
+ * secret `${name}_ARN` names, fetched with `fetchSecret`. Neither set: ''.
  */
-export async function portalSecret(env: Record<string, string | undefined>, fetchSecret: (arn: string) => Promise<string | undefined>): Promise<string> {
+export async function secretFromEnv(
+  env: Record<string, string | undefined>,
+  name: typeof PORTAL_SECRET_ENV | typeof PORTAL_ORIGIN_SECRET_ENV,
+  fetchSecret: (arn: string) => Promise<string | undefined>,
+): Promise<string> {
   // used exactly as given: codes.ts derives the access codes from the same bytes
-  const value = env[PORTAL_SECRET_ENV];
+  const value = env[name];
   if (value) return value;
-  const arn = env[PORTAL_SECRET_ARN_ENV]?.trim();
+  const arn = env[`${name}_ARN`]?.trim();
   if (!arn) return '';
   const fetched = await fetchSecret(arn);
-  if (!fetched) throw new Error(`${PORTAL_SECRET_ARN_ENV}: the secret has no SecretString`);
+  if (!fetched) throw new Error(`${name}_ARN: the secret has no SecretString`);
   return fetched;
 }
+
+/** The portal secret (createPortalApi refuses ''). */
+export const portalSecret = (env: Record<string, string | undefined>, fetchSecret: (arn: string) => Promise<string | undefined>) => secretFromEnv(env, PORTAL_SECRET_ENV, fetchSecret);
 
 async function getSecretString(arn: string): Promise<string | undefined> {
   const client = new SecretsManagerClient({ maxAttempts: 3 });
@@ -54,7 +73,7 @@ export interface HttpApiEvent {
   cookies?: string[];
   body?: string;
   isBase64Encoded?: boolean;
-  requestContext: { http: { method: string } };
+  requestContext: { http: { method: string; sourceIp?: string } };
 }
 
 export interface HttpApiResult {
@@ -65,13 +84,14 @@ export interface HttpApiResult {
   isBase64Encoded: boolean;
 }
 
-/** Built at the first request of a cold start (the secret may need a call); a failed build is retried by the next request. */
-let api: Promise<PortalApi> | undefined;
+/** Built at the first request of a cold start (the secrets may need a call); a failed build is retried by the next request. */
+let api: Promise<{ handle: PortalApi; originSecret: string }> | undefined;
 
-async function buildApi(): Promise<PortalApi> {
+async function buildApi(): Promise<{ handle: PortalApi; originSecret: string }> {
   const cfg = config();
   const deps = awsDeps();
-  return createPortalApi({
+  const originSecret = await secretFromEnv(process.env, PORTAL_ORIGIN_SECRET_ENV, getSecretString);
+  const handle = createPortalApi({
     secret: await portalSecret(process.env, getSecretString),
     store: deps.store,
     objects: deps.objects,
@@ -83,26 +103,52 @@ async function buildApi(): Promise<PortalApi> {
     reportsBucket: deps.reportsBucket,
     maxUploadBytes: deps.maxUploadBytes,
     secureCookie: true,
+    origins: (process.env[PORTAL_ORIGINS_ENV] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   });
+  return { handle, originSecret };
 }
 
 export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) headers[k.toLowerCase()] = v;
-  const body = event.body === undefined ? null : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   api ??= buildApi().catch((err: unknown) => {
     api = undefined;
     throw err;
   });
-  const response = await (await api)({
+  const { handle, originSecret } = await api;
+  if (originSecret && !sameText(headers[ORIGIN_VERIFY_HEADER], originSecret)) {
+    return toResult(errorResponse(403, '请通过报表平台的网址访问'));
+  }
+  // measured before decoding: base64 is 4 characters per 3 bytes
+  const size = event.body === undefined ? 0 : event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
+  if (size > MAX_API_BODY_BYTES) return toResult(errorResponse(413, bodyTooLarge(MAX_API_BODY_BYTES)));
+  const body = event.body === undefined ? null : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const response = await handle({
     method: event.requestContext.http.method,
     path: event.rawPath,
     query: event.queryStringParameters ?? {},
     headers,
     cookies: event.cookies ?? [],
     body,
+    ip: clientIp(headers['x-forwarded-for'], event.requestContext.http.sourceIp),
   });
   return toResult(response);
+}
+
+function sameText(given: string | undefined, expected: string): boolean {
+  const a = Buffer.from(given ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The browser's address: CloudFront appends it to X-Forwarded-For, API Gateway then CloudFront's own
+ * (sourceIp). Entries before it are whatever the client sent, so the last one that is not sourceIp.
+ */
+export function clientIp(forwardedFor: string | undefined, sourceIp: string | undefined): string | undefined {
+  const hops = (forwardedFor ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  if (hops.length && hops[hops.length - 1] === sourceIp) hops.pop();
+  return hops.pop() ?? sourceIp;
 }
 
 export function toResult(response: ApiResponse): HttpApiResult {

@@ -4,7 +4,7 @@
  * and responses are plain data; every route checks who is signed in before it reads anything.
  *
  *   POST /api/login                {code, accessCode}  → session cookie
- *   POST /api/logout
+ *   POST /api/logout               {}
  *   GET  /api/me                                       who, templates owed, periods
  *   GET  /api/template             ?template&period[&institution]    blank template, pre-filled (.xlsx)
  *   POST /api/uploads              {template, period, fileName, size}  presigned POST for one exact key
@@ -17,7 +17,7 @@
  *   GET  /api/indicators           ?period              commission: key indicators against targets
  *   GET  /api/consolidated                              commission: workbooks, latest and by run
  *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)
- *   POST /api/regenerate           {period}             commission: publish the workbook now
+ *   POST /api/regenerate           {period}             commission: publish the workbook now (once a minute)
  *   GET  /api/definitions                               commission: the definitions' versions (定义管理)
  *   GET  /api/definitions/workbook  [?period]           commission: the definitions workbook to edit (.xlsx)
  *   POST /api/definitions/check    {effective, data}    commission: an edited workbook checked, nothing stored
@@ -25,6 +25,7 @@
  *
  * Access: an institution reads and writes only its own code; the commission (`<county>-000`) reads
  * everything of its county and writes only its own returns (it reports T-FY and T-TZ itself).
+ * Every POST is JSON from the page itself (bodyOf); every period lies in [FIRST_PERIOD, this month].
  */
 import { randomBytes } from 'node:crypto';
 import type { County, Institution } from '../../schemas/model.ts';
@@ -52,13 +53,20 @@ export const SESSION_COOKIE = 'hmis_session';
 export const UPLOAD_LINK_SECONDS = 15 * 60;
 /** presigned GET lifetime: issued at the click, used at once */
 export const DOWNLOAD_LINK_SECONDS = 60;
+/** A request body, at most, but for a definitions workbook (the largest other, a sign-in, is under 200 bytes). */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** The earliest period any route accepts; the latest is the current month (Asia/Shanghai). */
+export const FIRST_PERIOD = '2000-01';
+/** Regenerate runs at most once per county, period and this many seconds (a clock-aligned window). */
+export const REGENERATE_COOLDOWN_SECONDS = 60;
+/** The line every failed sign-in logs; the stack's metric filter counts it (infra/constructs/portal.ts). */
+export const SIGN_IN_FAILED_EVENT = 'portal-sign-in-failed';
 const MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED_ISSUES = 300;
-const MAX_BODY_CHARS = 16 * 1024;
 /** a definitions workbook, base64 in JSON: a province's is well under 1 MB */
-const MAX_WORKBOOK_BODY_CHARS = 4 * 1024 * 1024;
-/** what any request body may be (the local server and API Gateway's Lambda payload both stop before 6 MB) */
-export const MAX_API_BODY_BYTES = MAX_WORKBOOK_BODY_CHARS + MAX_BODY_CHARS;
+const MAX_WORKBOOK_BODY_BYTES = 4 * 1024 * 1024;
+/** what any request body may be: the servers answer 413 above it before reading on (the local server; API Gateway's Lambda payload stops before 6 MB) */
+export const MAX_API_BODY_BYTES = MAX_WORKBOOK_BODY_BYTES + MAX_BODY_BYTES;
 
 /** Short-lived links to objects: presigned POST (upload) and GET (download). The AWS adapter: functions/adapters/s3/links.ts. */
 export interface ObjectLinks {
@@ -95,6 +103,14 @@ export interface PortalDeps {
   sessionTtlSeconds?: number;
   /** Secure on the cookie: true behind HTTPS (AWS), false on http://127.0.0.1 */
   secureCookie?: boolean;
+  /**
+   * The page's own origins (https://<distribution>, the custom domain), for browsers that send Origin
+   * but not Sec-Fetch-Site: behind CloudFront the API does not see the page's Host. Default: none
+   * (the request's own Host still counts: the local server).
+   */
+  origins?: readonly string[];
+  /** One structured log line (default: JSON on stdout, errors on stderr): failed sign-ins, failed routes. */
+  log?: (entry: Record<string, unknown>) => void;
 }
 
 export interface ApiRequest {
@@ -107,6 +123,8 @@ export interface ApiRequest {
   /** cookie header values or API Gateway's event.cookies, `name=value` each */
   cookies?: string[];
   body?: string | null;
+  /** the client's address, for the log */
+  ip?: string;
 }
 
 export interface ApiResponse {
@@ -125,6 +143,7 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -132,8 +151,35 @@ export class ApiError extends Error {
 
 const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
-function json(status: number, data: unknown, cookies: string[] = []): ApiResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, cookies, body: JSON.stringify(data) };
+function json(status: number, data: unknown, cookies: string[] = [], headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...headers }, cookies, body: JSON.stringify(data) };
+}
+
+/** A refusal as the page reads it: `{"error": "<中文>"}`; the edges use it too (413 before the body is read, 403 off CloudFront). */
+export function errorResponse(status: number, message: string, headers: Record<string, string> = {}): ApiResponse {
+  return json(status, { error: message }, [], headers);
+}
+
+export const bodyTooLarge = (maxBytes: number): string =>
+  `请求过大（不超过 ${maxBytes >= 1024 * 1024 ? `${Math.floor(maxBytes / (1024 * 1024))} MB` : `${Math.floor(maxBytes / 1024)} KB`}）`;
+
+/**
+ * Whether a browser says the request comes from the page itself (after Go's net/http
+ * CrossOriginProtection): Sec-Fetch-Site same-origin (or none: typed by the user); without it,
+ * an Origin that is the request's own Host or one of `origins`. Neither header: not a browser
+ * (a script with a Bearer token), which no other site can make carry the user's cookie.
+ */
+export function fromOwnPage(request: ApiRequest, origins: readonly string[] = []): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (origins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false; // "null" (a sandboxed frame, a file) or garbage
+  }
 }
 
 function redirect(location: string): ApiResponse {
@@ -159,6 +205,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
   checkSecret(deps.secret);
   const now = () => deps.now?.() ?? new Date();
   const ttl = deps.sessionTtlSeconds ?? SESSION_TTL_SECONDS;
+  const log = deps.log ?? ((entry: Record<string, unknown>) => (entry.level === 'error' ? console.error : console.log)(JSON.stringify(entry)));
   const cookieAttrs = `Path=/; HttpOnly; SameSite=Strict${deps.secureCookie ? '; Secure' : ''}`;
 
   async function principalOf(request: ApiRequest): Promise<Principal> {
@@ -169,11 +216,16 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     return principal;
   }
 
-  /** A mutating request must be JSON: a cross-site form cannot send it without a CORS preflight we never answer. */
-  function bodyOf(request: ApiRequest, maxChars = MAX_BODY_CHARS): Record<string, unknown> {
+  /**
+   * A mutating request must be JSON (a cross-site form cannot send it without a CORS preflight we
+   * never answer) and come from the page itself (fromOwnPage), so no other site can sign a user
+   * in or out or act for them; its body at most `maxBytes`.
+   */
+  function bodyOf(request: ApiRequest, maxBytes = MAX_BODY_BYTES): Record<string, unknown> {
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new ApiError(415, '请求格式错误（需要 application/json）');
+    if (!fromOwnPage(request, deps.origins)) throw new ApiError(403, '请从报表平台页面操作（拒绝来自其他网站的请求）');
     const text = request.body ?? '';
-    if (text.length > maxChars) throw new ApiError(413, '请求过大');
+    if (Buffer.byteLength(text) > maxBytes) throw new ApiError(413, bodyTooLarge(maxBytes));
     try {
       const data = JSON.parse(text || '{}') as unknown;
       if (data && typeof data === 'object' && !Array.isArray(data)) return data as Record<string, unknown>;
@@ -188,11 +240,17 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const body = bodyOf(request);
       const latest = await deps.definitions.latest();
       const principal = signIn(latest, deps.secret, String(body.code ?? ''), String(body.accessCode ?? ''), now(), ttl);
-      if (!principal) throw new ApiError(401, '机构代码或访问码不正确');
+      if (!principal) {
+        log({ level: 'warn', event: SIGN_IN_FAILED_EVENT, code: String(body.code ?? '').slice(0, 20), ip: request.ip ?? null });
+        throw new ApiError(401, '机构代码或访问码不正确');
+      }
       const token = issueToken(deps.secret, principal);
       return json(200, meOf(latest, principal, now()), [`${SESSION_COOKIE}=${token}; Max-Age=${ttl}; ${cookieAttrs}`]);
     },
-    'POST /api/logout': async () => json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]),
+    'POST /api/logout': async (request) => {
+      bodyOf(request);
+      return json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]);
+    },
     'GET /api/me': async (request) => json(200, meOf(await deps.definitions.latest(), await principalOf(request), now())),
 
     'GET /api/template': async (request) => {
@@ -240,6 +298,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = await principalOf(request);
       const key = parseUploadKey(request.query.key ?? '');
       if (!key) throw new ApiError(400, '上传位置无效');
+      periodParam(key.period, now());
       readable(await deps.definitions.latest(), p, key.institution);
       const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
       const version = versions.find((v) => v.objectKey === request.query.key);
@@ -365,15 +424,28 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = commission(await principalOf(request));
       const body = bodyOf(request);
       const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
-      const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
-      return json(200, { key: published.key, latestKey: published.latestKey, fileName: published.fileName });
+      // every run writes a new object: one per county, period and window, claimed in the table
+      const seconds = Math.floor(now().getTime() / 1000);
+      const window = Math.floor(seconds / REGENERATE_COOLDOWN_SECONDS);
+      const task = `regenerate#${p.county}#${period}#${window}`;
+      if (!(await deps.store.claimTask(task, now()))) {
+        const wait = (window + 1) * REGENERATE_COOLDOWN_SECONDS - seconds;
+        throw new ApiError(429, `${periodLabel(period)}的汇总表刚刚生成过，请 ${wait} 秒后再试`, { 'retry-after': String(wait) });
+      }
+      try {
+        const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
+        return json(200, { key: published.key, latestKey: published.latestKey, fileName: published.fileName });
+      } catch (err) {
+        await deps.store.releaseTask(task).catch(() => undefined); // a failed run does not count
+        throw err;
+      }
     },
   };
 
   /** an edited definitions workbook checked (and, unless a dry run, stored) as this commission's */
   async function definitionsImport(request: ApiRequest, dryRun: boolean): Promise<ApiResponse> {
     const p = commission(await principalOf(request));
-    const body = bodyOf(request, MAX_WORKBOOK_BODY_CHARS);
+    const body = bodyOf(request, MAX_WORKBOOK_BODY_BYTES);
     const effective = typeof body.effective === 'string' ? body.effective : '';
     const data = typeof body.data === 'string' ? body.data : '';
     if (!data || !/^[A-Za-z0-9+/]+=*$/.test(data)) throw new ApiError(400, '请选择要导入的定义工作簿（.xlsx）');
@@ -471,9 +543,9 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       if (!route) throw new ApiError(404, '接口不存在');
       return await route(request);
     } catch (err) {
-      if (err instanceof ApiError) return json(err.status, { error: err.message });
+      if (err instanceof ApiError) return errorResponse(err.status, err.message, err.headers);
       const id = randomBytes(4).toString('hex');
-      console.error(JSON.stringify({ level: 'error', message: 'portal api failed', id, path: request.path, error: err instanceof Error ? err.stack : String(err) }));
+      log({ level: 'error', message: 'portal api failed', id, path: request.path, error: err instanceof Error ? err.stack : String(err) });
       return json(500, { error: `服务暂时不可用，请稍后再试（错误编号 ${id}）` });
     }
   };
@@ -489,6 +561,7 @@ export function periodsAround(now: Date): { periods: string[]; defaultPeriod: st
 function periodParam(period: string | undefined, now: Date): string {
   if (!period || !PERIOD_PATTERN.test(period)) throw new ApiError(400, '统计期格式应为 YYYY-MM，如 2025-03');
   if (period > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
+  if (period < FIRST_PERIOD) throw new ApiError(400, `统计期 ${periodLabel(period)} 超出范围（最早 ${periodLabel(FIRST_PERIOD)}）`);
   return period;
 }
 

@@ -4,9 +4,11 @@
  *
  *   access code   = base32(HMAC-SHA256(K_access, code))[0..10], shown as XXXXX-XXXXX
  *   session token = base64url(JSON payload) "." base64url(HMAC-SHA256(K_session, payload))
+ *                   payload {c: code, k: county, r: role, i: issued at, e: expires at} (seconds)
  *   K_access, K_session = HMAC-SHA256(secret, "hmis-portal/access" | "hmis-portal/session")
  *
- * Rotating the secret changes every access code and ends every session. node:crypto only.
+ * A token is refused past its own expiry and, whatever that says, MAX_SESSION_SECONDS after it was
+ * issued. Rotating the secret changes every access code and ends every session. node:crypto only.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Definitions } from '../core/definitions/definitions.ts';
@@ -19,6 +21,8 @@ export interface Principal {
   code: string;
   county: string;
   role: Role;
+  /** issued at, seconds since the epoch */
+  iat: number;
   /** expiry, seconds since the epoch */
   exp: number;
 }
@@ -28,6 +32,10 @@ const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 const CODE_LENGTH = 10;
 export const MIN_SECRET_LENGTH = 32;
 export const SESSION_TTL_SECONDS = 12 * 3600;
+/** The server's own bound on a session, however long its token claims to last (a workday and a half). */
+export const MAX_SESSION_SECONDS = 12 * 3600;
+/** Clocks of two Lambda instances may differ a little: a token issued this far "in the future" still counts. */
+const CLOCK_SKEW_SECONDS = 60;
 
 const key = (secret: string, purpose: string) => createHmac('sha256', secret).update(`hmis-portal/${purpose}`).digest();
 
@@ -69,18 +77,23 @@ export function signIn(defs: Definitions, secret: string, code: string, typed: s
   const expected = accessCode(secret, who ? code.trim() : 'unknown');
   const ok = equal(normalizeAccessCode(typed ?? ''), normalizeAccessCode(expected));
   if (!who || !ok) return null;
-  return { code: code.trim(), county: who.county, role: who.role, exp: Math.floor(now.getTime() / 1000) + ttlSeconds };
+  const iat = Math.floor(now.getTime() / 1000);
+  return { code: code.trim(), county: who.county, role: who.role, iat, exp: iat + Math.min(ttlSeconds, MAX_SESSION_SECONDS) };
 }
 
 const b64url = (b: Buffer) => b.toString('base64url');
 
 export function issueToken(secret: string, principal: Principal): string {
-  const payload = b64url(Buffer.from(JSON.stringify({ c: principal.code, k: principal.county, r: principal.role, e: principal.exp })));
+  const payload = b64url(Buffer.from(JSON.stringify({ c: principal.code, k: principal.county, r: principal.role, i: principal.iat, e: principal.exp })));
   const mac = b64url(createHmac('sha256', key(secret, 'session')).update(payload).digest());
   return `${payload}.${mac}`;
 }
 
-/** The principal of a valid, unexpired token whose institution is still in the definitions; else null. */
+/**
+ * The principal of a valid token whose institution is still in the definitions: not past its expiry,
+ * issued (iat) no more than MAX_SESSION_SECONDS ago and not in the future. Else null; a token
+ * without an issue time (before iat existed) too.
+ */
 export function verifyToken(defs: Definitions, secret: string, token: string | undefined | null, now: Date): Principal | null {
   if (typeof token !== 'string' || token.length > 1024) return null;
   const dot = token.indexOf('.');
@@ -94,13 +107,14 @@ export function verifyToken(defs: Definitions, secret: string, token: string | u
   } catch {
     return null;
   }
-  const d = data as { c?: unknown; k?: unknown; r?: unknown; e?: unknown };
-  if (typeof d.c !== 'string' || typeof d.k !== 'string' || typeof d.e !== 'number' || (d.r !== 'institution' && d.r !== 'commission')) return null;
-  if (d.e * 1000 <= now.getTime()) return null;
+  const d = data as { c?: unknown; k?: unknown; r?: unknown; i?: unknown; e?: unknown };
+  if (typeof d.c !== 'string' || typeof d.k !== 'string' || typeof d.i !== 'number' || typeof d.e !== 'number' || (d.r !== 'institution' && d.r !== 'commission')) return null;
+  const seconds = now.getTime() / 1000;
+  if (d.e <= seconds || d.i > seconds + CLOCK_SKEW_SECONDS || seconds - d.i > MAX_SESSION_SECONDS) return null;
   // the definitions decide, not the token alone: a removed institution loses access at once
   const who = roleOf(defs, d.c);
   if (!who || who.county !== d.k || who.role !== d.r) return null;
-  return { code: d.c, county: d.k, role: d.r, exp: d.e };
+  return { code: d.c, county: d.k, role: d.r, iat: d.i, exp: Math.min(d.e, d.i + MAX_SESSION_SECONDS) };
 }
 
 /** Every sign-in of a county (commission first): what `hmis serve` prints and an operator hands out. */

@@ -1,19 +1,30 @@
 /**
  * The portal (docs/PORTAL.md) in AWS, one origin for the page and its API:
  *
- *   browser ──https──▶ CloudFront ──/api/*──▶ HTTP API (ANY /api/{proxy+}, payload 2.0, throttled) ──▶ portal-api
+ *   browser ──https──▶ CloudFront + web ACL (infra/edge.ts, us-east-1)
+ *                         │ /api/* + origin secret header ──▶ <portalApi domain> ──▶ HTTP API (execute-api address off;
+ *                         │                                       stage and sign-in throttles) ──▶ portal-api
  *                         │ default (a CloudFront Function maps /submissions/* to /index.html)
  *                         └──▶ private web bucket (origin access control) ◀── BucketDeployment of functions/portal/web/
  *   browser ──presigned POST──▶ uploads bucket (CORS: POST from the portal's origin only)
  *
+ * Nothing reaches the API around the web ACL: its execute-api address is disabled, CloudFront reaches
+ * it at the configured custom domain, and the function refuses a request without the origin secret
+ * CloudFront adds (someone calling that domain directly). Failed sign-ins are counted from the
+ * function's log (a metric filter) and alarm the ops topic.
+ *
  * portal-api has its own role (reads what the portal shows, signs presigned POSTs under uploads/,
- * writes consolidated/ on 立即生成) and reads the portal secret (a generated Secrets Manager secret,
- * RETAINed) once per cold start. The uploads bucket is referred to by name and ARN only (see Storage):
- * nothing here depends on the bucket resource, so the bucket's CORS rule can name the distribution.
+ * writes consolidated/ on 立即生成 and claims its cooldown in the table) and reads the portal secret
+ * (generated, RETAINed) and the origin secret once per cold start. The uploads bucket is referred to
+ * by name and ARN only (see Storage): nothing here depends on the bucket resource, so the bucket's
+ * CORS rule can name the distribution.
  */
 import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -33,13 +44,28 @@ import { INGEST_WRITES } from './ingest.ts';
 import { SECURE, type Storage } from './storage.ts';
 import { portalCsp } from '../../functions/portal/csp.ts';
 
-/** functions/handlers/portal-api.ts PORTAL_SECRET_ARN_ENV (not imported: the handler module pulls in the SDK clients; a test compares them). */
+/**
+ * Names shared with the function, not imported (the handler module pulls in the SDK clients, the API
+ * module the whole core; tests/infra/portal.test.ts compares them): functions/handlers/portal-api.ts
+ * PORTAL_SECRET_ARN_ENV, PORTAL_ORIGIN_SECRET_ARN_ENV, PORTAL_ORIGINS_ENV, ORIGIN_VERIFY_HEADER;
+ * functions/portal/api.ts SIGN_IN_FAILED_EVENT.
+ */
 export const PORTAL_SECRET_ARN_ENV = 'PORTAL_SECRET_ARN';
+export const PORTAL_ORIGIN_SECRET_ARN_ENV = 'PORTAL_ORIGIN_SECRET_ARN';
+export const PORTAL_ORIGINS_ENV = 'PORTAL_ORIGINS';
+export const ORIGIN_VERIFY_HEADER = 'X-Hmis-Origin-Verify';
+export const SIGN_IN_FAILED_EVENT = 'portal-sign-in-failed';
 
 export const WEB_DIR = fileURLToPath(new URL('../../functions/portal/web/', import.meta.url));
 
-/** Stage throttling of the HTTP API: bounds guessing at /api/login (a county's month is ~50 requests a person). */
+/** Stage throttling of the HTTP API, all clients together (a county's month is ~50 requests a person; per address: the web ACL). */
 export const PORTAL_THROTTLE = { rateLimit: 20, burstLimit: 50 } as const;
+/** The sign-in route's own throttle, all clients together: guessing is bounded even across many addresses. */
+export const SIGN_IN_ROUTE = 'POST /api/login';
+export const SIGN_IN_THROTTLE = { rateLimit: 2, burstLimit: 10 } as const;
+/** Failed sign-ins in 5 minutes that alarm (a mistyped code is normal; this many is guessing). */
+export const SIGN_IN_FAILURES_ALARM = 20;
+export const METRIC_NAMESPACE = 'hmis';
 
 /** Paths that are the page, not files: the alerts' deep links (core/alert/messages.ts feedbackLocationOf). */
 export const PAGE_PATH_PREFIXES = ['/submissions/'] as const;
@@ -61,6 +87,8 @@ export const REWRITE_FUNCTION_CODE = `function handler(event) {
 export const PORTAL_READS = [...INGEST_WRITES, CONSOLIDATE_WRITES] as const;
 /** DynamoDB actions of the store methods the portal calls (listPeriod, history, versions, current). */
 export const PORTAL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+/** The regenerate cooldown's claims (functions/portal/api.ts: store.claimTask('regenerate#…'), keys TASK#regenerate#…). */
+export const REGENERATE_CLAIMS = 'TASK#regenerate#*';
 
 export interface PortalProps {
   stage: string;
@@ -70,14 +98,22 @@ export interface PortalProps {
   logRetentionDays: number;
   /** config portalBaseUrl: the portal's own domain in front of the distribution, if any */
   portalBaseUrl?: string;
+  /** config portalApi: the name CloudFront reaches the API at, and its certificate (in this region) */
+  api: { domainName: string; certificateArn: string };
+  /** the web ACL (infra/edge.ts, us-east-1) */
+  webAclArn: string;
   entry?: string;
 }
 
 export class Portal extends Construct {
   readonly function: DefaultFunction;
   readonly secret: secretsmanager.Secret;
+  /** sent by CloudFront with every /api request, checked by the function */
+  readonly originSecret: secretsmanager.Secret;
   readonly api: apigwv2.HttpApi;
+  readonly apiDomain: apigwv2.DomainName;
   readonly stage: apigwv2.HttpStage;
+  readonly signInFailures: cloudwatch.Alarm;
   readonly accessLogs: logs.LogGroup;
   readonly webBucket: s3.Bucket;
   readonly deployment: s3deploy.BucketDeployment;
@@ -112,6 +148,16 @@ export class Portal extends Construct {
         'Rotating this secret changes every access code handed out to the institutions and ends every session; it is rotated deliberately by an operator (docs/DEPLOY.md), not on a schedule.',
     });
 
+    this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
+      description: `hmis ${props.stage}: sent by CloudFront to the portal API; a request without it did not come through the web ACL`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(this.originSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'CloudFront reads this value when the distribution is deployed (an origin header), so a rotation must update the distribution as well; an operator rotates it with a deploy (docs/DEPLOY.md).',
+    });
+
     // ---------- the API function ----------
     this.function = new DefaultFunction(this, 'PortalApi', {
       handler: 'portal-api',
@@ -126,6 +172,7 @@ export class Portal extends Construct {
         [ENV.tableName]: storage.table.tableName,
         [ENV.maxUploadBytes]: String(props.maxUploadBytes),
         [PORTAL_SECRET_ARN_ENV]: this.secret.secretArn,
+        [PORTAL_ORIGIN_SECRET_ARN_ENV]: this.originSecret.secretArn,
       },
       logRetentionDays: props.logRetentionDays,
       opsTopic: props.ops,
@@ -146,23 +193,34 @@ export class Portal extends Construct {
     );
     f.allow('ReadSubmissions', PORTAL_TABLE_ACTIONS, [storage.table.tableArn]);
     f.allow('QueryHistory', ['dynamodb:Query'], [storage.gsi1Arn]);
+    this.function.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ClaimRegenerate',
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [storage.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [REGENERATE_CLAIMS] } },
+      }),
+    );
     // not secret.grantRead(): that also grants secretsmanager:DescribeSecret
-    f.allow('ReadPortalSecret', ['secretsmanager:GetSecretValue'], [this.secret.secretArn]);
+    f.allow('ReadPortalSecret', ['secretsmanager:GetSecretValue'], [this.secret.secretArn, this.originSecret.secretArn]);
 
     // ---------- HTTP API ----------
     this.api = new apigwv2.HttpApi(this, 'Api', {
-      description: `hmis ${props.stage}: portal API (behind CloudFront /api/*)`,
+      description: `hmis ${props.stage}: portal API (behind CloudFront /api/* only)`,
       createDefaultStage: false,
+      // reachable only at the custom domain below, which CloudFront uses
+      disableExecuteApiEndpoint: true,
     });
-    const route = this.api.addRoutes({
-      path: '/api/{proxy+}',
-      methods: [apigwv2.HttpMethod.ANY],
-      integration: new HttpLambdaIntegration('PortalApi', f.fn, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 }),
-    });
-    for (const r of route) {
+    const integration = new HttpLambdaIntegration('PortalApi', f.fn, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
+    const routes = [
+      ...this.api.addRoutes({ path: '/api/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration }),
+      // its own route, for its own throttle (same function)
+      ...this.api.addRoutes({ path: '/api/login', methods: [apigwv2.HttpMethod.POST], integration }),
+    ];
+    for (const r of routes) {
       Validations.of(r).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'The function authenticates every route itself (signed session cookie; /api/login must be reachable before sign-in); stage throttling bounds guessing.',
+        reason: 'The function authenticates every route itself (signed session cookie; /api/login must be reachable before sign-in); the web ACL and the throttles bound guessing.',
       });
     }
     this.accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
@@ -194,6 +252,39 @@ export class Portal extends Construct {
         ),
       },
     });
+    // per-route throttle (not in the L2 construct; RouteSettings is raw JSON, CloudFormation's names);
+    // the route must exist before the stage names it
+    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = {
+      [SIGN_IN_ROUTE]: { ThrottlingRateLimit: SIGN_IN_THROTTLE.rateLimit, ThrottlingBurstLimit: SIGN_IN_THROTTLE.burstLimit },
+    };
+    for (const r of routes) this.stage.node.addDependency(r);
+
+    this.apiDomain = new apigwv2.DomainName(this, 'ApiDomain', {
+      domainName: props.api.domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'ApiCertificate', props.api.certificateArn),
+      securityPolicy: apigwv2.SecurityPolicy.TLS_1_2,
+    });
+    new apigwv2.ApiMapping(this, 'ApiMapping', { api: this.api, domainName: this.apiDomain, stage: this.stage });
+
+    // ---------- failed sign-ins ----------
+    const failures = new logs.MetricFilter(this, 'SignInFailures', {
+      logGroup: f.logGroup,
+      // the JSON line functions/portal/api.ts logs for each refused sign-in
+      filterPattern: logs.FilterPattern.literal(`"${SIGN_IN_FAILED_EVENT}"`),
+      // one namespace per stage: two deployments in one account count apart
+      metricNamespace: `${METRIC_NAMESPACE}/${props.stage}`,
+      metricName: 'PortalSignInFailures',
+      metricValue: '1',
+    });
+    this.signInFailures = new cloudwatch.Alarm(this, 'SignInFailuresAlarm', {
+      metric: failures.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: SIGN_IN_FAILURES_ALARM,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `portal: ${SIGN_IN_FAILURES_ALARM} or more failed sign-ins in 5 minutes, someone may be guessing access codes (${stack.stackName}; docs/DEPLOY.md)`,
+    });
+    this.signInFailures.addAlarmAction(new actions.SnsAction(props.ops));
 
     // ---------- the page ----------
     this.webBucket = new s3.Bucket(this, 'Web', {
@@ -221,9 +312,9 @@ export class Portal extends Construct {
       code: cloudfront.FunctionCode.fromInline(REWRITE_FUNCTION_CODE),
     });
 
-    const apiDomain = `${this.api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`;
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `hmis ${props.stage} portal`,
+      webAclId: props.webAclArn,
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
@@ -238,7 +329,12 @@ export class Portal extends Construct {
       },
       additionalBehaviors: {
         '/api/*': {
-          origin: new origins.HttpOrigin(apiDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY, originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] }),
+          origin: new origins.HttpOrigin(props.api.domainName, {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+            // a dynamic reference: CloudFormation resolves it at deploy time, the template holds no secret
+            customHeaders: { [ORIGIN_VERIFY_HEADER]: this.originSecret.secretValue.unsafeUnwrap() },
+          }),
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
@@ -252,10 +348,6 @@ export class Portal extends Construct {
       {
         id: 'AwsSolutions-CFR1',
         reason: 'Institutions sign in from wherever their staff are (county towns, travel); access is by access code, not by country.',
-      },
-      {
-        id: 'AwsSolutions-CFR2',
-        reason: 'A web ACL costs more per month than the whole county deployment; the API stage is throttled and every API route authenticates.',
       },
       {
         id: 'AwsSolutions-CFR3',
@@ -333,6 +425,8 @@ export class Portal extends Construct {
 
     // ---------- the browser posts uploads straight to S3 ----------
     this.allowedOrigins = [...new Set([this.distributionUrl, ...(props.portalBaseUrl ? [new URL(props.portalBaseUrl).origin] : [])])];
+    // the page's origins, for the function's cross-site check (behind CloudFront it does not see the page's Host)
+    f.fn.addEnvironment(PORTAL_ORIGINS_ENV, this.allowedOrigins.join(','));
     storage.uploads.addCorsRule({
       allowedMethods: [s3.HttpMethods.POST],
       allowedOrigins: this.allowedOrigins,

@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import ExcelJS from 'exceljs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,7 @@ const COMMISSION = '150525-000';
 const PERIOD = '2025-03';
 const VIEWPORT = { width: 1366, height: 768 };
 const PHONE = { width: 390, height: 844 };
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 /** the browser's day: Monday after the deadline of 2025-03 */
 const TODAY = new Date('2025-04-07T10:00:00+08:00');
 
@@ -210,6 +212,31 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, '04-commission.png') });
     await page.screenshot({ path: join(SHOTS, '04-commission-full.png'), fullPage: true });
+  });
+
+  it('the commission downloads the definitions workbook, adds an institution, checks, imports it from May and sees the history', async () => {
+    const { page } = comm;
+    await page.click('#tab-defs');
+    await expect.poll(() => page.locator('#defs-history tbody tr').count()).toBe(1);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#defs-download')]);
+    expect(download.suggestedFilename()).toBe('报表定义_第1版.xlsx');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load((await readFile((await download.path())!)) as unknown as ExcelJS.Buffer);
+    wb.getWorksheet('机构')!.addRow(['150525', '150525-122', '新建社区卫生服务站', '社区卫生服务中心', null, '王五', '0475-4200099']);
+    await page.setInputFiles('#defs-file', { name: '报表定义.xlsx', mimeType: XLSX, buffer: Buffer.from(await wb.xlsx.writeBuffer()) });
+    await page.selectOption('#defs-effective', '2025-05');
+    await page.click('#defs-check');
+    await expect.poll(() => page.locator('#defs-result').textContent()).toContain('新增机构 1 家：新建社区卫生服务站（150525-122）');
+    await expect.poll(() => page.locator('#defs-result .notice').textContent()).toContain('检查通过');
+    await page.screenshot({ path: join(SHOTS, '07-definitions-check.png'), fullPage: true });
+    await page.click('#defs-import');
+    await expect.poll(() => page.locator('#defs-result .notice').textContent()).toContain('已导入：定义第 2 版，自 2025年5月 起执行');
+    await expect.poll(() => page.locator('#defs-history tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('#defs-history tbody tr').first().textContent()).toContain('奈曼旗卫生健康委员会（150525-000）');
+    await page.screenshot({ path: join(SHOTS, '08-definitions-history.png'), fullPage: true });
+    // in force from May only: April's grid is as it was
+    await page.click('#tab-county');
+    await expect.poll(() => page.locator('#grid tr[data-institution="150525-122"]').count()).toBe(0);
   });
 
   /** A phone as WeChat's browser is one: 390×844, touch, the page laid out at the device width. */

@@ -1,8 +1,10 @@
 /**
  * The portal in the synthesised template (infra/constructs/portal.ts), with a configured
- * portalBaseUrl (tests/infra/stack.test.ts covers the stack without one): the HTTP API and its
- * stage, the CloudFront distribution and its behaviours, the CSP, the CORS rule on the uploads
- * bucket, the portal's role and the secret. One synth for the file, no bundling.
+ * portalBaseUrl (tests/infra/stack.test.ts covers the stack without one): the HTTP API (no
+ * execute-api address, its custom domain, stage and sign-in throttles), the CloudFront distribution
+ * (web ACL, behaviours, origin secret), the CSP, the CORS rule on the uploads bucket, the portal's
+ * role, the secrets, the failed sign-in alarm. The web ACL itself: tests/infra/edge.test.ts.
+ * One synth for the file, no bundling.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,18 +13,30 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/config.ts';
-import { PORTAL_SECRET_ARN_ENV as HANDLER_SECRET_ARN_ENV } from '../../functions/handlers/portal-api.ts';
+import * as handler from '../../functions/handlers/portal-api.ts';
+import { SIGN_IN_FAILED_EVENT as API_SIGN_IN_FAILED_EVENT } from '../../functions/portal/api.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { portalCsp } from '../../functions/portal/csp.ts';
-import { PORTAL_SECRET_ARN_ENV, PORTAL_THROTTLE, REWRITE_FUNCTION_CODE } from '../../infra/constructs/portal.ts';
+import {
+  ORIGIN_VERIFY_HEADER,
+  PORTAL_ORIGIN_SECRET_ARN_ENV,
+  PORTAL_ORIGINS_ENV,
+  PORTAL_SECRET_ARN_ENV,
+  PORTAL_THROTTLE,
+  REWRITE_FUNCTION_CODE,
+  SIGN_IN_FAILED_EVENT,
+  SIGN_IN_FAILURES_ALARM,
+  SIGN_IN_ROUTE,
+  SIGN_IN_THROTTLE,
+} from '../../infra/constructs/portal.ts';
 import { HmisStack } from '../../infra/stack.ts';
-import { actionsOf, arn, flat, inspect, ref, resourcesOf, type Resource, type Statement } from './template.ts';
+import { actionsOf, arn, flat, inspect, PORTAL_API_CONTEXT, ref, resourcesOf, type Resource, type Statement } from './template.ts';
 
 type Inspect = ReturnType<typeof inspect>;
 
 
 const PORTAL_BASE_URL = 'https://hmis.example.org';
-const CONTEXT: Record<string, string> = { stage: 'web', counties: '150525', portalBaseUrl: `${PORTAL_BASE_URL}/` };
+const CONTEXT: Record<string, string> = { ...PORTAL_API_CONTEXT, stage: 'web', counties: '150525', portalBaseUrl: `${PORTAL_BASE_URL}/` };
 
 let stack: HmisStack;
 let resources: Record<string, Resource>;
@@ -50,17 +64,38 @@ afterAll(() => {
 const S3_ORIGIN = 'https://hmis-web-uploads-<AWS::AccountId>-<AWS::Region>.s3.<AWS::Region>.<AWS::URLSuffix>';
 
 describe('HTTP API', () => {
-  it('one route, ANY /api/{proxy+}, no authorizer (the function authenticates), Lambda proxy payload 2.0 to portal-api', () => {
+  it('two routes, ANY /api/{proxy+} and POST /api/login (its own throttle), no authorizer (the function authenticates), Lambda proxy payload 2.0 to portal-api', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    expect(routes).toHaveLength(1);
-    expect(routes[0]).toMatchObject({ RouteKey: 'ANY /api/{proxy+}', AuthorizationType: 'NONE', ApiId: ref(logicalId(stack.portal.api)) });
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['ANY /api/{proxy+}', SIGN_IN_ROUTE]);
     const [[integrationId, integration]] = ofType('AWS::ApiGatewayV2::Integration') as [[string, Resource]];
-    expect(flat(routes[0]!.Target)).toBe(`integrations/<${integrationId}>`);
+    for (const route of routes) {
+      expect(route).toMatchObject({ AuthorizationType: 'NONE', ApiId: ref(logicalId(stack.portal.api)) });
+      expect(flat(route.Target)).toBe(`integrations/<${integrationId}>`);
+    }
     expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: arn(logicalId(stack.portal.function.fn)) });
-    // API Gateway may invoke the function for that route of that API only
-    const permission = ofType('AWS::Lambda::Permission').find(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')![1];
-    expect(permission.Properties.FunctionName).toEqual(arn(logicalId(stack.portal.function.fn)));
-    expect(flat(permission.Properties.SourceArn)).toBe(`arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack.portal.api)}>/*/*/api/{proxy+}`);
+    // API Gateway may invoke the function for these routes of that API only
+    const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com').map(([, p]) => p.Properties);
+    for (const permission of permissions) expect(permission.FunctionName).toEqual(arn(logicalId(stack.portal.function.fn)));
+    expect(permissions.map((p) => flat(p.SourceArn)).sort()).toEqual(
+      ['/*/*/api/{proxy+}', '/*/*/api/login'].map((route) => `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack.portal.api)}>${route}`).sort(),
+    );
+  });
+
+  it('no execute-api address: disabled; the API answers only at the configured domain (TLS 1.2, its certificate), which CloudFront uses', () => {
+    const [[apiId, api]] = ofType('AWS::ApiGatewayV2::Api') as [[string, Resource]];
+    expect(apiId).toBe(logicalId(stack.portal.api));
+    expect(api.Properties).toMatchObject({ ProtocolType: 'HTTP', DisableExecuteApiEndpoint: true });
+    // nothing in the template names an execute-api host (ARNs for invoke permissions are not addresses)
+    expect(JSON.stringify(resources)).not.toMatch(/execute-api\.|"ApiEndpoint"/);
+    expect(JSON.stringify(outputs)).not.toMatch(/execute-api|"ApiEndpoint"/);
+    const [[domainId, domain]] = ofType('AWS::ApiGatewayV2::DomainName') as [[string, Resource]];
+    expect(domain.Properties).toEqual({
+      DomainName: PORTAL_API_CONTEXT.portalApiDomain,
+      DomainNameConfigurations: [{ CertificateArn: PORTAL_API_CONTEXT.portalApiCertificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }],
+    });
+    const [[, mapping]] = ofType('AWS::ApiGatewayV2::ApiMapping') as [[string, Resource]];
+    expect(mapping.Properties).toEqual({ ApiId: ref(apiId), DomainName: ref(domainId), Stage: '$default' });
+    expect(outputs.PortalApiDnsTarget!.Value).toEqual({ 'Fn::GetAtt': [domainId, 'RegionalDomainName'] });
   });
 
   it('the $default stage: auto-deployed, throttled, JSON access log to a retained log group with retention', () => {
@@ -73,6 +108,12 @@ describe('HTTP API', () => {
       AccessLogSettings: { DestinationArn: arn(logicalId(stack.portal.accessLogs)) },
     });
     expect(PORTAL_THROTTLE).toEqual({ rateLimit: 20, burstLimit: 50 });
+    // sign-in has its own, stricter throttle (all clients together; per address: the web ACL)
+    expect(stages[0]!.RouteSettings).toEqual({ [SIGN_IN_ROUTE]: { ThrottlingRateLimit: SIGN_IN_THROTTLE.rateLimit, ThrottlingBurstLimit: SIGN_IN_THROTTLE.burstLimit } });
+    expect(SIGN_IN_THROTTLE.rateLimit).toBeLessThan(PORTAL_THROTTLE.rateLimit);
+    const [[stageId, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    const loginRoute = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === SIGN_IN_ROUTE)![0];
+    expect(stage.DependsOn, stageId).toContain(loginRoute);
     const format = JSON.parse(stages[0]!.AccessLogSettings.Format as string) as Record<string, string>;
     expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', path: '$context.path' });
     const logs = resources[logicalId(stack.portal.accessLogs)]!;
@@ -83,6 +124,10 @@ describe('HTTP API', () => {
 
 describe('CloudFront', () => {
   const distribution = () => resources[logicalId(stack.portal.distribution)]!.Properties.DistributionConfig;
+
+  it('has the web ACL of the us-east-1 edge stack, read from its output at deploy time', () => {
+    expect(distribution().WebACLId).toEqual({ 'Fn::GetStackOutput': { StackName: 'hmis-web-edge', OutputName: 'WebAclArn', Region: 'us-east-1' } });
+  });
 
   it('default behaviour: the private web bucket through origin access control, HTTPS, compressed, page paths rewritten, security headers', () => {
     const d = distribution();
@@ -114,7 +159,7 @@ describe('CloudFront', () => {
     expect(bucket.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: ref(logicalId(stack.storage.accessLogs)), LogFilePrefix: 'portal-web/' });
   });
 
-  it('/api/* → the HTTP API over HTTPS, caching disabled, every viewer header but Host, cookies and query strings forwarded', () => {
+  it('/api/* → the HTTP API at its domain over HTTPS with the origin secret, caching disabled, every viewer header but Host, cookies and query strings forwarded', () => {
     const d = distribution();
     expect(d.CacheBehaviors).toHaveLength(1);
     const api = d.CacheBehaviors[0];
@@ -128,8 +173,12 @@ describe('CloudFront', () => {
     });
     expect(api.FunctionAssociations).toBeUndefined();
     const origin = d.Origins.find((o: any) => o.Id === api.TargetOriginId);
-    expect(flat(origin.DomainName)).toBe(`<${logicalId(stack.portal.api)}>.execute-api.<AWS::Region>.<AWS::URLSuffix>`);
+    expect(origin.DomainName).toBe(PORTAL_API_CONTEXT.portalApiDomain);
     expect(origin.CustomOriginConfig).toEqual({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] });
+    // a dynamic reference to the origin secret: resolved by CloudFormation, never in the template
+    expect(origin.OriginCustomHeaders).toEqual([{ HeaderName: ORIGIN_VERIFY_HEADER, HeaderValue: expect.anything() }]);
+    expect(flat(origin.OriginCustomHeaders[0].HeaderValue)).toBe(`{{resolve:secretsmanager:<${logicalId(stack.portal.originSecret)}>:SecretString:::}}`);
+    expect(ORIGIN_VERIFY_HEADER.toLowerCase()).toBe(handler.ORIGIN_VERIFY_HEADER);
     // no custom error responses: they would turn the API's 403/404 into the page
     expect(d.CustomErrorResponses).toBeUndefined();
   });
@@ -211,10 +260,12 @@ describe('uploads from the browser', () => {
 });
 
 describe('portal-api function', () => {
-  it('its environment: the names of functions/config.ts and the secret by ARN (never the secret itself)', () => {
-    expect(PORTAL_SECRET_ARN_ENV).toBe(HANDLER_SECRET_ARN_ENV);
+  it("its environment: the names of functions/config.ts, the secrets by ARN (never the secrets themselves), the page's origins", () => {
+    expect([PORTAL_SECRET_ARN_ENV, PORTAL_ORIGIN_SECRET_ARN_ENV, PORTAL_ORIGINS_ENV]).toEqual([handler.PORTAL_SECRET_ARN_ENV, handler.PORTAL_ORIGIN_SECRET_ARN_ENV, handler.PORTAL_ORIGINS_ENV]);
     const vars = resources[logicalId(stack.portal.function.fn)]!.Properties.Environment.Variables as Record<string, unknown>;
-    expect(Object.keys(vars).sort()).toEqual([ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.maxUploadBytes, PORTAL_SECRET_ARN_ENV].sort());
+    expect(Object.keys(vars).sort()).toEqual([ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.maxUploadBytes, PORTAL_SECRET_ARN_ENV, PORTAL_ORIGIN_SECRET_ARN_ENV, PORTAL_ORIGINS_ENV].sort());
+    expect(vars[PORTAL_ORIGIN_SECRET_ARN_ENV]).toEqual(ref(logicalId(stack.portal.originSecret)));
+    expect(flat(vars[PORTAL_ORIGINS_ENV])).toBe(`https://<${logicalId(stack.portal.distribution)}.DomainName>,${PORTAL_BASE_URL}`);
     expect(flat(vars[ENV.uploadsBucket])).toBe('hmis-web-uploads-<AWS::AccountId>-<AWS::Region>');
     expect(vars[ENV.reportsBucket]).toEqual(ref(logicalId(stack.storage.reports)));
     expect(vars[ENV.tableName]).toEqual(ref(logicalId(stack.storage.table)));
@@ -223,11 +274,13 @@ describe('portal-api function', () => {
     expect(resources[logicalId(stack.portal.function.fn)]!.Properties).toMatchObject({ MemorySize: 1024, Timeout: 29, Runtime: 'nodejs24.x', Architectures: ['arm64'] });
   });
 
-  it('the secret: generated by CloudFormation, retained, read by the portal role only', () => {
+  it('the secrets: generated by CloudFormation (the portal secret retained), read by the portal role only', () => {
     const secret = resources[logicalId(stack.portal.secret)]!;
     expect(secret.DeletionPolicy).toBe('Retain');
-    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
-    expect(secret.Properties.SecretString).toBeUndefined();
+    for (const s of [secret, resources[logicalId(stack.portal.originSecret)]!]) {
+      expect(s.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
+      expect(s.Properties.SecretString).toBeUndefined();
+    }
     const readers = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:'));
     expect(readers.map(([, p]) => p.Properties.Roles)).toEqual([[ref(logicalId(stack.portal.function.role))]]);
   });
@@ -252,8 +305,39 @@ describe('portal-api function', () => {
       { sid: 'ListReports', actions: ['s3:ListBucket'], resources: [`<${reports}>`], condition: { StringLike: { 's3:prefix': ['consolidated/*', 'feedback/*'] } } },
       { sid: 'ReadSubmissions', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [`<${table}>`], condition: undefined },
       { sid: 'QueryHistory', actions: ['dynamodb:Query'], resources: [`<${table}>/index/GSI1`], condition: undefined },
-      { sid: 'ReadPortalSecret', actions: ['secretsmanager:GetSecretValue'], resources: [`<${logicalId(stack.portal.secret)}>`], condition: undefined },
+      // the regenerate cooldown's claims only (functions/portal/api.ts: TASK#regenerate#<county>#<period>#<minute>)
+      { sid: 'ClaimRegenerate', actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], resources: [`<${table}>`], condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TASK#regenerate#*'] } } },
+      { sid: 'ReadPortalSecret', actions: ['secretsmanager:GetSecretValue'], resources: [`<${logicalId(stack.portal.originSecret)}>`, `<${logicalId(stack.portal.secret)}>`].sort(), condition: undefined },
+      { sid: 'ReadDefinitions', actions: ['s3:GetObject'], resources: [`<${reports}>/definitions/*`], condition: undefined },
+      { sid: 'WriteDefinitions', actions: ['s3:PutObject'], resources: [`<${reports}>/definitions/*`], condition: undefined },
+      { sid: 'MoveDefinitionsHead', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [`<${table}>`], condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DEFS'] } } },
     ]);
+  });
+
+  it('failed sign-ins: a metric filter on the line the API logs, an alarm to the ops topic at 20 in 5 minutes', () => {
+    expect(SIGN_IN_FAILED_EVENT).toBe(API_SIGN_IN_FAILED_EVENT);
+    const [[, filter]] = ofType('AWS::Logs::MetricFilter') as [[string, Resource]];
+    expect(filter.Properties).toEqual({
+      LogGroupName: ref(logicalId(stack.portal.function.logGroup)),
+      FilterPattern: `"${SIGN_IN_FAILED_EVENT}"`,
+      MetricTransformations: [{ MetricNamespace: 'hmis/web', MetricName: 'PortalSignInFailures', MetricValue: '1' }],
+    });
+    // the quoted term matches the line as Lambda writes it (timestamp, request id, level, then the JSON)
+    const line = `2025-04-10T02:00:00.000Z\tc0ffee\tINFO\t${JSON.stringify({ level: 'warn', event: API_SIGN_IN_FAILED_EVENT, code: '150525-101', ip: '198.51.100.23' })}`;
+    expect(line.includes(JSON.parse(filter.Properties.FilterPattern as string) as string)).toBe(true);
+    const alarm = resources[logicalId(stack.portal.signInFailures)]!.Properties;
+    expect(alarm).toMatchObject({
+      Namespace: 'hmis/web',
+      MetricName: 'PortalSignInFailures',
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: SIGN_IN_FAILURES_ALARM,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(logicalId(stack.topics.ops))],
+    });
+    expect(SIGN_IN_FAILURES_ALARM).toBe(20);
   });
 });
 

@@ -12,7 +12,7 @@ import { INGEST_BATCH_SIZE, INGEST_MAX_RECEIVES, OLDEST_MESSAGE_ALARM_SECONDS } 
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
-import { actionsOf, arn, flat, inspect, ref, resourcesOf, type Resource, type Statement } from './template.ts';
+import { actionsOf, arn, flat, inspect, PORTAL_API_CONTEXT, ref, resourcesOf, type Resource, type Statement } from './template.ts';
 
 type Inspect = ReturnType<typeof inspect>;
 
@@ -23,6 +23,7 @@ let stack: HmisStack;
 let workDir: string;
 
 const CONTEXT: Record<string, string> = {
+  ...PORTAL_API_CONTEXT,
   stage: 'test',
   counties: '150525,150425',
   opsEmails: 'ops@example.org',
@@ -163,10 +164,10 @@ describe('ingest', () => {
     expect(ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 's3.amazonaws.com')).toEqual([]);
   });
 
-  it('no custom resource for the notification (part of the bucket); the only one copies the portal page', () => {
-    // ingest, consolidate, portal-api, and BucketDeployment's handler (deploy time only)
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(4);
-    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::')).map((r) => r.Type)).toEqual(['Custom::CDKBucketDeployment']);
+  it('no custom resource for the notification (part of the bucket); the custom resources copy the portal page and seed the definitions', () => {
+    // ingest, consolidate, portal-api, the definitions seed and BucketDeployment's handler (both deploy time only)
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(5);
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::')).map((r) => r.Type).sort()).toEqual(['Custom::CDKBucketDeployment', 'Custom::HmisDefinitionsSeed']);
   });
 });
 
@@ -231,13 +232,13 @@ describe('functions', () => {
     }
   });
 
-  it('alarms: dead-letter depth and function errors of each function, the ingest queue\'s oldest message, reconciliation finding anything; all to the operations topic', () => {
+  it('alarms: dead-letter depth and function errors of each function, the ingest queue\'s oldest message, reconciliation finding anything (and failed sign-ins: portal.test.ts); all to the operations topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(11);
     const ops = ref(logicalId(stack.topics.ops));
     for (const a of alarms) expect(a.AlarmActions).toEqual([ops]);
     const queueDepth = (queue: string) => expect.objectContaining({ MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-    for (const { construct } of [...specs(), { construct: stack.portal.function }]) {
+    for (const { construct } of [...specs(), { construct: stack.portal.function }, { construct: stack.definitions.function }]) {
       expect(alarms).toContainEqual(queueDepth(logicalId(construct.deadLetterQueue)));
       expect(alarms).toContainEqual(expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: ref(logicalId(construct.fn)) }], Threshold: 1 }));
     }
@@ -383,6 +384,7 @@ describe('least privilege', () => {
       },
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
+      { actions: ['s3:GetObject'], resources: [`<${reports}>/definitions/*`] },
     ]);
   });
 
@@ -400,11 +402,29 @@ describe('least privilege', () => {
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
       { actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: ['arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>'] },
       { actions: ['sqs:SendMessage'], resources: [`<${logicalId(stack.ingest.queue)}>`] },
+      { actions: ['s3:GetObject'], resources: [`<${logicalId(stack.storage.reports)}>/definitions/*`] },
     ]);
     const lists = statements.find((s) => actionsOf(s).includes('s3:ListBucketVersions'))!;
     expect(lists.Condition).toEqual({ StringLike: { 's3:prefix': ['uploads/*'] } });
     const writes = statements.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
     expect(writes.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TASK#*'] } });
+  });
+});
+
+describe('definitions (the commission\'s, in the store)', () => {
+  it('the first deployment seeds the bundled definitions through a custom resource that only writes into an empty store', () => {
+    const [[, seed]] = ofType('Custom::HmisDefinitionsSeed') as [[string, Resource]];
+    expect(seed.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [logicalId(stack.definitions.function.fn), 'Arn'] });
+    expect(seed.Properties.Seed).toMatch(/^[0-9a-f]{16}$/);
+    const f = stack.definitions.function;
+    const statements = roleStatements(logicalId(f.role));
+    const grants = statements.map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort(), condition: s.Condition }));
+    expect(grants).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${logicalId(f.logGroup)}>`], condition: undefined },
+      { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: [`<${logicalId(f.deadLetterQueue)}>`], condition: undefined },
+      { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/definitions/*`], condition: undefined },
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [`<${logicalId(stack.storage.table)}>`], condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DEFS'] } } },
+    ]);
   });
 });
 
@@ -439,7 +459,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('by-tag (a province): one policy, the prefix taken from the caller\'s principal tags', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
+    const tagged = new HmisStack(app, 'hmis-tagged', { config: loadDeployConfig((k) => ({ ...PORTAL_API_CONTEXT, stage: 'test', institutionAccess: 'by-tag' })[k as 'stage']) });
     expect(tagged.access.institutionPolicies.size).toBe(0);
     expect(tagged.access.commissionPolicies.size).toBe(bundledDefinitions().counties.length);
     const json = Template.fromStack(tagged).toJSON();

@@ -34,3 +34,9 @@ export function inspect(stack: Stack, resources: Record<string, Resource>) {
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]),
   };
 }
+
+/** The context keys every deployment needs (infra/config.ts portalApi): where CloudFront reaches the portal's API. */
+export const PORTAL_API_CONTEXT = {
+  portalApiDomain: 'api.hmis.example.org',
+  portalApiCertificateArn: 'arn:aws:acm:ap-east-1:123456789012:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+} as const;

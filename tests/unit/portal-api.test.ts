@@ -3,9 +3,22 @@
  * expired, escalated), and that an institution reads and signs only its own data while the
  * commission reads its county and nothing beyond it.
  */
+import { createHmac } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createPortalApi, SESSION_COOKIE, uploadKeyFor, type ApiRequest, type ApiResponse, type ObjectLinks, type PortalApi } from '../../functions/portal/api.ts';
-import { accessCode, issueToken, normalizeAccessCode, verifyToken } from '../../functions/portal/auth.ts';
+import {
+  createPortalApi,
+  FIRST_PERIOD,
+  MAX_BODY_BYTES,
+  REGENERATE_COOLDOWN_SECONDS,
+  SESSION_COOKIE,
+  SIGN_IN_FAILED_EVENT,
+  uploadKeyFor,
+  type ApiRequest,
+  type ApiResponse,
+  type ObjectLinks,
+  type PortalApi,
+} from '../../functions/portal/api.ts';
+import { accessCode, issueToken, MAX_SESSION_SECONDS, normalizeAccessCode, verifyToken } from '../../functions/portal/auth.ts';
 import type { SubmissionVersion } from '../../functions/ports/index.ts';
 import { MemoryDefinitions, MemoryObjects, MemoryStore } from '../fakes/memory.ts';
 import { bundledDefinitions, bundledLog, bundledSource } from '../../schemas/index.ts';
@@ -56,6 +69,8 @@ let store: MemoryStore;
 let objects: MemoryObjects;
 let now: Date;
 let published: unknown[];
+let logged: Array<Record<string, unknown>>;
+let failPublish: boolean;
 
 beforeEach(async () => {
   now = NOW;
@@ -63,6 +78,8 @@ beforeEach(async () => {
   store = new MemoryStore();
   objects = new MemoryObjects();
   published = [];
+  logged = [];
+  failPublish = false;
   api = createPortalApi({
     secret: SECRET,
     definitions: bundledSource(),
@@ -71,6 +88,7 @@ beforeEach(async () => {
     objects,
     links,
     publish: async (request) => {
+      if (failPublish) throw new Error('S3 unavailable');
       published.push(request);
       return { key: `consolidated/${request.code}/${request.period}/x.xlsx`, latestKey: `consolidated/${request.code}/latest/${request.period}.xlsx`, fileName: 'x.xlsx' };
     },
@@ -78,6 +96,8 @@ beforeEach(async () => {
     reportsBucket: 'rep',
     maxUploadBytes: 10 * 1024 * 1024,
     now: () => now,
+    origins: ['https://portal.example'],
+    log: (entry) => logged.push(entry),
   });
   for (const [inst, id] of [
     [INST, 'aaaaaaaaaaaaaaaaaaaa'],
@@ -97,8 +117,8 @@ const get = (path: string, token?: string, headers: Record<string, string> = {})
   const url = new URL(path, 'http://portal');
   return api({ method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { ...(token ? { cookie: `${SESSION_COOKIE}=${token}` } : {}), ...headers } });
 };
-const post = (path: string, body: unknown, token?: string, contentType = 'application/json'): Promise<ApiResponse> =>
-  api({ method: 'POST', path, query: {}, headers: { 'content-type': contentType, ...(token ? { cookie: `${SESSION_COOKIE}=${token}` } : {}) }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, token?: string, contentType = 'application/json', headers: Record<string, string> = {}): Promise<ApiResponse> =>
+  api({ method: 'POST', path, query: {}, headers: { 'content-type': contentType, ...(token ? { cookie: `${SESSION_COOKIE}=${token}` } : {}), ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 const data = (r: ApiResponse) => JSON.parse(r.body as string) as Record<string, unknown> & { error?: string };
 
 async function login(code: string): Promise<string> {
@@ -147,7 +167,7 @@ describe('session tokens', () => {
     const escalated = Buffer.from(JSON.stringify({ ...claims, r: 'commission' })).toString('base64url');
     expect((await get('/api/me', `${escalated}.${mac}`)).status).toBe(401);
     expect((await get('/api/me', `${payload}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BB' : 'AA'}`)).status).toBe(401);
-    const foreign = issueToken(`${SECRET}-other`, { code: INST, county: '150525', role: 'institution', exp: claims.e });
+    const foreign = issueToken(`${SECRET}-other`, { code: INST, county: '150525', role: 'institution', iat: claims.i, exp: claims.e });
     expect((await get('/api/me', foreign)).status).toBe(401);
     for (const junk of ['', '.', 'a.b.c', 'x'.repeat(5000), `${payload}.`]) expect((await get('/api/me', junk)).status).toBe(401);
     expect((await get('/api/me')).status).toBe(401);
@@ -162,10 +182,42 @@ describe('session tokens', () => {
   });
 
   it('the registry decides the role: a correctly signed token claiming the commission for an institution is refused', () => {
-    const exp = Math.floor(NOW.getTime() / 1000) + 60;
-    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'commission', exp }), NOW)).toBeNull();
-    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150425', role: 'institution', exp }), NOW)).toBeNull();
-    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'institution', exp }), NOW)).toMatchObject({ code: INST });
+    const iat = Math.floor(NOW.getTime() / 1000);
+    const exp = iat + 60;
+    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'commission', iat, exp }), NOW)).toBeNull();
+    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150425', role: 'institution', iat, exp }), NOW)).toBeNull();
+    expect(verifyToken(bundledDefinitions(), SECRET, issueToken(SECRET, { code: INST, county: '150525', role: 'institution', iat, exp }), NOW)).toMatchObject({ code: INST });
+  });
+
+  it('carries its issue time; the server ends it MAX_SESSION_SECONDS after that, whatever its expiry says', async () => {
+    const token = await login(INST);
+    const claims = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { i: number; e: number };
+    expect(claims.i).toBe(NOW.getTime() / 1000);
+    expect(claims.e - claims.i).toBe(12 * 3600);
+    expect(MAX_SESSION_SECONDS).toBe(12 * 3600);
+
+    // a token that claims a month (a longer sessionTtlSeconds, a bug, a leaked key's forgery with the real iat)
+    const iat = NOW.getTime() / 1000;
+    const month = issueToken(SECRET, { code: INST, county: '150525', role: 'institution', iat, exp: iat + 30 * 86400 });
+    now = new Date(NOW.getTime() + (MAX_SESSION_SECONDS - 60) * 1000);
+    expect((await get('/api/me', month)).status).toBe(200);
+    expect(data(await get('/api/me', month)).expiresAt).toBe(new Date((iat + MAX_SESSION_SECONDS) * 1000).toISOString());
+    now = new Date(NOW.getTime() + (MAX_SESSION_SECONDS + 1) * 1000);
+    expect((await get('/api/me', month)).status).toBe(401);
+
+    // issued in the future (beyond a minute of clock skew), or with no issue time at all: refused
+    now = NOW;
+    const future = issueToken(SECRET, { code: INST, county: '150525', role: 'institution', iat: iat + 3600, exp: iat + 7200 });
+    expect((await get('/api/me', future)).status).toBe(401);
+    const skewed = issueToken(SECRET, { code: INST, county: '150525', role: 'institution', iat: iat + 30, exp: iat + 7200 });
+    expect((await get('/api/me', skewed)).status).toBe(200);
+    const payload = Buffer.from(JSON.stringify({ c: INST, k: '150525', r: 'institution', e: iat + 3600 })).toString('base64url');
+    const key = createHmac('sha256', SECRET).update('hmis-portal/session').digest();
+    const noIat = `${payload}.${createHmac('sha256', key).update(payload).digest('base64url')}`;
+    expect((await get('/api/me', noIat)).status).toBe(401);
+    // (the same construction with an issue time is accepted: the signature above is the real one)
+    const withIat = Buffer.from(JSON.stringify({ c: INST, k: '150525', r: 'institution', i: iat, e: iat + 3600 })).toString('base64url');
+    expect((await get('/api/me', `${withIat}.${createHmac('sha256', key).update(withIat).digest('base64url')}`)).status).toBe(200);
   });
 
   it('accepts the token as a Bearer header too (scripts), and logout clears the cookie', async () => {
@@ -173,6 +225,123 @@ describe('session tokens', () => {
     expect((await get('/api/me', undefined, { authorization: `Bearer ${token}` })).status).toBe(200);
     const out = await post('/api/logout', {}, token);
     expect(out.cookies[0]).toMatch(/^hmis_session=; Max-Age=0/);
+  });
+});
+
+describe('no other site can post for the user', () => {
+  const cleared = (r: ApiResponse) => r.cookies.some((c) => /^hmis_session=;/.test(c));
+
+  it('logout: only JSON from the page itself; a form, another site, an opaque origin are refused and clear nothing', async () => {
+    const token = await login(INST);
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+      const r = await post('/api/logout', '', token, type);
+      expect([r.status, cleared(r)], type).toEqual([415, false]);
+    }
+    const refused: Array<Record<string, string>> = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:9', host: '127.0.0.1:8080' }];
+    for (const headers of refused) {
+      const r = await post('/api/logout', {}, token, 'application/json', headers);
+      expect([r.status, cleared(r)], JSON.stringify(headers)).toEqual([403, false]);
+      expect(data(r).error).toMatch(/报表平台/);
+    }
+    // the page (Sec-Fetch-Site same-origin; an older browser's Origin: the request's Host or the configured origin); a script (neither)
+    const allowed: Array<Record<string, string>> = [{ 'sec-fetch-site': 'same-origin' }, { origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' }, { origin: 'https://portal.example' }, {}];
+    for (const headers of allowed) {
+      const r = await post('/api/logout', {}, token, 'application/json', headers);
+      expect([r.status, cleared(r)], JSON.stringify(headers)).toEqual([200, true]);
+    }
+  });
+
+  it('the same holds for every POST: sign-in, uploads, regenerate', async () => {
+    const cross = { 'sec-fetch-site': 'cross-site' };
+    expect((await post('/api/login', { code: INST, accessCode: accessCode(SECRET, INST) }, undefined, 'application/json', cross)).status).toBe(403);
+    const token = await login(INST);
+    expect((await post('/api/uploads', { template: 'T-JC', period: '2025-03', fileName: 'a.xlsx', size: 1 }, token, 'application/json', cross)).status).toBe(403);
+    const commission = await login(COMMISSION);
+    expect((await post('/api/regenerate', { period: '2025-03' }, commission, 'application/json', cross)).status).toBe(403);
+    expect([links.posts, published]).toEqual([[], []]);
+  });
+});
+
+describe('bounded input', () => {
+  it(`periods from ${FIRST_PERIOD} to this month on every route: 1990-12 and 0001-01 are a 400 in Chinese, never a 500 or a signed upload`, async () => {
+    const inst = await login(INST);
+    const commission = await login(COMMISSION);
+    const v = 'template=T-JC&versionId=aaaaaaaaaaaaaaaaaaaa';
+    const routes = (p: string) => [
+      [`/api/template?template=T-JC&period=${p}`, inst],
+      [`/api/submissions?period=${p}`, inst],
+      [`/api/history?to=${p}`, inst],
+      [`/api/report?institution=${INST}&period=${p}&${v}`, inst],
+      [`/api/download/feedback?institution=${INST}&period=${p}&${v}`, inst],
+      [`/api/upload-status?key=${encodeURIComponent(`uploads/150525/${INST}/T-JC/${p}/x.xlsx`)}`, inst],
+      [`/api/county?period=${p}`, commission],
+      [`/api/indicators?period=${p}`, commission],
+    ] as const;
+    for (const p of ['1990-12', '0001-01', '1999-12', '2025-05', '9999-12']) {
+      for (const [path, token] of routes(p)) {
+        const r = await get(path, token);
+        expect(r.status, path).toBe(400);
+        expect(data(r).error, path).toMatch(/统计期/);
+      }
+      const upload = await post('/api/uploads', { template: 'T-JC', period: p, fileName: 'a.xlsx', size: 100 }, inst);
+      expect(upload.status, p).toBe(400);
+      expect((await post('/api/regenerate', { period: p }, commission)).status, p).toBe(400);
+    }
+    expect([links.posts, published]).toEqual([[], []]);
+    // the bounds themselves are open
+    expect((await get(`/api/submissions?period=${FIRST_PERIOD}`, inst)).status).toBe(200);
+    expect((await get('/api/submissions?period=2025-04', inst)).status).toBe(200);
+    expect((await get(`/api/history?to=${FIRST_PERIOD}`, inst)).status).toBe(200);
+    // (whether T-JC was owed in 2000-01 is the definitions' business: not a period error)
+    const first = await post('/api/uploads', { template: 'T-JC', period: FIRST_PERIOD, fileName: 'a.xlsx', size: 100 }, inst);
+    expect(first.status).not.toBe(400);
+    expect(data(first).error ?? '').not.toMatch(/统计期/);
+  });
+
+  it(`a body over ${MAX_BODY_BYTES} bytes is a 413`, async () => {
+    const r = await post('/api/login', JSON.stringify({ code: INST, accessCode: 'x'.repeat(MAX_BODY_BYTES) }));
+    expect(r.status).toBe(413);
+    expect(data(r).error).toMatch(/请求过大/);
+    // counted in bytes: 6,000 Chinese characters are 18,000 bytes
+    expect((await post('/api/login', JSON.stringify({ code: '机'.repeat(6000) }))).status).toBe(413);
+  });
+});
+
+describe('failed sign-ins are logged for the alarm', () => {
+  it('one structured line per failure, with the code tried and the address; none for a success', async () => {
+    await api({ method: 'POST', path: '/api/login', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: INST, accessCode: 'AAAAA-AAAAA' }), ip: '203.0.113.7' });
+    await post('/api/login', { code: '机'.repeat(100), accessCode: 'x' });
+    await login(INST);
+    expect(logged).toEqual([
+      { level: 'warn', event: SIGN_IN_FAILED_EVENT, code: INST, ip: '203.0.113.7' },
+      { level: 'warn', event: SIGN_IN_FAILED_EVENT, code: '机'.repeat(20), ip: null },
+    ]);
+  });
+});
+
+describe('regenerate cooldown', () => {
+  it('once per county, period and minute: then a 429 in Chinese with Retry-After; other periods and the next minute go ahead', async () => {
+    const token = await login(COMMISSION);
+    now = new Date('2025-04-10T02:00:15Z');
+    expect((await post('/api/regenerate', { period: '2025-03' }, token)).status).toBe(200);
+    now = new Date('2025-04-10T02:00:40Z');
+    const again = await post('/api/regenerate', { period: '2025-03' }, token);
+    expect(again.status).toBe(429);
+    expect(again.headers['retry-after']).toBe('20');
+    expect(data(again).error).toBe('2025年3月的汇总表刚刚生成过，请 20 秒后再试');
+    expect((await post('/api/regenerate', { period: '2025-02' }, token)).status).toBe(200);
+    now = new Date(`2025-04-10T02:0${REGENERATE_COOLDOWN_SECONDS / 60}:00Z`);
+    expect((await post('/api/regenerate', { period: '2025-03' }, token)).status).toBe(200);
+    expect(published.map((p) => (p as { period: string }).period)).toEqual(['2025-03', '2025-02', '2025-03']);
+  });
+
+  it('a run that failed does not count', async () => {
+    const token = await login(COMMISSION);
+    failPublish = true;
+    expect((await post('/api/regenerate', { period: '2025-03' }, token)).status).toBe(500);
+    expect(logged).toEqual([expect.objectContaining({ level: 'error', path: '/api/regenerate', error: expect.stringContaining('S3 unavailable') })]);
+    failPublish = false;
+    expect((await post('/api/regenerate', { period: '2025-03' }, token)).status).toBe(200);
   });
 });
 

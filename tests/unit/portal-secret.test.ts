@@ -1,10 +1,10 @@
 /**
- * Where the portal's Lambda takes its secret from (functions/handlers/portal-api.ts portalSecret):
- * PORTAL_SECRET as given, else the Secrets Manager secret PORTAL_SECRET_ARN names. The selection
- * only: the fetch is a plain function here, the AWS call itself is not exercised.
+ * Where the portal's Lambda takes its secrets from (functions/handlers/portal-api.ts secretFromEnv):
+ * PORTAL_SECRET as given, else the Secrets Manager secret PORTAL_SECRET_ARN names; the origin secret
+ * likewise. The selection only: the fetch is a plain function here, the AWS call itself is not exercised.
  */
 import { describe, expect, it } from 'vitest';
-import { portalSecret } from '../../functions/handlers/portal-api.ts';
+import { portalSecret, secretFromEnv } from '../../functions/handlers/portal-api.ts';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:PortalSecret-AbCdEf';
 const SECRET = 'from-secrets-manager-0123456789-0123456789';
@@ -41,5 +41,15 @@ describe('portalSecret', () => {
 
   it('a secret without a SecretString (binary) is an error naming the variable', async () => {
     await expect(portalSecret({ PORTAL_SECRET_ARN: ARN }, recorder(undefined).fetch)).rejects.toThrow(/PORTAL_SECRET_ARN/);
+  });
+});
+
+describe('the origin secret', () => {
+  it('PORTAL_ORIGIN_SECRET, else PORTAL_ORIGIN_SECRET_ARN; never the portal secret', async () => {
+    const r = recorder(SECRET);
+    expect(await secretFromEnv({ PORTAL_ORIGIN_SECRET: 'given', PORTAL_SECRET: 'other' }, 'PORTAL_ORIGIN_SECRET', r.fetch)).toBe('given');
+    expect(await secretFromEnv({ PORTAL_ORIGIN_SECRET_ARN: ARN, PORTAL_SECRET_ARN: 'arn:other' }, 'PORTAL_ORIGIN_SECRET', r.fetch)).toBe(SECRET);
+    expect(await secretFromEnv({ PORTAL_SECRET: 'portal', PORTAL_SECRET_ARN: 'arn:other' }, 'PORTAL_ORIGIN_SECRET', r.fetch)).toBe('');
+    expect(r.calls).toEqual([ARN]);
   });
 });

@@ -20,7 +20,7 @@ import { DynamoSubmissionStore } from '../dynamo/store.ts';
 import { S3ObjectLinks } from '../s3/links.ts';
 import { S3ObjectStore } from '../s3/objects.ts';
 import { publishConsolidated } from '../../core/consolidate/publish.ts';
-import { createPortalApi, MAX_API_BODY_BYTES, type ApiRequest, type PortalApi } from '../../portal/api.ts';
+import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiRequest, type ApiResponse, type PortalApi } from '../../portal/api.ts';
 import { MIN_SECRET_LENGTH } from '../../portal/auth.ts';
 import { accessCodeTable, portalUsers, type PortalUser } from '../../portal/codes.ts';
 import { StoredDefinitions } from '../../core/definitions/source.ts';
@@ -100,22 +100,34 @@ async function loadWeb(dir: string): Promise<Map<string, StaticFile>> {
   return files;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * The body as text, or null as soon as it is larger than `limit` (declared or counted). The caller
+ * then answers 413 at once; Node reads the rest of the body and drops it, so the client gets that
+ * answer rather than a reset connection.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  if (Number(req.headers['content-length']) > limit) return Promise.resolve(null);
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
+        req.off('data', onData);
+        resolveBody(null);
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  res.writeHead(response.status, { ...response.headers, ...(response.cookies.length ? { 'set-cookie': response.cookies } : {}) });
+  res.end(response.body);
 }
 
 /** Starts the page and the API on `port`; the API talks to the stack's S3 and DynamoDB. */
@@ -143,6 +155,7 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     reportsBucket,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     secureCookie: false,
+    log: (entry) => log(JSON.stringify(entry)),
     ...(options.now ? { now: options.now } : {}),
   });
   const web = await loadWeb(WEB_DIR);
@@ -152,12 +165,11 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
-      const body = req.method === 'POST' ? await readBody(req, MAX_API_BODY_BYTES) : null;
+      const body = req.method === 'POST' ? await readBody(req, MAX_API_BODY_BYTES) : undefined;
+      if (body === null) return send(res, errorResponse(413, bodyTooLarge(MAX_API_BODY_BYTES)));
       const headers: ApiRequest['headers'] = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      const response = await api({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
-      res.writeHead(response.status, { ...response.headers, ...(response.cookies.length ? { 'set-cookie': response.cookies } : {}) });
-      res.end(response.body);
+      send(res, await api({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: body ?? null, ip: req.socket.remoteAddress }));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -11,12 +11,15 @@
  * Three ways to build it, the most faithful that is safe for this upload:
  *  1. in place: the upload passes the gate with stricter limits (small ranges, few merges, little XML:
  *     exceljs's full load() expands every cell a data validation covers and is quadratic in merges),
- *     exceljs loads it, and the cells are marked in the copy (fill, note; protection removed from
- *     marked sheets so the user can fix there; _hmis stays very hidden);
+ *     exceljs loads it, its active content is neutralised (formulas → cached values, links to outside
+ *     dropped: neutralize()), and the cells are marked in the copy (fill, note; protection removed
+ *     from marked sheets so the user can fix there; _hmis stays very hidden);
  *  2. values: load() refused or threw (e.g. comments saved by openpyxl), but the upload passes the
  *     normal gate and our own parser reads it: each sheet's cell values are re-created at their
  *     addresses (no formats, formulas or validations) and marked;
  *  3. summary: nothing to copy (not a zip, encrypted, a bomb…) or anything above failed: 校验结果 only.
+ * Whichever way, the bytes must pass activeContentOf() (render/inert.ts: no formula, no external
+ * relationship, no part exceljs would not write) or the next way is taken.
  * Never throws. Same inputs, same bytes (zip and docProps dates are the upload time).
  *
  * Notes are built by concatenating plain strings read field by field from the issues, never by
@@ -39,6 +42,7 @@ import { INSTITUTION_ROW, META_SHEET, PERIOD_PATTERN, PERIOD_ROW, periodLabel } 
 import { parseWorkbook, type RawValue, type Sheet } from '../parse/index.ts';
 import type { Report, Severity } from '../report.ts';
 import { ISSUE_CODES } from '../validate/codes.ts';
+import { activeContentOf, isInertFormula } from './inert.ts';
 import { writeWorkbookBuffer } from './deterministic.ts';
 import { BORDER_THIN, FONT, FONT_BOLD, FONT_NOTE, FONT_TITLE, HEADER_FILL, INPUT_FILL, PREFILLED_FILL, displayWidth, printSetup, wrappedHeight } from './style.ts';
 import { GENERATOR, inputCells } from './template.ts';
@@ -314,6 +318,7 @@ async function inPlace(original: Uint8Array, summary: Summary): Promise<Buffer> 
   await wb.xlsx.load(Buffer.from(original.buffer, original.byteOffset, original.byteLength) as unknown as ExcelJS.Buffer);
   const old = wb.getWorksheet(FEEDBACK_SHEET);
   if (old) wb.removeWorksheet(old.id);
+  neutralize(wb);
   clearOldMarks(wb, summary.def);
   mark(wb, summary.lines);
   // the user fixes in this copy: unprotect every sheet an error or warning is on (a missing row needs inserting)
@@ -377,10 +382,60 @@ function newWorkbook(date: Date): ExcelJS.Workbook {
   return wb;
 }
 
+/** The bytes, once they are known to carry nothing that acts when opened (else throws: the caller falls back). */
 async function write(wb: ExcelJS.Workbook, date: Date): Promise<Buffer> {
   wb.lastModifiedBy = GENERATOR;
   wb.modified = date;
-  return writeWorkbookBuffer(wb);
+  const bytes = await writeWorkbookBuffer(wb);
+  const active = activeContentOf(bytes);
+  if (active.length) throw new Error(`active content left: ${active.slice(0, 5).join('; ')}`);
+  return bytes;
+}
+
+/**
+ * The upload, made inert before it is handed back (the institution fixes it, the commission opens it):
+ * every formula becomes its cached value (none: the cell is left empty), a hyperlink to outside its
+ * text, and names, validations and conditional formats that call a function or reach outside
+ * (exceljs keeps a name '[2]Sheet1'!$A$1 as a range) are dropped. exceljs writes no part it does not
+ * model (external links, OLE objects, macros, controls); write() checks the bytes in any case.
+ */
+function neutralize(wb: ExcelJS.Workbook): void {
+  const names = wb.definedNames as unknown as { model: Array<{ ranges: string[] }> };
+  names.model = names.model.filter((n) => n.ranges.every(isInertFormula));
+  wb.eachSheet((ws) => {
+    const cells: ExcelJS.Cell[] = [];
+    ws.eachRow({ includeEmpty: false }, (row) => row.eachCell({ includeEmpty: false }, (cell) => void cells.push(cell)));
+    for (const cell of cells) {
+      if (cell.type === ExcelJS.ValueType.Formula) cell.value = cachedValue(cell.result);
+      else if (cell.type === ExcelJS.ValueType.Hyperlink) {
+        const link = cell.value as ExcelJS.CellHyperlinkValue;
+        if (!String(link.hyperlink ?? '').startsWith('#')) cell.value = link.text ?? null;
+      }
+    }
+    const inner = ws as unknown as {
+      dataValidations: { model: Record<string, ExcelJS.DataValidation | undefined> };
+      conditionalFormattings?: Array<{ rules: Array<{ formulae?: unknown[]; cfvo?: Array<{ value?: unknown }> }> }>;
+    };
+    const validations = inner.dataValidations.model;
+    for (const [address, rule] of Object.entries(validations)) {
+      if (rule && !(rule.formulae ?? []).every((f) => isInertFormula(String(f)))) delete validations[address];
+    }
+    if (Array.isArray(inner.conditionalFormattings)) {
+      for (const cf of inner.conditionalFormattings) {
+        cf.rules = cf.rules.filter((r) => [...(r.formulae ?? []), ...(r.cfvo ?? []).map((v) => v.value ?? '')].every((f) => isInertFormula(String(f))));
+      }
+      inner.conditionalFormattings = inner.conditionalFormattings.filter((cf) => cf.rules.length > 0);
+    }
+  });
+}
+
+/** A formula's cached result as a plain value. */
+function cachedValue(result: unknown): ExcelJS.CellValue {
+  if (result === undefined || result === null) return null;
+  if (typeof result === 'number') return Number.isFinite(result) ? result : null;
+  if (typeof result === 'string' || typeof result === 'boolean' || result instanceof Date) return result;
+  const error = (result as { error?: unknown }).error;
+  return typeof error === 'string' && ERROR_CODES.has(error) ? ({ error } as ExcelJS.CellErrorValue) : null;
 }
 
 const ERROR_CODES = new Set(['#NULL!', '#DIV/0!', '#VALUE!', '#REF!', '#NAME?', '#NUM!', '#N/A']);
@@ -510,7 +565,7 @@ const COLUMNS = [
 const LINK_FONT: Partial<ExcelJS.Font> = { ...FONT, color: { argb: 'FF0563C1' }, underline: true };
 
 const HOW_TO: Record<FeedbackMode, string> = {
-  'in-place': '本工作簿是您上传的文件的副本：有错误的单元格标为红色，有警告的标为黄色，鼠标移到单元格上可查看批注；点击下表「单元格」列可跳转到该单元格。请在本工作簿中修改后，另存为 .xlsx 文件重新上传（本页可保留，不影响校验）。',
+  'in-place': '本工作簿是您上传的文件的副本：有错误的单元格标为红色，有警告的标为黄色，鼠标移到单元格上可查看批注；点击下表「单元格」列可跳转到该单元格。为安全起见，副本中的公式已换成其计算结果，指向外部的链接已去除，显示的数值与上传时相同。请在本工作簿中修改后，另存为 .xlsx 文件重新上传（本页可保留，不影响校验）。',
   values:
     '您上传的文件无法按原样复制，以下工作表只还原了各单元格的值（格式、公式、下拉列表均未保留）：有错误的单元格标为红色，有警告的标为黄色，点击下表「单元格」列可跳转。请在您自己的原文件中修改对应单元格后重新上传。',
   summary: '您上传的文件无法读取，因此未附原工作表。请按下表说明处理后重新上传。',

@@ -149,15 +149,16 @@
   }
 
   function showTab() {
-    $('own-view').hidden = state.tab !== 'own';
-    $('county-view').hidden = state.tab !== 'county';
-    $('tab-own').className = 'tab' + (state.tab === 'own' ? ' active' : '');
-    $('tab-county').className = 'tab' + (state.tab === 'county' ? ' active' : '');
+    ['own', 'county', 'defs'].forEach(function (t) {
+      $(t + '-view').hidden = state.tab !== t;
+      $('tab-' + t).className = 'tab' + (state.tab === t ? ' active' : '');
+    });
     load();
   }
 
   $('tab-own').addEventListener('click', function () { state.tab = 'own'; $('result-card').hidden = true; showTab(); });
   $('tab-county').addEventListener('click', function () { state.tab = 'county'; $('result-card').hidden = true; showTab(); });
+  $('tab-defs').addEventListener('click', function () { state.tab = 'defs'; $('result-card').hidden = true; showTab(); });
   $('period').addEventListener('change', function () { state.period = this.value; $('result-card').hidden = true; load(); });
   $('refresh').addEventListener('click', function () { load(); });
   $('result-close').addEventListener('click', function () { $('result-card').hidden = true; });
@@ -167,7 +168,7 @@
     if (!me) return Promise.resolve();
     var d = new Date(Date.UTC(Number(state.period.slice(0, 4)), Number(state.period.slice(5, 7)), me.deadlineDay));
     $('deadline').textContent = '报送截止：' + d.getUTCFullYear() + '年' + (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日23:59';
-    return state.tab === 'own' ? loadOwn() : loadCounty();
+    return state.tab === 'own' ? loadOwn() : state.tab === 'defs' ? loadDefinitions() : loadCounty();
   }
 
   // ---------- institution: templates, upload, result, history ----------
@@ -530,6 +531,71 @@
   if (m) state.deepLink = { institution: decodeURIComponent(m[1]), template: decodeURIComponent(m[2]), period: decodeURIComponent(m[3]), versionId: decodeURIComponent(m[4]) };
   var q = /[?&]period=(\d{4}-\d{2})(?:&|$)/.exec(location.search);
   if (q) state.linkPeriod = q[1];
+
+  // ---------- commission: 定义管理 ----------
+
+  var defs = { data: null, effective: null };
+
+  function loadDefinitions() {
+    var sel = $('defs-effective');
+    if (!sel.options.length) {
+      var now = state.me.periods[0];
+      for (var k = -12; k <= 12; k++) {
+        var d = new Date(Date.UTC(Number(now.slice(0, 4)), Number(now.slice(5, 7)) - 1 + k, 1));
+        var p = d.toISOString().slice(0, 7);
+        sel.appendChild(h('option', { value: p, text: periodText(p) + (k === 0 ? '（本月）' : '') }));
+      }
+      sel.value = now;
+    }
+    return api('GET', '/api/definitions').then(function (d) {
+      $('defs-sub').textContent = '现行第 ' + d.version + ' 版';
+      var body = clear($('defs-history').tBodies[0]);
+      d.versions.forEach(function (v) {
+        body.appendChild(h('tr', null, [
+          h('td', { text: '第 ' + v.version + ' 版' }),
+          h('td', { text: v.effective ? periodText(v.effective) + '起' : '初始定义' }),
+          h('td', { class: 'small', text: bj(v.createdAt) }),
+          h('td', { class: 'small', text: v.by }),
+          h('td', { class: 'small' }, [h('ul', { class: 'plain' }, v.summary.map(function (line) { return h('li', { text: line }); }))]),
+        ]));
+      });
+      labelCells($('defs-history'));
+    }).catch(function (err) { toast(err.message, true); });
+  }
+
+  function showDefinitionsReport(r) {
+    var ok = r.status !== 'rejected';
+    var head = r.status === 'rejected' ? '未通过检查：请按下列提示修改工作簿后重新上传，定义未作任何修改。' : r.status === 'unchanged' ? '与现行定义相同，无需导入。' : r.dryRun ? '检查通过。确认无误后点击“确认导入”，自 ' + periodText(r.effective) + ' 起执行。' : '已导入：定义第 ' + r.version + ' 版，自 ' + periodText(r.effective) + ' 起执行。';
+    var box = clear($('defs-result'));
+    box.appendChild(h('div', { class: 'notice ' + (ok ? 'ok' : 'error'), text: head }));
+    var lines = r.issues.map(function (i) { return h('li', { class: i.severity === 'error' ? 'sev-error' : 'sev-warning', text: (i.severity === 'error' ? '错误：' : '提示：') + i.message }); });
+    if (lines.length) box.appendChild(h('ul', { class: 'issue-list' }, lines));
+    if (r.summary.length) box.appendChild(h('div', null, [h('h3', { text: '修改内容' }), h('ul', { class: 'plain' }, r.summary.map(function (line) { return h('li', { text: line }); }))]));
+    $('defs-import').disabled = !(r.status === 'accepted' && r.dryRun);
+  }
+
+  function sendDefinitions(path) {
+    return api('POST', path, { effective: defs.effective, data: defs.data }).then(showDefinitionsReport);
+  }
+
+  $('defs-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var file = $('defs-file').files[0];
+    $('defs-import').disabled = true;
+    if (!file) { toast('请先选择修改后的定义工作簿（.xlsx）', true); return; }
+    var reader = new FileReader();
+    reader.onload = function () {
+      defs.data = String(reader.result).replace(/^data:[^,]*,/, '');
+      defs.effective = $('defs-effective').value;
+      sendDefinitions('/api/definitions/check').catch(function (err) { toast(err.message, true); });
+    };
+    reader.readAsDataURL(file);
+  });
+
+  $('defs-import').addEventListener('click', function () {
+    this.disabled = true;
+    sendDefinitions('/api/definitions/import').then(loadDefinitions).catch(function (err) { toast(err.message, true); });
+  });
 
   api('GET', '/api/me').then(start, function () { showLogin(); });
 })();
