@@ -197,7 +197,11 @@ export const Institution = z
   .strict();
 export type Institution = z.infer<typeof Institution>;
 
-/** 序时方式 (issue "the commission's year"): how an annual target is judged during the year. */
+/**
+ * 序时方式: how an annual target is judged during the year. linear: against target × elapsed months / 12
+ * (what accumulates through the year); quarterly: against the milestone of the latest quarter ended;
+ * none: the target holds all year and is judged as it stands.
+ */
 export const Pace = z.enum(['linear', 'quarterly', 'none']);
 export type Pace = z.infer<typeof Pace>;
 
@@ -210,6 +214,10 @@ export const Target = z
     /** the institution types the target is measured over; all when absent. */
     institutionTypes: z.array(z.string()).optional(),
     pace: Pace.optional(),
+    /** 季度节点: the value due by the end of Q1…Q4 (quarterly pace) */
+    milestones: z.array(z.number().finite()).length(4).optional(),
+    /** 序时说明: why this pace (a ytd or flow numerator over an annual denominator accumulates; a stock ratio holds) */
+    paceNote: z.string().optional(),
     /** the document the target comes from (文件) and its words (原文) */
     document: z.string().min(1),
     quote: z.string().default(''),

@@ -383,7 +383,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
             ytd: r.ytd.value,
             covered: r.ytd.covered,
             owed: r.ytd.owed,
-            target: r.target && { direction: r.target.direction, value: r.target.value, document: r.target.document, measured: r.target.measured, status: r.target.status },
+            target: r.target && { direction: r.target.direction, value: r.target.value, pace: r.target.pace, paced: r.target.paced, elapsed: r.target.elapsed, gap: r.target.gap, document: r.target.document, measured: r.target.measured, status: r.target.status, verdict: r.target.verdict },
           })),
       );
       rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));

@@ -463,6 +463,73 @@ describe('targets', () => {
   });
 });
 
+describe('序时进度: annual targets judged against the time elapsed', () => {
+  // TT-I01 健康管理率 = TT02 (ytd) / TT05 (stock): accumulates through the year
+  const target = (t: Partial<Target>): Target => ({ indicator: 'TT-I01', direction: '>=', value: 62, year: 2025, pace: 'linear', document: '考核文件', quote: '', ...t });
+  const month = (period: string, ytd: number): EntrySpec => ({ institution: A, template: 'T-TT', period, values: { TT02: ytd, TT05: 1000 } });
+  const run = (period: string, entries: EntrySpec[], t: Target) => rowOf(consolidate(inputOf({ period, entries, targets: [t], counties: [countyOf([[A, NAMES[A]!]])] })), 'TT-I01').target!;
+
+  it('linear: in March the 62 % of the year is due as 15.5 %; 12.59 % is behind by 2.91 points, 16 % is on pace', () => {
+    const behind = run('2025-03', [month('2025-03', 125.9)], target({}));
+    expect(behind).toMatchObject({ pace: 'linear', elapsed: 3, paced: 15.5, status: '未达标', verdict: '落后序时进度（2.91 个百分点）' });
+    expect(behind.gap).toBeCloseTo(12.59 - 15.5, 10);
+    expect(run('2025-03', [month('2025-03', 160)], target({}))).toMatchObject({ paced: 15.5, status: '达标', verdict: '达到序时进度' });
+  });
+
+  it('at year end the annual target itself: 全年达标 or 全年未达标', () => {
+    expect(run('2025-12', [month('2025-12', 666.6)], target({}))).toMatchObject({ paced: null, elapsed: 12, status: '达标', verdict: '全年达标' });
+    expect(run('2025-12', [month('2025-12', 600)], target({}))).toMatchObject({ status: '未达标', verdict: '全年未达标' });
+    // a year consolidation is judged at its end as well
+    expect(run('2025', MONTHS.filter((m) => m.startsWith('2025')).map((m, i) => month(m, 60 * (i + 1))), target({}))).toMatchObject({ elapsed: 12, verdict: '全年达标' });
+  });
+
+  it('不适用: the target holds all year and is judged as it stands, as before', () => {
+    expect(run('2025-03', [month('2025-03', 125.9)], target({ pace: 'none' }))).toMatchObject({ paced: null, status: '未达标', verdict: '未达标' });
+    expect(run('2025-03', [month('2025-03', 125.9)], target({ pace: undefined }))).toMatchObject({ pace: 'none', verdict: '未达标' });
+  });
+
+  it('季度节点: the milestone of the latest quarter ended; before the first, not judged yet', () => {
+    const t = target({ pace: 'quarterly', milestones: [10, 25, 45, 62] });
+    expect(run('2025-02', [month('2025-02', 90)], t)).toMatchObject({ paced: null, status: '无数据', verdict: '未到考核节点' });
+    expect(run('2025-03', [month('2025-03', 110)], t)).toMatchObject({ paced: 10, verdict: '达到序时进度' });
+    expect(run('2025-07', [month('2025-07', 240)], t)).toMatchObject({ paced: 25, verdict: '落后序时进度（1.00 个百分点）' });
+    expect(run('2025-Q2', [month('2025-04', 200), month('2025-05', 230), month('2025-06', 260)], t)).toMatchObject({ elapsed: 6, paced: 25, verdict: '达到序时进度' });
+  });
+});
+
+describe('可比口径: 环比 and 同比 over the institutions present in both periods', () => {
+  const entries: EntrySpec[] = [
+    { institution: A, template: 'T-TT', period: '2025-02', values: { TT01: 100, TT03: 500, TT05: 1000 } },
+    { institution: B, template: 'T-TT', period: '2025-02', values: { TT01: 40, TT03: 300, TT05: 400 } },
+    { institution: A, template: 'T-TT', period: '2025-03', values: { TT01: 100, TT03: 500, TT05: 1000 } },
+    { institution: A, template: 'T-TT', period: '2024-03', values: { TT01: 80, TT03: 450, TT05: 900 } },
+    { institution: B, template: 'T-TT', period: '2024-03', values: { TT01: 50, TT03: 250, TT05: 400 } },
+  ];
+  const r = consolidate(inputOf({ period: '2025-03', entries }));
+
+  it('a stock unchanged in the institutions present both months has 环比 0, whatever the one missing in March had', () => {
+    const stock = rowOf(r, 'TT03');
+    expect(stock.previous.value).toBe(800); // the 上月 column: every institution that reported February
+    expect(stock.mom).toEqual({ value: 0, kind: 'percent' });
+    expect(stock.comparable.mom).toEqual({ covered: 1, excluded: [{ code: B, name: NAMES[B], reason: '本月未上报' }] });
+    expect(stock.yoy!.value).toBeCloseTo(((500 - 450) / 450) * 100, 10);
+    expect(stock.comparable.yoy.covered).toBe(1);
+  });
+
+  it('a rate compares Σ numerator / Σ denominator over the comparable set, in points', () => {
+    const rate = rowOf(r, 'TT-I02');
+    expect(rate.previous.value).toBeCloseTo((800 / 1400) * 100, 10); // as reported
+    expect(rate.mom).toEqual({ value: 0, kind: 'points' });
+    expect(rate.yoy!.value).toBeCloseTo(50 - 50, 10);
+  });
+
+  it('everyone present both times: nothing left out', () => {
+    const full = consolidate(inputOf({ period: '2025-03', entries: [...entries, { institution: B, template: 'T-TT', period: '2025-03', values: { TT01: 44, TT03: 300, TT05: 400 } }] }));
+    expect(rowOf(full, 'TT01').comparable.mom).toEqual({ covered: 2, excluded: [] });
+    expect(rowOf(full, 'TT01').mom!.value).toBeCloseTo((144 - 140) / 1.4, 10);
+  });
+});
+
 describe('上报情况 and 任务台账', () => {
   it('timeliness against the deadline; 未上报 after the deadline is 逾期未报, before it 未到期', () => {
     const entries: EntrySpec[] = [

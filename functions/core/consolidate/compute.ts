@@ -122,6 +122,7 @@ class Context {
   readonly units: Unit[];
   private readonly slots = new Map<string, PeriodEntry>();
   private readonly templateFrom: Map<string, string>;
+  readonly labels: ReturnType<typeof columnLabels>;
 
   constructor(
     readonly input: ConsolidationInput,
@@ -129,6 +130,7 @@ class Context {
     readonly months: string[],
   ) {
     this.templateFrom = new Map(input.templates.map((t) => [t.id, t.from]));
+    this.labels = columnLabels(spec.kind);
     this.units = [...input.counties]
       .sort((a, b) => cmp(a.code, b.code))
       .flatMap((county) => [...county.institutions].sort((a, b) => cmp(a.code, b.code)).map((i) => ({ ...i, county })));
@@ -446,6 +448,8 @@ class TemplateData {
 
   summary(windows: ConsolidationResult['windows'], targets: Target[]): SummarySection {
     const rows: SummaryRow[] = [];
+    // months of the year 本年累计 covers: the m of 序时进度's m/12
+    const elapsed = windows.ytd.length;
     const byType = (types: readonly string[] | undefined) =>
       types ? new Set(this.units.flatMap((u, k) => (types.includes(u.type) ? [k] : []))) : undefined;
     this.def.elements.forEach((el, j) => {
@@ -468,12 +472,13 @@ class TemplateData {
         ytd: m(windows.ytd),
         previous,
         lastYear,
-        mom: change(current, previous, 'percent'),
-        yoy: change(current, lastYear, 'percent'),
+        ...this.comparisons([j], windows, (v, ks) => (el.additive && ks.length ? ks.reduce((s, k) => s + v[k]![j]!, 0) : null), 'percent'),
         target: target ? this.elementTarget(target, j, windows.ytd, byType(target.institutionTypes)) : null,
       });
     });
     for (const x of this.def.indicators) {
+      const num = this.indexes(x.numerator);
+      const den = this.indexes(x.denominator);
       const m = (w: readonly string[], subset?: Set<number>) => this.rateMeasure(x, w, 'own', subset);
       const current = m(windows.current);
       const previous = m(windows.previous);
@@ -483,7 +488,7 @@ class TemplateData {
       let targetResult: TargetResult | null = null;
       if (target) {
         const scoped = target.institutionTypes ? m(windows.ytd, byType(target.institutionTypes)) : ytd;
-        targetResult = judge(target, scoped.value, [], scoped.covered, scoped.owed, this.scopeNames(target));
+        targetResult = judge(target, scoped.value, elapsed, x.unit, [], scoped.covered, scoped.owed, this.scopeNames(target));
       }
       rows.push({
         kind: 'indicator',
@@ -499,12 +504,41 @@ class TemplateData {
         ytd,
         previous,
         lastYear,
-        mom: change(current, previous, 'points'),
-        yoy: change(current, lastYear, 'points'),
+        ...this.comparisons([...num, ...den], windows, (v, ks) => rateOver(v, num, den, x.factor, new Set(ks)).value, 'points'),
         target: targetResult,
       });
     }
     return { template: this.def, owed: this.units.filter((_, k) => this.owesIn(k, windows.current)).length, rows };
+  }
+
+  /** 环比 and 同比 over the comparable sets (可比口径): the units with every needed column in both windows. */
+  private comparisons(need: number[], windows: ConsolidationResult['windows'], value: (values: Float64Array[], ks: number[]) => number | null, kind: Change['kind']) {
+    const labels = this.ctx.labels;
+    const mom = this.comparable(need, windows.current, windows.previous, value, [labels.current, labels.previous]);
+    const yoy = this.comparable(need, windows.current, windows.lastYear, value, [labels.current, labels.lastYear]);
+    return { mom: change(mom.current, mom.base, kind), yoy: change(yoy.current, yoy.base, kind), comparable: { mom: mom.set, yoy: yoy.set } };
+  }
+
+  private comparable(need: number[], a: readonly string[], b: readonly string[], value: (values: Float64Array[], ks: number[]) => number | null, labels: [string, string]) {
+    const wa = this.win(a, 'own');
+    const wb = this.win(b, 'own');
+    const ks: number[] = [];
+    const excluded: MissingUnit[] = [];
+    for (let k = 0; k < this.units.length; k++) {
+      const owedA = need.every((j) => wa.owes(k, j));
+      const owedB = need.every((j) => wb.owes(k, j));
+      if (!owedA && !owedB) continue;
+      const lackA = owedA ? need.find((j) => Number.isNaN(wa.values[k]![j]!)) : -1;
+      const lackB = owedB ? need.find((j) => Number.isNaN(wb.values[k]![j]!)) : -1;
+      if (lackA === undefined && lackB === undefined) {
+        ks.push(k);
+        continue;
+      }
+      const u = this.units[k]!;
+      const why = (label: string, w: Win, lack: number | undefined) => (lack === undefined ? null : lack < 0 ? `${label}不应报` : `${label}${w.missing(k, lack).reason}`);
+      excluded.push({ code: u.code, name: u.name, reason: [why(labels[0], wa, lackA), why(labels[1], wb, lackB)].filter(Boolean).join('、') });
+    }
+    return { current: value(wa.values, ks), base: value(wb.values, ks), set: { covered: ks.length, excluded } };
   }
 
   private scopeNames(target: Target): string[] | null {
@@ -515,23 +549,26 @@ class TemplateData {
 
   private elementTarget(target: Target, j: number, ytd: readonly string[], subset: Set<number> | undefined): TargetResult {
     const el = this.def.elements[j]!;
+    const elapsed = ytd.length;
     const m = this.elementMeasure(j, ytd, 'own', subset);
-    if (el.additive) return judge(target, m.value, [], m.covered, m.owed, this.scopeNames(target));
+    if (el.additive) return judge(target, m.value, elapsed, el.unit, [], m.covered, m.owed, this.scopeNames(target));
     // not summable: every institution in scope is judged on its own value
     const values = this.aggregate(ytd, 'own');
     const failing: string[] = [];
-    let judged = 0;
+    let judgedCount = 0;
+    const due = dueOf(target, ytd.length).judged;
     const w = this.win(ytd, 'own');
     this.units.forEach((u, k) => {
       if ((subset && !subset.has(k)) || !w.owes(k, j)) return;
       const x = values[k]![j]!;
-      if (Number.isNaN(x)) return;
-      judged++;
-      if (!meets(target, x)) failing.push(u.name);
+      if (Number.isNaN(x) || due === null) return;
+      judgedCount++;
+      if (!meets(target.direction, x, due)) failing.push(u.name);
     });
     return {
-      ...judge(target, null, failing, m.covered, m.owed, this.scopeNames(target)),
-      status: judged === 0 ? '无数据' : failing.length ? '未达标' : '达标',
+      ...judge(target, null, elapsed, el.unit, failing, m.covered, m.owed, this.scopeNames(target)),
+      status: judgedCount === 0 ? '无数据' : failing.length ? '未达标' : '达标',
+      verdict: judgedCount === 0 ? '无数据' : failing.length ? `${failing.length} 家未达标` : '均达标',
     };
   }
 
@@ -713,9 +750,7 @@ function rateOver(values: Float64Array[], num: number[], den: number[], factor: 
 }
 
 /** 环比/同比: a count's change in percent (empty on a missing or zero base), a rate's in points. */
-export function change(current: Measure, base: Measure, kind: Change['kind']): Change | null {
-  const c = current.value;
-  const b = base.value;
+export function change(c: number | null, b: number | null, kind: Change['kind']): Change | null {
   if (c === null || b === null) return null;
   if (kind === 'percent') {
     if (b === 0) return null;
@@ -726,11 +761,41 @@ export function change(current: Measure, base: Measure, kind: Change['kind']): C
   return Number.isFinite(v) ? { value: v, kind } : null;
 }
 
-function meets(target: Target, value: number): boolean {
-  return target.direction === '>=' ? value >= target.value - TARGET_EPSILON : value <= target.value + TARGET_EPSILON;
+function meets(direction: Target['direction'], value: number, due: number): boolean {
+  return direction === '>=' ? value >= due - TARGET_EPSILON : value <= due + TARGET_EPSILON;
 }
 
-function judge(target: Target, measured: number | null, failing: string[], covered: number, owed: number, scope: string[] | null): TargetResult {
+/**
+ * What a target asks for after `elapsed` months of its year (序时进度): the annual value at year end or
+ * without pace; linear: value × elapsed / 12; quarterly: the milestone of the latest quarter ended (none
+ * before the first: not judged yet).
+ */
+export function dueOf(target: Target, elapsed: number): { paced: number | null; judged: number | null; yearEnd: boolean } {
+  const pace = target.pace ?? 'none';
+  const yearEnd = elapsed >= 12;
+  if (pace === 'none' || yearEnd) return { paced: null, judged: target.value, yearEnd };
+  if (pace === 'linear') {
+    const paced = (target.value * elapsed) / 12;
+    return { paced, judged: paced, yearEnd };
+  }
+  const quarters = Math.floor(elapsed / 3);
+  const paced = quarters > 0 && target.milestones ? target.milestones[quarters - 1]! : null;
+  return { paced, judged: paced, yearEnd };
+}
+
+/** The target's judgement of a measured value (null: no data); `unit` words the gap. */
+function judge(target: Target, measured: number | null, elapsed: number, unit: string, failing: string[], covered: number, owed: number, scope: string[] | null): TargetResult {
+  const pace = target.pace ?? 'none';
+  const { paced, judged, yearEnd } = dueOf(target, elapsed);
+  const ok = measured !== null && judged !== null ? meets(target.direction, measured, judged) : null;
+  const gap = measured !== null && judged !== null ? measured - judged : null;
+  const behind = gap === null ? '' : unit === '%' ? `${Math.abs(gap).toFixed(2)} 个百分点` : `差 ${Number(Math.abs(gap).toFixed(2))} ${unit}`;
+  const verdict =
+    measured === null ? '无数据'
+    : judged === null ? '未到考核节点'
+    : paced !== null ? (ok ? '达到序时进度' : `落后序时进度（${behind}）`)
+    : pace !== 'none' && yearEnd ? (ok ? '全年达标' : '全年未达标')
+    : ok ? '达标' : '未达标';
   return {
     direction: target.direction,
     value: target.value,
@@ -739,7 +804,12 @@ function judge(target: Target, measured: number | null, failing: string[], cover
     quote: target.quote,
     scope,
     measured,
-    status: measured === null ? '无数据' : meets(target, measured) ? '达标' : '未达标',
+    pace,
+    elapsed,
+    paced,
+    gap,
+    status: ok === null ? '无数据' : ok ? '达标' : '未达标',
+    verdict,
     failing,
     covered,
     owed,

@@ -2,7 +2,7 @@
  * The data of a consolidation: what goes in (pure data, no I/O; the loader fills it from the
  * SubmissionStore port) and what comes out (everything the workbook shows, already computed).
  */
-import type { IndicatorTemplate, LedgerTemplate, Semantics, Target, TemplateDefinition } from '../../../schemas/model.ts';
+import type { IndicatorTemplate, LedgerTemplate, Pace, Semantics, Target, TemplateDefinition } from '../../../schemas/model.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
 import type { Issue } from '../report.ts';
 import type { PeriodEntry } from '../../ports/index.ts';
@@ -102,12 +102,19 @@ export interface Measure {
 
 export type ChangeKind = 'percent' | 'points';
 
+/** The institutions a change compares (可比口径): present in both windows; the others left out, and why. */
+export interface Comparable {
+  covered: number;
+  excluded: MissingUnit[];
+}
+
 export interface Change {
   /** percent: (本期 − 基期) / 基期 × 100; points: 本期 − 基期 in the rate's own unit */
   value: number;
   kind: ChangeKind;
 }
 
+/** against the value judged (the 序时目标 during the year, the annual target at year end or without pace) */
 export type TargetStatus = '达标' | '未达标' | '无数据';
 
 export interface TargetResult {
@@ -120,7 +127,17 @@ export interface TargetResult {
   scope: string[] | null;
   /** the value judged: 本年累计 over the scoped institutions (null for a non-additive element, judged per institution) */
   measured: number | null;
+  /** 序时方式 */
+  pace: Pace;
+  /** months of the year 本年累计 covers (the m of m/12) */
+  elapsed: number;
+  /** 序时目标: what is due by now (linear: value × elapsed/12; quarterly: the latest milestone); null: judged on the annual value */
+  paced: number | null;
+  /** measured − the value judged against, in the target's unit (null without data) */
+  gap: number | null;
   status: TargetStatus;
+  /** in words: 达到序时进度, 落后序时进度（n 个百分点）, 全年达标, 全年未达标, 达标, 未达标, 未到考核节点, 无数据 */
+  verdict: string;
   /** non-additive element targets: institutions that miss it */
   failing: string[];
   /** institutions the judged value covers / owe */
@@ -147,8 +164,11 @@ export interface SummaryRow {
   ytd: Measure;
   previous: Measure;
   lastYear: Measure;
+  /** over the comparable set: the institutions with the value in both windows */
   mom: Change | null;
   yoy: Change | null;
+  /** who the comparisons leave out (reported in one window, not the other) */
+  comparable: { mom: Comparable; yoy: Comparable };
   target: TargetResult | null;
 }
 

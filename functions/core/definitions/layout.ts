@@ -124,6 +124,19 @@ export const SHEETS = {
 } as const satisfies Record<string, { name: string; columns: readonly ColumnSpec[] }>;
 
 export type SheetKey = keyof typeof SHEETS;
+
+/**
+ * Columns an export writes after the fixed ones: a reader uses them when they are there and keeps the
+ * stored value when somebody deleted them.
+ */
+export const EXTRA_COLUMNS: Partial<Record<SheetKey, ColumnSpec[]>> = {
+  institutions: [col('来源', 30, '机构信息依据的文件', '')],
+  templates: [col('来源', 30, '报表依据的文件', '')],
+  targets: [
+    col('季度节点', 16, '序时方式为“季度节点”时：第一至第四季度末应达到的值，用顿号分隔', '15、30、45、62'),
+    col('序时说明', 40, '为什么这样考核（随全年累积的指标用线性；全年都应保持的率用不适用）', '分子为本年累计，分母为全年应管理人数'),
+  ],
+};
 export type SheetName = (typeof SHEETS)[SheetKey]['name'];
 
 /** The sheets in workbook order, after 说明. */

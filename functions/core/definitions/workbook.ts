@@ -21,6 +21,7 @@ import {
   type Indicator,
   type Institution,
   type InstitutionType,
+  type Pace,
   type Rule,
   type RuleOp,
   type Target,
@@ -42,6 +43,7 @@ import {
   SEVERITY_WORDS,
   SHEET_ORDER,
   SHEETS,
+  EXTRA_COLUMNS,
   TYPE_WORDS,
   YES,
   reverse,
@@ -94,19 +96,13 @@ export async function writeDefinitionsWorkbook(content: DefinitionsContent, base
     ),
     indicators: content.templates.flatMap((t) => (t.kind === 'indicator' ? t.indicators.map((x) => [t.id, x.code, x.name, x.numerator.join('+'), x.denominator.join('+'), x.factor, x.unit, x.source || null]) : [])),
     targets: content.counties.flatMap((c) =>
-      c.targets.map((t) => [c.code, t.year, t.indicator, t.direction, t.value, (t.institutionTypes ?? []).map((x) => typeName.get(x) ?? x).join('、') || null, PACE_WORDS[t.pace ?? 'none'], t.document, t.quote || null]),
+      c.targets.map((t) => [c.code, t.year, t.indicator, t.direction, t.value, (t.institutionTypes ?? []).map((x) => typeName.get(x) ?? x).join('、') || null, PACE_WORDS[t.pace ?? 'none'], t.document, t.quote || null, t.milestones?.join('、') ?? null, t.paceNote ?? null]),
     ),
   };
   for (const key of SHEET_ORDER) addDataSheet(wb, key, rows[key]);
   addMetaSheet(wb, base, exportedAt);
   return writeWorkbookBuffer(wb);
 }
-
-/** The extra columns an export writes after the fixed ones (a reader ignores them when they are gone). */
-const EXTRA_COLUMNS: Partial<Record<SheetKey, Array<{ header: string; width: number }>>> = {
-  institutions: [{ header: '来源', width: 30 }],
-  templates: [{ header: '来源', width: 30 }],
-};
 
 function addDataSheet(wb: ExcelJS.Workbook, key: SheetKey, rows: Array<Array<string | number | null>>): void {
   const spec = SHEETS[key];
@@ -150,7 +146,7 @@ function addDataSheet(wb: ExcelJS.Workbook, key: SheetKey, rows: Array<Array<str
       showErrorMessage: true,
       errorStyle: 'stop',
       errorTitle: c.header,
-      error: `请从下拉列表中选择${'help' in c ? `：${c.help}` : ''}`,
+      error: `请从下拉列表中选择：${c.help}`,
     });
   });
   ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
@@ -211,7 +207,7 @@ function addHelpSheet(wb: ExcelJS.Workbook, base: WorkbookBase): void {
     cell.border = BORDER_THIN;
   });
   for (const key of SHEET_ORDER) {
-    for (const c of SHEETS[key].columns) {
+    for (const c of [...SHEETS[key].columns, ...(EXTRA_COLUMNS[key] ?? [])]) {
       r++;
       const row = ws.getRow(r);
       [SHEETS[key].name, c.header, c.help, c.example].forEach((v, n) => {
@@ -715,8 +711,12 @@ class Reader {
       const direction = this.op(S, r, '方向');
       if (direction && direction !== '>=' && direction !== '<=') this.fail('definitions-value-invalid', S, r, '方向', '应为 >=（不低于）或 <=（不高于）');
       const value = this.number(S, r, '目标值', { required: true });
-      const pace = this.word(S, r, '序时方式', PACE_WORDS, 'none');
+      const pace = this.word<Pace>(S, r, '序时方式', PACE_WORDS, 'none');
       const document = this.required(S, r, '文件');
+      const milestones = this.list(r, '季度节点').map(Number);
+      if (milestones.length && (milestones.length !== 4 || milestones.some((m) => !Number.isFinite(m)))) this.fail('definitions-value-invalid', S, r, '季度节点', '应为四个数字（第一至第四季度末的节点值），用顿号分隔，如 15、30、45、62');
+      if (pace === 'quarterly' && milestones.length !== 4) this.fail('definitions-value-invalid', S, r, '序时方式', '为“季度节点”时须在“季度节点”列填写四个季度的节点值');
+      const paceNote = r.get('序时说明');
       const typeNames = this.list(r, '机构类型', true);
       const scope: string[] = [];
       for (const t of typeNames) {
@@ -726,14 +726,16 @@ class Reader {
       }
       const county = countyCode ? counties.get(countyCode) : undefined;
       if (countyCode && !this.countyCodes.has(countyCode)) this.fail('definitions-reference', S, r, '旗县代码', '不是「旗县」表中的旗县代码');
-      if (!county || typeof year !== 'number' || indicator === null || (direction !== '>=' && direction !== '<=') || typeof value !== 'number' || !pace || document === null || scope.length !== typeNames.length) continue;
+      if (!county || typeof year !== 'number' || indicator === null || (direction !== '>=' && direction !== '<=') || typeof value !== 'number' || !pace || document === null || scope.length !== typeNames.length || (milestones.length && milestones.length !== 4) || milestones.some((m) => !Number.isFinite(m))) continue;
       const target: Target = {
         indicator,
         direction,
         value,
         year,
         ...(scope.length ? { institutionTypes: scope } : {}),
-        ...(pace !== 'none' ? { pace } : {}),
+        pace,
+        ...(milestones.length ? { milestones } : {}),
+        ...(paceNote ? { paceNote } : {}),
         document,
         quote: r.get('原文'),
       };

@@ -464,27 +464,29 @@
   }
 
   function renderIndicators(d) {
-    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算，目标按本年累计判定' : '';
+    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算；随全年累积的目标按序时进度（年度目标 × 已过月数 ÷ 12）判定' : '';
     var tb = clear($('indicators').tBodies[0]);
-    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'empty', text: '暂无数据' })]));
+    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'empty', text: '暂无数据' })]));
     var withTarget = d.rows.filter(function (r) { return r.target; });
     var shown = state.allIndicators ? d.rows : withTarget.concat(d.rows.filter(function (r) { return !r.target; }).slice(0, 6));
     shown.forEach(function (r) {
       var t = r.target;
-      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
+      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : h('span', { class: t.status === '达标' ? 'met' : t.status === '未达标' ? 'missed' : 'nodata', text: t.verdict });
+      var sign = t ? (t.direction === '>=' ? '≥' : '≤') : '';
       tb.appendChild(h('tr', { 'data-indicator': r.code }, [
         h('td', { class: 'ellipsis', title: r.name + '（' + r.template + '）' }, [r.name]),
         h('td', { class: 'num', text: fmt(r.current, r.unit) }),
         h('td', { class: 'num', text: fmt(r.ytd, r.unit) }),
         h('td', { class: 'num small', text: r.covered + '/' + r.owed }),
-        h('td', { class: 'num', text: t ? (t.direction === '>=' ? '≥' : '≤') + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'num', text: t ? sign + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'num', title: t && t.paced !== null ? '年度目标 × ' + t.elapsed + '/12' : '', text: t && t.paced !== null ? sign + fmt(t.paced, r.unit) : t ? '不适用' : '—' }),
         h('td', { class: 'small muted ellipsis', title: t ? t.document : '', text: t ? t.document : '' }),
         h('td', null, [verdict]),
       ]));
     });
     labelCells($('indicators'));
     if (d.rows.length > shown.length || state.allIndicators) {
-      tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'more' }, [
+      tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'more' }, [
         h('button', { type: 'button', class: 'link-btn', onclick: function () { state.allIndicators = !state.allIndicators; renderIndicators(d); } },
           [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
       ])]));
