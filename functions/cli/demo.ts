@@ -18,7 +18,6 @@ import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
 import { PORTAL_DEFAULT_PORT } from '../adapters/local/portal.ts';
 import { startLocalStack } from '../adapters/local/stack.ts';
-import type { UploadHandler } from '../adapters/local/events.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
 import { deadlineOf, shanghaiTime } from '../core/consolidate/period.ts';
 import { nextRun, runTask, SCHEDULES } from '../core/schedule.ts';
@@ -48,15 +47,8 @@ export async function run(argv: string[]): Promise<number> {
 
   // the simulated clock: set to each file's upload time just before it is uploaded
   let simulated = new Date(manifest.files[0]!.uploadedAt);
-  const outcomes = new Map<string, string>();
   let env: Record<string, string> = {};
-  const ingest = lazyUploadHandler(() => env);
-  const onUpload: UploadHandler = async (event, context) => {
-    const results = (await ingest(event, context)) as Array<{ key: string; status: string }>;
-    for (const r of results) outcomes.set(r.key, r.status);
-    return results;
-  };
-  const stack = await startLocalStack({ dataDir: join(dataDir, 'stack'), onUpload, clock: () => simulated });
+  const stack = await startLocalStack({ dataDir: join(dataDir, 'stack'), onUpload: lazyUploadHandler(() => env), clock: () => simulated });
   env = { ...stack.env, [ENV.portalBaseUrl]: PORTAL };
   const endpoints = { ...stack.endpoints, portal: PORTAL };
   const clients = makeClients(stack.endpoints);
@@ -77,7 +69,12 @@ export async function run(argv: string[]): Promise<number> {
     const stats = stack.stats();
     step(`ingestion done: ${stats.succeeded} handled, ${stats.deadLettered} dead-lettered`);
 
-    // every outcome against what the manifest says it should be
+    // every outcome (the version of each upload, as stored) against what the manifest says it should be
+    const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
+    const outcomes = new Map<string, string>();
+    for (const f of files) {
+      for (const v of await store.versions({ institution: f.institution, template: f.template, period: f.period })) outcomes.set(v.objectKey, v.status);
+    }
     const mismatches = files.filter((f) => outcomes.get(keyOf(f)) !== f.expect).map((f) => `${f.file}: ${outcomes.get(keyOf(f)) ?? '未处理 not handled'} ≠ ${f.expect}`);
     const count = (expect: string) => files.filter((f) => f.expect === expect).length;
     step(
@@ -92,7 +89,6 @@ export async function run(argv: string[]): Promise<number> {
     simulated = nextRun(afterDeadline, new Date(Math.max(lastUpload, deadlineOf(PERIOD, bundledDefinitions().county(COUNTY)!.deadlineDay).getTime())));
     step(`模拟时间 simulated time ${shanghaiTime(simulated)}（北京时间）：截止后的定时任务 the after-deadline run`);
 
-    const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
     const deps = { ...localDeps(endpoints, clients, store), counties: [COUNTY] };
     const defs = await deps.definitions.at(PERIOD);
     const rows = statusRows(defs, COUNTY, PERIOD, await store.listPeriod(COUNTY, PERIOD), simulated);

@@ -7,6 +7,13 @@
  *                    has passed, consolidate it and send the deadline digest if anything is outstanding
  *   consolidate      on demand: one county or city and one period (month, quarter or year)
  *   digest           on demand: one county's digest for a period
+ *   reconcile        nightly, and working-day mornings before the after-deadline run: every object
+ *                    under uploads/ of the last RECONCILE_MONTHS against the table (core/reconcile.ts);
+ *                    on demand for one county or period
+ *
+ * Every task may carry `scheduledTime`: the time the run stands for. EventBridge Scheduler fills it
+ * with <aws.scheduler.scheduled-time>, so a late or repeated delivery computes the same reporting
+ * month and day, and stamps the same generation time into the workbook (reproducible).
  *
  * The reporting month is the calendar month before today in Beijing: in April institutions report
  * March (deadline: the county's deadline day of April). Its consolidation runs nightly through April,
@@ -19,15 +26,20 @@ import { PERIOD_PATTERN } from './layout.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
 import type { Alerter } from '../ports/index.ts';
+import { reconcile, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
 import type { Definitions } from './definitions/definitions.ts';
 
 const month = z.string().regex(PERIOD_PATTERN, 'YYYY-MM');
 const anyPeriod = z.string().refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY');
 const countyCode = z.string().regex(/^\d{6}$/);
 
+/** the time a run stands for (Scheduler's <aws.scheduler.scheduled-time>) */
+const scheduledTime = z.iso.datetime({ offset: true }).optional();
+
 export const ScheduledTask = z.discriminatedUnion('task', [
-  z.object({ task: z.literal('nightly') }).strict(),
-  z.object({ task: z.literal('after-deadline') }).strict(),
+  z.object({ task: z.literal('nightly'), scheduledTime }).strict(),
+  z.object({ task: z.literal('after-deadline'), scheduledTime }).strict(),
+  z.object({ task: z.literal('reconcile'), county: countyCode.optional(), period: month.optional(), scheduledTime }).strict(),
   z
     .object({
       task: z.literal('consolidate'),
@@ -35,10 +47,11 @@ export const ScheduledTask = z.discriminatedUnion('task', [
       /** county code (6 digits) or, for level city, city code (4 digits) */
       code: z.string().regex(/^\d{4}(\d{2})?$/),
       period: anyPeriod,
+      scheduledTime,
     })
     .strict()
     .refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' }),
-  z.object({ task: z.literal('digest'), county: countyCode, period: month }).strict(),
+  z.object({ task: z.literal('digest'), county: countyCode, period: month, scheduledTime }).strict(),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
@@ -48,7 +61,14 @@ export interface ScheduleDeps extends PublishDeps {
   portalBaseUrl?: string;
   /** the counties served; default every county in the definitions */
   counties?: readonly string[];
+  /** what reconciliation needs besides the store (absent: the reconcile task fails) */
+  reconcile?: Omit<ReconcileDeps, 'store' | 'counties'>;
 }
+
+/** Scheduled reconciliation looks at the periods of the last this many months (older versions may have expired by lifecycle). */
+export const RECONCILE_MONTHS = 12;
+/** …and leaves uploads younger than this to the event path, which may be processing them now. */
+export const RECONCILE_MIN_AGE_MS = 15 * 60_000;
 
 export interface DigestOutcome {
   county: string;
@@ -61,6 +81,7 @@ export interface TaskOutcome {
   task: ScheduledTask['task'];
   published: Array<Pick<Published, 'key' | 'latestKey' | 'fileName'> & { code: string; period: string }>;
   digests: DigestOutcome[];
+  reconciled?: ReconcileReport;
 }
 
 /**
@@ -70,6 +91,9 @@ export interface TaskOutcome {
 export const SCHEDULES = [
   { name: 'nightly', task: { task: 'nightly' }, hour: 2, minute: 0, workingDaysOnly: false, cron: 'cron(0 2 * * ? *)' },
   { name: 'after-deadline', task: { task: 'after-deadline' }, hour: 9, minute: 0, workingDaysOnly: true, cron: 'cron(0 9 ? * MON-FRI *)' },
+  // before the nightly workbook, and before the after-deadline workbook and digest: what reconciliation sends is ingested by then
+  { name: 'reconcile-nightly', task: { task: 'reconcile' }, hour: 1, minute: 30, workingDaysOnly: false, cron: 'cron(30 1 * * ? *)' },
+  { name: 'reconcile-after-deadline', task: { task: 'reconcile' }, hour: 8, minute: 30, workingDaysOnly: true, cron: 'cron(30 8 ? * MON-FRI *)' },
 ] as const satisfies ReadonlyArray<{ name: string; task: ScheduledTask; hour: number; minute: number; workingDaysOnly: boolean; cron: string }>;
 export const SCHEDULE_TIMEZONE = 'Asia/Shanghai';
 
@@ -93,6 +117,9 @@ export function servedCounties(defs: Definitions, counties?: readonly string[]):
   if (unknown.length) throw new Error(`counties not in the definitions: ${unknown.join(', ')}`);
   return codes;
 }
+
+/** The time a run stands for: the task's scheduledTime when given, else `clock`. */
+export const runTime = (task: ScheduledTask, clock: Date): Date => (task.scheduledTime ? new Date(task.scheduledTime) : clock);
 
 export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date): Promise<TaskOutcome> {
   const outcome: TaskOutcome = { task: task.task, published: [], digests: [] };
@@ -139,6 +166,20 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
     case 'digest':
       await digest(task.county, task.period, false);
       break;
+    case 'reconcile': {
+      if (!deps.reconcile) throw new Error('reconcile: no uploads listing or ingest queue configured (UPLOAD_QUEUE_URL)');
+      const scoped = task.county || task.period;
+      outcome.reconciled = await reconcile(
+        {
+          ...(task.county ? { county: task.county } : {}),
+          ...(task.period ? { period: task.period } : { since: shiftPeriod(reportingMonth(now), 1 - RECONCILE_MONTHS) }),
+          ...(scoped ? {} : { minAgeMs: RECONCILE_MIN_AGE_MS }),
+          now,
+        },
+        { ...deps.reconcile, store: deps.store, counties: servedCounties(await deps.definitions.at(reportingMonth(now)), deps.counties) },
+      );
+      break;
+    }
   }
   return outcome;
 }
