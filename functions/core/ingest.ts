@@ -12,7 +12,9 @@ import { msg } from './gate/messages.ts';
 import type { IndicatorSubmission, Submission } from './normalize/submission.ts';
 import { XLSX_TYPE } from './render/deterministic.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
-import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
+import { HISTORY_PERIODS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
+import { periodKind } from './layout.ts';
+import { lastMonthOf } from './consolidate/period.ts';
 import { validateUpload } from './validate/index.ts';
 import type { Alerter, CurrentSubmission, ObjectStore, StoredVersion, SubmissionStore, SubmissionVersion, UploadEventRecord, VersionRef } from '../ports/index.ts';
 import type { Definitions } from './definitions/definitions.ts';
@@ -304,7 +306,7 @@ function onlyIssue(issue: Report['issues'][number], size: number, identity: { in
  */
 async function historyOf(key: UploadKey, store: SubmissionStore, defs: Definitions): Promise<HistoryPoint[] | undefined> {
   if (defs.template(key.template)?.kind !== 'indicator') return undefined;
-  const from = shiftPeriod(key.period, -HISTORY_MONTHS);
+  const from = shiftPeriod(key.period, -HISTORY_PERIODS[periodKind(key.period)]);
   const to = shiftPeriod(key.period, -1);
   const institution = defs.institution(key.institution)?.institution;
   const members = [...(institution ? [institution] : []), ...defs.predecessorsOf(key.institution)];
@@ -312,7 +314,7 @@ async function historyOf(key: UploadKey, store: SubmissionStore, defs: Definitio
   if (members.length <= 1) return (months[0] ?? []).map((c) => ({ period: c.period, values: (c.submission as IndicatorSubmission).values }));
   const points: HistoryPoint[] = [];
   for (let period = from; period <= to; period = shiftPeriod(period, 1)) {
-    const owing = members.map((m, n) => ({ m, accepted: months[n]! })).filter(({ m }) => defs.active(m, period));
+    const owing = members.map((m, n) => ({ m, accepted: months[n]! })).filter(({ m }) => defs.active(m, lastMonthOf(period)));
     const found = owing.map(({ accepted }) => accepted.find((c) => c.period === period));
     if (!owing.length || found.some((c) => !c)) continue;
     const values: Record<string, number> = {};

@@ -79,8 +79,9 @@ export class Definitions {
     return [...new Set([...(type?.templates ?? []), ...institution.extraTemplates])].filter((id) => this.template(id)).sort();
   }
 
-  /** Whether an institution owes returns in a month (YYYY-MM): 启用期 ≤ month < 停用期. */
-  active(institution: Institution, month: string): boolean {
+  /** Whether an institution owes returns in a period: 启用期 ≤ its last month < 停用期. */
+  active(institution: Institution, period: string): boolean {
+    const month = lastMonthOf(period);
     return (!institution.from || institution.from <= month) && (!institution.until || month < institution.until);
   }
 
@@ -91,7 +92,7 @@ export class Definitions {
   owed(institution: Institution, period: string): string[] {
     const month = lastMonthOf(period);
     const kind = periodKind(period);
-    if (!this.active(institution, month)) return [];
+    if (!this.active(institution, period)) return [];
     return this.templatesOf(institution).filter((id) => {
       const t = this.template(id)!;
       return t.periodType === kind && t.from <= month;
