@@ -226,7 +226,8 @@ export interface StatusRow {
   name: string;
   template: string;
   templateTitle: string;
-  month: string;
+  /** the return's period, of the template's 周期: 2025-03, 2025-Q1 or 2025 */
+  period: string;
   status: SlotStatus;
   /** ISO */
   uploadedAt: string | null;
@@ -265,7 +266,8 @@ export interface IssueLine {
   institution: string;
   name: string;
   template: string;
-  month: string;
+  /** the return's period, of the template's 周期 */
+  period: string;
   /** 未解决: the latest upload was rejected; 已接收: a warning of the accepted version */
   state: '未解决' | '已接收';
   severity: Issue['severity'];

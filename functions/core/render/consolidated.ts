@@ -27,6 +27,7 @@ import {
 } from './consolidated-format.ts';
 import { displayWidth } from './style.ts';
 import { PACE_WORDS } from '../definitions/layout.ts';
+import { periodLabel } from '../layout.ts';
 
 export const SHEET = {
   readme: '说明',
@@ -292,7 +293,7 @@ class Writer {
       ['机构代码', 12],
       ['机构名称', nameWidth(r.status.rows.map((x) => x.name))],
       ['报表', 24],
-      ...(this.multi ? ([['统计月份', 10]] as Array<[string, number]>) : []),
+      ...(this.multi ? ([['统计期', 14]] as Array<[string, number]>) : []),
       ['状态', 9],
       ['上报时间', 17],
       ['是否逾期', 10],
@@ -324,7 +325,7 @@ class Writer {
           [x.institution, TEXT],
           [x.name, TEXT],
           [x.templateTitle, TEXT],
-          ...(this.multi ? ([[monthLabel(x.month), CENTER]] as Cell[]) : []),
+          ...(this.multi ? ([[periodLabel(x.period), CENTER]] as Cell[]) : []),
           [x.status, statusStyle],
           [x.uploadedAt ? shanghaiTime(x.uploadedAt) : '', CENTER],
           [x.timeliness, lateStyle],
@@ -619,7 +620,7 @@ class Writer {
       ['机构代码', 12],
       ['机构名称', nameWidth(r.issues.map((x) => x.name))],
       ['报表', 16],
-      ['统计月份', 10],
+      ['统计期', 14],
       ['状态', 9],
       ['级别', 7],
       ['工作表', 12],
@@ -654,7 +655,7 @@ class Writer {
           [i.institution, TEXT],
           [i.name, TEXT],
           [this.templateTitle(i.template), TEXT],
-          [monthLabel(i.month), CENTER],
+          [periodLabel(i.period), CENTER],
           [i.state, i.state === '未解决' ? { h: 'center', fill: COLOR.missedFill, color: COLOR.missedFont } : CENTER],
           [i.severity === 'error' ? '错误' : i.severity === 'warning' ? '警告' : '提示', sev],
           [i.sheet ?? '', TEXT],
