@@ -9,7 +9,7 @@ import type { IndicatorTemplate, LedgerTemplate, Target, TemplateDefinition } fr
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
-import { loadCityConsolidationInput, loadConsolidationInput, monthsNeeded } from '../../functions/core/consolidate/load.ts';
+import { loadCityConsolidationInput, loadConsolidationInput, periodsNeeded } from '../../functions/core/consolidate/load.ts';
 import { deadlineOf, parsePeriod, previousPeriod, PeriodError } from '../../functions/core/consolidate/period.ts';
 import type { ConsolidationInput, ConsolidationResult, CountyUnit, SummaryRow } from '../../functions/core/consolidate/types.ts';
 import { makeIssue } from '../../functions/core/report.ts';
@@ -140,9 +140,22 @@ describe('periods', () => {
   });
 
   it('reads the windows and the months before them that a ytd difference needs', () => {
-    expect(monthsNeeded(parsePeriod('2025-03'), ['2025-03'])).toEqual(['2024-02', '2024-03', '2025-01', '2025-02', '2025-03']);
+    expect(periodsNeeded(parsePeriod('2025-03'), ['2025-03'])).toEqual(['2024-02', '2024-03', '2025-01', '2025-02', '2025-03']);
     // January: 上月 is December (its own part needs November), 去年同期 January needs no base
-    expect(monthsNeeded(parsePeriod('2025-01'), ['2025-01'])).toEqual(['2024-01', '2024-11', '2024-12', '2025-01']);
+    expect(periodsNeeded(parsePeriod('2025-01'), ['2025-01'])).toEqual(['2024-01', '2024-11', '2024-12', '2025-01']);
+    // a month holds no quarter or year: a month's consolidation reads no quarterly or annual return
+    expect(periodsNeeded(parsePeriod('2025-03'), ['2025-03'], ['quarter', 'year'])).toEqual([]);
+  });
+
+  it('reads whole quarters and years for templates of that 周期', () => {
+    // 2025-Q2: 本季 Q2, 本年累计 Q1+Q2 (Q1 also 上季), 去年同期 2024-Q2 and its base 2024-Q1
+    expect(periodsNeeded(parsePeriod('2025-Q2'), parsePeriod('2025-Q2').months, ['quarter'])).toEqual(['2024-Q1', '2024-Q2', '2025-Q1', '2025-Q2']);
+    // a year: 本年 2025, 上年 and 去年同期 2024; its quarters, and the year's months for monthly templates
+    const year = parsePeriod('2025');
+    expect(periodsNeeded(year, year.months, ['year'])).toEqual(['2024', '2025']);
+    expect(periodsNeeded(year, year.months, ['quarter'])).toEqual(['2024-Q1', '2024-Q2', '2024-Q3', '2024-Q4', '2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']);
+    // a running year (January to May): whole quarters only, no year yet
+    expect(periodsNeeded(year, year.months.slice(0, 5), ['quarter', 'year'])).toEqual(['2024-Q1', '2024-Q2', '2024-Q3', '2024-Q4', '2025-Q1']);
   });
 });
 

@@ -53,9 +53,10 @@ export interface ConsolidationInput {
   /** the county's targets (any year: those of the period's year are used); none at city level */
   targets: Target[];
   /**
-   * month (YYYY-MM) → every entry of the area for that month (all counties at city level). Holds the
-   * period's months and those the comparisons need: 上期, 去年同期, Jan… for 本年累计, and the month
-   * before each of them (a year-to-date value's own part is a difference).
+   * period (2025-03, 2025-Q1, 2025) → every entry of the area for it (all counties at city level).
+   * Holds the period's months (and whole quarters and years, for templates of that 周期) and those the
+   * comparisons need: 上期, 去年同期, Jan… for 本年累计, and the period before each of them (a
+   * year-to-date value's own part is a difference).
    */
   entries: Map<string, PeriodEntry[]>;
   /** versionId → ledger rows of current ledger versions (stored apart from the submission) */
