@@ -2,9 +2,11 @@
  * What the scheduled function does, as tasks. Pure over ports (no AWS SDK): the Lambda handler
  * (functions/handlers/consolidate.ts) and the local scheduler (`hmis serve`) run the same code.
  *
- *   nightly          every night: consolidate each county's reporting month (today's picture)
- *   after-deadline   working days, morning: for each county whose deadline for the reporting month
- *                    has passed, consolidate it and send the deadline digest if anything is outstanding
+ *   nightly          every night: consolidate each county's periods in window (today's picture): the
+ *                    reporting month, and the quarter and year it reports on while their returns are due
+ *   after-deadline   working days, morning: for each county and period in window whose deadline has
+ *                    passed (within DIGEST_MONTHS), consolidate it and send the deadline digest if
+ *                    anything is outstanding
  *   consolidate      on demand: one county or city and one period (month, quarter or year)
  *   digest           on demand: one county's digest for a period
  *   reconcile        nightly, and working-day mornings before the after-deadline run: every object
@@ -17,11 +19,14 @@
  *
  * The reporting month is the calendar month before today in Beijing: in April institutions report
  * March (deadline: the county's deadline day of April). Its consolidation runs nightly through April,
- * so late and corrected returns appear the next morning.
+ * so late and corrected returns appear the next morning. Quarterly and annual returns (a template's
+ * 周期) have their own window: in April also the first quarter (a quarterly return is due e.g. April
+ * 15), from January to April also last year (an annual return is due e.g. March 31), each until a
+ * month after its last deadline.
  */
 import { z } from 'zod';
-import { deadlineDigest, isDigestDay } from './alert/digest.ts';
-import { isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
+import { deadlineDigest, deadlinesOf, DIGEST_MONTHS, isDigestDay } from './alert/digest.ts';
+import { deadlineOf, dueWith, isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
 import { PERIOD_PATTERN } from './layout.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
@@ -51,7 +56,7 @@ export const ScheduledTask = z.discriminatedUnion('task', [
     })
     .strict()
     .refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' }),
-  z.object({ task: z.literal('digest'), county: countyCode, period: month, scheduledTime }).strict(),
+  z.object({ task: z.literal('digest'), county: countyCode, period: anyPeriod, scheduledTime }).strict(),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
@@ -118,6 +123,26 @@ export function servedCounties(defs: Definitions, counties?: readonly string[]):
   return codes;
 }
 
+/**
+ * The periods of a county a run on `now` looks after: the reporting month; the quarter and the year it
+ * reports on (dueWith) until DIGEST_MONTHS after the last deadline of their returns in the county (a
+ * county that owes none of that 周期: after its monthly deadline for the period's last month).
+ */
+export async function periodsInWindow(definitions: ScheduleDeps['definitions'], county: string, now: Date): Promise<string[]> {
+  const month = reportingMonth(now);
+  const { quarter, year } = dueWith(month);
+  const out = [month];
+  for (const period of [quarter, year]) {
+    const defs = await definitions.at(period);
+    const c = defs.county(county);
+    if (!c) continue;
+    const until = new Date(deadlinesOf(defs, c, period).at(-1)?.at ?? deadlineOf(period, c.deadlineDay));
+    until.setUTCMonth(until.getUTCMonth() + DIGEST_MONTHS);
+    if (now.getTime() <= until.getTime()) out.push(period);
+  }
+  return out;
+}
+
 /** The time a run stands for: the task's scheduledTime when given, else `clock`. */
 export const runTime = (task: ScheduledTask, clock: Date): Date => (task.scheduledTime ? new Date(task.scheduledTime) : clock);
 
@@ -146,17 +171,19 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
 
   switch (task.task) {
     case 'nightly': {
-      const period = reportingMonth(now);
-      for (const county of servedCounties(await deps.definitions.at(period), deps.counties)) await publish('county', county, period);
+      for (const county of servedCounties(await deps.definitions.at(reportingMonth(now)), deps.counties)) {
+        for (const period of await periodsInWindow(deps.definitions, county, now)) await publish('county', county, period);
+      }
       break;
     }
     case 'after-deadline': {
-      const period = reportingMonth(now);
-      const defs = await deps.definitions.at(period);
-      for (const county of servedCounties(defs, deps.counties)) {
-        if (!isDigestDay(now, defs.county(county)!, period)) continue;
-        await publish('county', county, period);
-        await digest(county, period, true);
+      for (const county of servedCounties(await deps.definitions.at(reportingMonth(now)), deps.counties)) {
+        for (const period of await periodsInWindow(deps.definitions, county, now)) {
+          const defs = await deps.definitions.at(period);
+          if (!isDigestDay(now, defs, defs.county(county)!, period)) continue;
+          await publish('county', county, period);
+          await digest(county, period, true);
+        }
       }
       break;
     }

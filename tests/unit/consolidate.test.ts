@@ -579,6 +579,128 @@ describe('上报情况 and 任务台账', () => {
   });
 });
 
+describe('quarterly and annual returns (周期)', () => {
+  /** a quarterly return: a flow, a year-to-date count, a stock, a rate */
+  const TQ: IndicatorTemplate = {
+    ...TT,
+    id: 'T-TQ',
+    title: '测试季报',
+    sheetName: '测试季报',
+    periodType: 'quarter',
+    deadlineDay: 15,
+    elements: [el('TQ01', '上门服务人次', 'flow', { unit: '人次' }), el('TQ02', '累计签约人数', 'ytd'), el('TQ03', '团队数', 'stock', { unit: '个' })],
+    indicators: [{ code: 'TQ-I01', name: '团队平均服务人次', numerator: ['TQ01'], denominator: ['TQ03'], factor: 1, unit: '比值', source: 'test' }],
+  };
+  /** an annual return, due March 31 of the next year */
+  const TY: IndicatorTemplate = {
+    ...TT,
+    id: 'T-TY',
+    title: '测试年报',
+    sheetName: '测试年报',
+    periodType: 'year',
+    deadlineDay: 31,
+    deadlineMonth: 3,
+    elements: [el('TY01', '常住人口', 'stock'), el('TY02', '托位数', 'stock', { unit: '个' })],
+    indicators: [{ code: 'TY-I01', name: '每千人口托位数', numerator: ['TY02'], denominator: ['TY01'], factor: 1000, unit: '‰', source: 'test' }],
+  };
+  const QUARTERS = ['2024-Q1', '2024-Q2', '2024-Q3', '2024-Q4', '2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4'];
+  /** quarter t: flow 100+t, ytd increments 10+t reset each first quarter, stock 5+t */
+  const q = (t: number) => {
+    let ytd = 0;
+    for (let k = t < 4 ? 0 : 4; k <= t; k++) ytd += 10 + k;
+    return { TQ01: 100 + t, TQ02: ytd, TQ03: 5 + t };
+  };
+  const counties = [{ ...countyOf([[A, NAMES[A]!], [B, NAMES[B]!]]), institutions: countyOf([[A, NAMES[A]!], [B, NAMES[B]!]]).institutions.map((i) => ({ ...i, owes: ['T-TT', 'T-TQ', 'T-TY'] })) }];
+  const entries: EntrySpec[] = [
+    ...allMonths(A),
+    ...QUARTERS.map((period, t) => ({ institution: A, template: 'T-TQ', period, values: q(t) })),
+    // B: only 2025-Q1 and 2025-Q2
+    ...QUARTERS.slice(4, 6).map((period, t) => ({ institution: B, template: 'T-TQ', period, values: q(t + 4) })),
+    { institution: A, template: 'T-TY', period: '2024', values: { TY01: 375_000, TY02: 1_740 } },
+    { institution: A, template: 'T-TY', period: '2025', values: { TY01: 374_000, TY02: 1_880 } },
+    { institution: B, template: 'T-TY', period: '2025', values: { TY01: 1_000, TY02: 20 } },
+  ];
+  const run = (period: string, generatedAt = new Date('2026-05-01T00:00:00Z')) => consolidate(inputOf({ period, entries, counties, templates: [TT, TQ, TY], generatedAt }));
+  const templatesOf = (r: ConsolidationResult) => r.summary.map((x) => x.template.id);
+
+  it('a month holds no quarter: neither a quarterly nor an annual return is owed, shown or counted', () => {
+    const r = run('2025-03');
+    expect(templatesOf(r)).toEqual(['T-TT']);
+    expect(r.details.map((d) => d.template.id)).toEqual(['T-TT']);
+    expect(new Set(r.status.rows.map((x) => x.template))).toEqual(new Set(['T-TT']));
+  });
+
+  it('a quarter: the quarterly return is the quarter’s own; 上季 and 去年同期 are quarters; status per quarter with its own deadline', () => {
+    const r = run('2025-Q2');
+    expect(templatesOf(r)).toEqual(['T-TT', 'T-TQ']);
+    const flow = rowOf(r, 'TQ01');
+    // both institutions: A 105 + B 105
+    expect(flow.current).toMatchObject({ value: 210, covered: 2, owed: 2 });
+    // 上季 2025-Q1: A 104 + B 104; 去年同期 2024-Q2: A 101 only, B missing
+    expect(flow.previous).toMatchObject({ value: 208, covered: 2 });
+    expect(flow.lastYear).toMatchObject({ value: 101, covered: 1, missing: [{ code: B, reason: '未上报' }] });
+    // 本年累计: Q1 + Q2
+    expect(flow.ytd.value).toBe(2 * (104 + 105));
+    // ytd: the quarter's own part is the difference from the previous quarter of the same year
+    expect(rowOf(r, 'TQ02').current.value).toBe(2 * (q(5).TQ02 - q(4).TQ02));
+    expect(rowOf(r, 'TQ02').ytd.value).toBe(2 * q(5).TQ02);
+    // stock: the quarter's value
+    expect(rowOf(r, 'TQ03').current.value).toBe(2 * q(5).TQ03);
+    expect(rowOf(r, 'TQ-I01').current.value).toBeCloseTo(210 / (2 * q(5).TQ03), 12);
+    // 同比 on the comparable set: A only
+    expect(flow.yoy).toMatchObject({ value: ((105 - 101) / 101) * 100, kind: 'percent' });
+    expect(flow.comparable.yoy.excluded).toEqual([{ code: B, name: NAMES[B], reason: '去年同期未上报' }]);
+    const status = r.status.rows.filter((x) => x.template === 'T-TQ');
+    expect(status.map((x) => [x.institution, x.period, x.status, x.timeliness])).toEqual([
+      [A, '2025-Q2', '已通过', '按时'],
+      [B, '2025-Q2', '已通过', '按时'],
+    ]);
+    const detail = r.details.find((d) => d.template.id === 'T-TQ')!;
+    expect(detail.rows.map((x) => [x.code, x.status])).toEqual([
+      [A, '已通过'],
+      [B, '已通过'],
+    ]);
+  });
+
+  it('a quarterly return is late after day 15 of the month after the quarter; missing before then is 未到期', () => {
+    const late = consolidate(inputOf({ period: '2025-Q1', entries: [{ institution: A, template: 'T-TQ', period: '2025-Q1', values: q(4), uploadedAt: '2025-04-15T16:30:00Z' }], counties, templates: [TQ], generatedAt: new Date('2025-04-14T00:00:00Z') }));
+    expect(late.status.rows.map((x) => [x.institution, x.status, x.timeliness])).toEqual([
+      [A, '已通过', '逾期'],
+      [B, '未上报', '未到期'],
+    ]);
+  });
+
+  it('a year: a quarterly flow sums its quarters, a stock its last; the annual return is the year’s; missing quarters are named', () => {
+    const r = run('2025');
+    expect(templatesOf(r)).toEqual(['T-TT', 'T-TQ', 'T-TY']);
+    const flow = rowOf(r, 'TQ01');
+    expect(flow.current).toMatchObject({ value: 104 + 105 + 106 + 107, covered: 1, owed: 2 });
+    expect(flow.current.missing).toEqual([{ code: B, name: NAMES[B], reason: '第3季度未上报、第4季度未上报' }]);
+    expect(rowOf(r, 'TQ03').current).toMatchObject({ value: q(7).TQ03, covered: 1 });
+    const detail = r.details.find((d) => d.template.id === 'T-TQ')!;
+    expect(detail.rows.find((x) => x.code === B)!.status).toBe('已报 2/4 个季度');
+    // the annual return: 本年 2025, 上年 2024 (A only)
+    const rate = rowOf(r, 'TY-I01');
+    expect(rate.current.value).toBeCloseTo(((1_880 + 20) / (374_000 + 1_000)) * 1000, 12);
+    expect(rate.previous).toMatchObject({ covered: 1, owed: 2 });
+    expect(rate.previous.value).toBeCloseTo(4.64, 12);
+    // 环比 over the comparable set (A): 1880/374000 vs 1740/375000, in points
+    expect(rate.mom!.value).toBeCloseTo((1_880 / 374_000 - 1_740 / 375_000) * 1000, 12);
+    const status = r.status.rows.filter((x) => x.template === 'T-TY');
+    expect(status.map((x) => [x.institution, x.period])).toEqual([
+      [A, '2025'],
+      [B, '2025'],
+    ]);
+    expect(r.status.rows.filter((x) => x.template === 'T-TQ')).toHaveLength(8);
+  });
+
+  it('a running year holds whole quarters only: January to May shows the first quarter, no annual return', () => {
+    const r = consolidate(inputOf({ period: '2025', months: parsePeriod('2025').months.slice(0, 5), entries, counties, templates: [TT, TQ, TY] }));
+    expect(templatesOf(r)).toEqual(['T-TT', 'T-TQ']);
+    expect(rowOf(r, 'TQ01').current.value).toBe(2 * 104);
+  });
+});
+
 describe('city level', () => {
   it('counties are the detail rows; rates are recomputed over all institutions, never averaged across counties', () => {
     const X = '150425-101';
@@ -640,7 +762,9 @@ describe('loader', () => {
     const store = await storeWith([{ institution: '150525-101', template: 'T-JC', period: '2025-03', values: { JC01: 1000 } }]);
     const input = await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', now);
     expect(input.counties[0]!.institutions).toHaveLength(bundledDefinitions().county('150525')!.institutions.length);
-    expect(input.templates.map((t) => t.id)).toEqual(['T-JC', 'T-YY', 'T-FY', 'T-JK', 'T-TZ']);
+    expect(input.templates.map((t) => t.id)).toEqual(['T-JC', 'T-YY', 'T-FY', 'T-JK', 'T-QY', 'T-ND', 'T-TZ']);
+    // a month holds no quarter or year: only the months are read, no quarterly or annual return is owed
+    expect([...input.entries.keys()].every((p) => /^\d{4}-\d{2}$/.test(p))).toBe(true);
     expect(input.stats).toMatchObject({ periodReads: 5, entries: 1 });
     const r = consolidate(input);
     const jc = r.status.rows.filter((x) => x.template === 'T-JC');
