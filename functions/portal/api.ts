@@ -680,6 +680,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
           institution: inst.code,
           name: inst.name,
           template: col.id,
+          period: col.period,
           state: open ? '未解决' : '已接收',
           severity: issue.severity,
           cell: issue.cell,

@@ -29,6 +29,8 @@ import type { CurrentSubmission, PeriodEntry } from '../../ports/index.ts';
 import {
   columnLabels,
   deadlineOf,
+  deadlineRule,
+  dueWith,
   lastMonthOf,
   monthEnd,
   monthLabel,
@@ -36,6 +38,7 @@ import {
   periodsWithin,
   previousPeriod,
   SHANGHAI_OFFSET_MS,
+  shanghaiMonth,
   shiftMonths,
   yearOf,
   yearToDate,
@@ -117,6 +120,7 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
     counties: [...input.counties]
       .sort((a, b) => cmp(a.code, b.code))
       .map((c) => ({ code: c.code, name: c.name, institutions: c.institutions.filter((i) => i.owes.some((t) => ctx.periodsOf(t).some((p) => ctx.owedAt(i, t, p)))).length, deadlineDay: c.deadlineDay })),
+    dueNext: dueNextOf(input),
     status: statusOf(ctx),
     summary,
     details,
@@ -923,6 +927,25 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
 function shortLabel(period: string, year: number): string {
   if (periodKind(period) === 'month') return monthLabel(period, year);
   return period.startsWith(String(year)) && period.length > 4 ? periodLabel(period).slice(5) : periodLabel(period);
+}
+
+/**
+ * Each quarterly or annual template's next period due as of generatedAt: the latest one ended (dueWith
+ * of the month before generatedAt's), or the one after it when its deadline has passed.
+ */
+function dueNextOf(input: ConsolidationInput): ConsolidationResult['dueNext'] {
+  const owed = new Set(input.counties.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
+  const day = input.counties[0]?.deadlineDay ?? 5;
+  const month = shiftPeriod(shanghaiMonth(input.generatedAt), -1);
+  const out: ConsolidationResult['dueNext'] = [];
+  for (const t of input.templates) {
+    if (t.periodType === 'month' || !owed.has(t.id)) continue;
+    const deadline = (p: string) => deadlineOf(p, t.deadlineDay ?? day, t.deadlineMonth);
+    let period = dueWith(month)[t.periodType];
+    if (deadline(period).getTime() < input.generatedAt.getTime()) period = shiftPeriod(period, 1);
+    out.push({ template: t.id, title: t.title, periodType: t.periodType, period, deadline: deadline(period).toISOString(), rule: deadlineRule(t.periodType, t.deadlineDay ?? day, t.deadlineMonth) });
+  }
+  return out;
 }
 
 function shortTime(iso: string): string {

@@ -104,6 +104,13 @@ export function deadlineOf(period: string, deadlineDay: number, monthsAfter = 1)
   return new Date(Date.UTC(y, m, day, 23, 59, 59, 999) - SHANGHAI_OFFSET_MS);
 }
 
+/** A template's deadline as a rule: 次月5日, 季度终了后次月15日, 次年3月31日 (24时前, Beijing time). */
+export function deadlineRule(kind: PeriodKind, deadlineDay: number, monthsAfter = 1): string {
+  if (kind === 'year') return `次年${monthsAfter}月${deadlineDay}日`;
+  const after = monthsAfter === 1 ? '次月' : `第${monthsAfter}个月`;
+  return kind === 'quarter' ? `季度终了后${after}${deadlineDay}日` : `${after}${deadlineDay}日`;
+}
+
 /** 2025年4月5日23:59, for messages */
 export function deadlineLabel(deadline: Date): string {
   const t = new Date(deadline.getTime() + SHANGHAI_OFFSET_MS);

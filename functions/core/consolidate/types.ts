@@ -296,6 +296,11 @@ export interface ConsolidationResult {
   labels: { current: string; previous: string; ytd: string; lastYear: string; mom: string; yoy: string };
   windows: { current: string[]; ytd: string[]; previous: string[]; lastYear: string[] };
   counties: Array<{ code: string; name: string; institutions: number; deadlineDay: number }>;
+  /**
+   * The quarterly and annual returns the area owes (templates of another 周期 than the month), each with
+   * the next period due as of generatedAt and its deadline (ISO): 说明 tells the reader what comes next.
+   */
+  dueNext: Array<{ template: string; title: string; periodType: 'quarter' | 'year'; period: string; deadline: string; rule: string }>;
   status: { rows: StatusRow[]; byTemplate: StatusTotal[]; byCounty: StatusTotal[]; overall: StatusTotal };
   summary: SummarySection[];
   details: DetailSheet[];

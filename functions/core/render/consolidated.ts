@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { ConsolidationResult, DetailSheet, Measure, SummaryRow, SummarySection } from '../consolidate/types.ts';
 import { listNames } from '../consolidate/compute.ts';
-import { monthLabel, monthsLabel, shanghaiTime } from '../consolidate/period.ts';
+import { deadlineLabel, monthLabel, monthsLabel, shanghaiTime } from '../consolidate/period.ts';
 import {
   COLOR,
   DeterministicWorkbookWriter,
@@ -219,6 +219,9 @@ class Writer {
     kv('数据截至', r.dataAsOf ? `${shanghaiTime(r.dataAsOf)}（已通过校验的报表中最晚一份的上传时间）` : '本期尚无通过校验的报表');
     if (r.definitionsVersion !== null) kv('定义版本', `第 ${r.definitionsVersion} 版（机构名录、报表、校验规则和目标按本期执行的定义）`);
     kv('机构数', `${institutions} 家${r.level === 'city' ? `（${r.counties.map((c) => `${c.name} ${c.institutions} 家`).join('，')}）` : ''}`);
+    if (r.dueNext.length) {
+      kv('季报和年报', `${r.dueNext.map((d) => `${d.title}（${d.periodType === 'quarter' ? '季报' : '年报'}，${d.rule}24时前报送）：下一期 ${periodLabel(d.period)}，截止 ${deadlineLabel(new Date(d.deadline))}`).join('；')}。`);
+    }
     s.row([]);
 
     s.row([['上报汇总', HEADER], ['应报（份）', HEADER], ['实报（份）', HEADER], ['未报或未通过', HEADER], ['上报率', HEADER], ['及时率', HEADER]], 20);
@@ -254,6 +257,9 @@ class Writer {
       `口径：本月数（flow）各月相加；累计数（ytd）为自1月1日起的累计，“本年累计”取最近一月的累计数，“${r.labels.current}”为期内新增（期末累计数减期前一月累计数，1月为其本身）；期末数（stock）取期末月份。明细表按各机构上报的原值列示，累计数即截至期末的累计值。`,
       '率类指标一律由分子、分母的合计重新计算（Σ分子 ÷ Σ分母），不对各机构的率求平均，也不采用填报的率；只计入分子、分母均已上报的机构。',
       '满意度、平均出具时间等不可加总的指标不计算合计，各机构数值见明细表。',
+      ...(r.dueNext.length
+        ? ['季报、年报按各自的统计期计入：季报计入季度和年度汇总表，年报只计入年度汇总表，月度汇总表不含；年度汇总表中季报的本期数为四个季度相加，期末数取第4季度，累计数取最近一季。尚未结束的季度或年度不计入。']
+        : []),
       `${r.labels.mom}、${r.labels.yoy}：按可比口径计算，只比较本期和基期都已上报的机构（剔除任一期缺报的机构，备注列写明剔除了哪些）；率类指标用这些机构的分子、分母合计重新计算。数量指标为增减百分比；率类指标为增减百分点（‰ 指标为千分点，1/10万 指标为每10万）；基期无数据或数量为零时不计算。“${r.labels.previous}”“去年同期”两列仍为当时全部已上报机构的合计。`,
       r.level === 'city'
         ? '目标由各旗县按年设定，本表不判定达标情况，见各旗县汇总表。'
@@ -760,7 +766,10 @@ function pct(x: number | null): string {
 
 function deadlineText(r: ConsolidationResult): string {
   const days = [...new Set(r.counties.map((c) => c.deadlineDay))];
-  return days.length === 1 ? `次月${days[0]}日24时前` : '各旗县规定的次月截止日';
+  const monthly = days.length === 1 ? `次月${days[0]}日24时前` : '各旗县规定的次月截止日';
+  // quarterly and annual returns shown in this workbook have their own
+  const others = r.dueNext.filter((d) => r.status.rows.some((x) => x.template === d.template)).map((d) => `${d.title}${d.rule}24时前`);
+  return others.length ? [`月报${monthly}`, ...others].join('；') : monthly;
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);

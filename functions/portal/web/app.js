@@ -53,7 +53,17 @@
     return new Date(t + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' ');
   }
 
-  function periodText(p) { return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月'; }
+  function periodText(p) {
+    if (/^\d{4}$/.test(p)) return p + '年';
+    if (/-Q[1-4]$/.test(p)) return p.slice(0, 4) + '年第' + p.slice(-1) + '季度';
+    return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月';
+  }
+  /** the month whose reporting window shows a period's returns: a quarter's or a year's last month */
+  function windowMonth(p) {
+    if (/^\d{4}$/.test(p)) return p + '-12';
+    var q = /^(\d{4})-Q([1-4])$/.exec(p);
+    return q ? q[1] + '-' + ('0' + Number(q[2]) * 3).slice(-2) : p;
+  }
 
   function mb(bytes) { return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(bytes / 1024)) + ' KB'; }
 
@@ -134,7 +144,7 @@
     var sel = clear($('period'));
     me.periods.forEach(function (p) { sel.appendChild(h('option', { value: p, text: periodText(p) })); });
     state.period = me.defaultPeriod;
-    var linked = state.deepLink ? state.deepLink.period : state.linkPeriod;
+    var linked = windowMonth(state.deepLink ? state.deepLink.period : state.linkPeriod || '');
     if (linked && me.periods.indexOf(linked) >= 0) state.period = linked;
     sel.value = state.period;
     $('tabs').hidden = me.role !== 'commission';
@@ -213,20 +223,22 @@
     data.rows.forEach(function (row) {
       var last = row.versions[0];
       var up = state.uploads[row.template] || null;
+      // a quarterly or annual return in this month's reporting window carries its own period
+      var period = row.period || data.period;
       var file = h('input', { type: 'file', accept: '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', hidden: true, 'data-template': row.template });
-      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, file.files[0], file); });
+      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, period, file.files[0], file); });
       var progress = h('div', { class: 'upload-progress', id: 'up-' + row.template, hidden: !up }, [
         h('div', { class: 'progress' }, [h('div', { class: 'bar' })]),
         h('div', { class: 'progress-text' }),
       ]);
       var lateNote = row.late ? row.timeliness : null;
       body.appendChild(h('tr', { 'data-template': row.template }, [
-        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + ' · 截止 ' + row.deadline })]),
+        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + (period !== data.period ? ' · ' + periodText(period) : '') + ' · 截止 ' + row.deadline })]),
         h('td', null, [chip(row.status, lateNote)]),
         h('td', { class: 'small' }, [last ? bj(last.uploadedAt) + '（共 ' + row.versions.length + ' 次）' : '—']),
         h('td', { class: 'upload-cell' }, [
           h('div', { class: 'actions' }, [
-            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: data.period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
+            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
             h('button', { type: 'button', class: 'btn primary', 'data-action': 'upload', onclick: function () { file.value = ''; file.click(); } }, [row.versions.length ? '重新上传' : '上传报表']),
             file,
           ]),
@@ -269,8 +281,7 @@
     box.querySelector('.progress-text').textContent = text;
   }
 
-  function upload(template, file, input) {
-    var period = state.period;
+  function upload(template, period, file, input) {
     if (!/\.xlsx$/i.test(file.name)) { toast('只接受 .xlsx 工作簿；.xls、.csv、.et 请先在 Excel 或 WPS 中另存为 .xlsx', true); return; }
     state.uploads[template] = true;
     setProgress(template, 0, '正在准备上传…');
@@ -422,7 +433,7 @@
     d.columns.forEach(function (c) { names[c.id] = c.title; });
     var grid = clear($('grid'));
     grid.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '机构' })].concat(d.columns.map(function (c) {
-      return h('th', { title: c.title }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id })]);
+      return h('th', { title: c.title + ' · ' + c.periodLabel }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id + (c.period !== d.period ? ' · ' + c.periodLabel : '') })]);
     })))]));
     var tb = h('tbody');
     d.rows.forEach(function (r) {
@@ -448,7 +459,7 @@
       issues.appendChild(h('li', null, [
         h('div', { class: 'line1' }, [
           h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' }),
-          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: d.period, versionId: i.versionId }); } }, [i.name]),
+          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: i.period || d.period, versionId: i.versionId }); } }, [i.name]),
           h('span', { class: 'small muted', text: i.template + (i.cell ? ' · ' + i.cell : '') }),
         ]),
         h('div', { class: 'msg', text: i.message }),
@@ -531,7 +542,7 @@
   // links in alerts: a rejected upload (/submissions/<institution>/<template>/<period>/<versionId>), a period (/?period=2025-03, the digest)
   var m = /^\/submissions\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
   if (m) state.deepLink = { institution: decodeURIComponent(m[1]), template: decodeURIComponent(m[2]), period: decodeURIComponent(m[3]), versionId: decodeURIComponent(m[4]) };
-  var q = /[?&]period=(\d{4}-\d{2})(?:&|$)/.exec(location.search);
+  var q = /[?&]period=(\d{4}(?:-\d{2}|-Q[1-4])?)(?:&|$)/.exec(location.search);
   if (q) state.linkPeriod = q[1];
 
   // ---------- commission: 定义管理 ----------
