@@ -166,6 +166,7 @@ async function smokeIngest(bundleFile: string, dataDir: string): Promise<SmokeRu
           {
             eventName: 'ObjectCreated:Put',
             eventTime: new Date(Date.UTC(2025, 3, 2, 1, 0, i)).toISOString(),
+            userIdentity: { principalId: 'AWS:bench' }, // the IAM path: an anonymous upload is refused
             s3: { bucket: { name: stack.endpoints.buckets.uploads }, object: { key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), sequencer: `00${String(i + 1).padStart(16, '0')}` } },
           },
         ],
