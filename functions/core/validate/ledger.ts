@@ -38,14 +38,18 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
       const numFmt = (from ?? own)?.numFmt ?? null;
       const out = readColumn(column, raw, numFmt, date1904);
       const ref = `${columnLetter(col)}${r}`;
-      const where = { sheet: sheet.name, row: r, col, element: column.header, value: display(raw) };
-      const prefix = `${ref}「${column.header}」`;
-      const shown = raw.kind === 'empty' ? '' : shownAs(where.value);
-      if (from) rowIssues.push(makeIssue('normalized-merged', `${prefix}与 ${columnLetter(from.col)}${from.row} 合并，已按合并单元格的值“${String(display(raw))}”读取（合并单元格的值用于合并范围内的每一行）`, where));
-      pushNotes(rowIssues, column.required ? out.notes.filter((n) => n.code !== 'normalized-placeholder') : out.notes, prefix + shown, where);
-      if (!out.ok) {
-        rowIssues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
-        rowOk = false;
+      const notes = column.required ? out.notes.filter((n) => n.code !== 'normalized-placeholder') : out.notes;
+      // what a message says about the cell, made only for a cell that has one (most have none)
+      if (from || notes.length || !out.ok) {
+        const where = { sheet: sheet.name, row: r, col, element: column.header, value: display(raw) };
+        const prefix = `${ref}「${column.header}」`;
+        const shown = raw.kind === 'empty' ? '' : shownAs(where.value);
+        if (from) rowIssues.push(makeIssue('normalized-merged', `${prefix}与 ${columnLetter(from.col)}${from.row} 合并，已按合并单元格的值“${String(display(raw))}”读取（合并单元格的值用于合并范围内的每一行）`, where));
+        pushNotes(rowIssues, notes, prefix + shown, where);
+        if (!out.ok) {
+          rowIssues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
+          rowOk = false;
+        }
       }
       read.set(column.key, { value: out.ok ? out.value : null, ok: out.ok, ref, col, raw });
     }
