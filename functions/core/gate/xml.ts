@@ -17,6 +17,13 @@ export function decodeXml(buf: Buffer): string {
   return buf.toString('utf8');
 }
 
+/** whether decodeXml reads the part as UTF-8 (no UTF-16 start) */
+export const isUtf8 = (buf: Buffer): boolean => {
+  const b0 = buf[0];
+  const b1 = buf[1];
+  return !((b0 === 0xff && b1 === 0xfe) || (b0 === 0x3c && b1 === 0x00) || (b0 === 0xfe && b1 === 0xff) || (b0 === 0x00 && b1 === 0x3c));
+};
+
 const LT_BANG = Buffer.from('<!');
 
 /** true when the part holds <!DOCTYPE or <!ENTITY (any case); works on the raw bytes for UTF-8 */

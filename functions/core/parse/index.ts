@@ -10,6 +10,7 @@
  * Owning this small parser makes every read deterministic.
  */
 import { SaxesParser } from 'saxes';
+import { noParts, type GateParts } from '../gate/index.ts';
 import { checkLocalHeaders, inflateEntry, readCentralDirectory, type ZipEntry } from '../gate/zip.ts';
 import { makeIssue, type Issue } from '../report.ts';
 
@@ -68,11 +69,11 @@ class ParseStop extends Error {
 export async function parseWorkbook(
   bytes: Uint8Array,
   sheetInfo: readonly SheetInfo[],
-  options: { deadlineMs: number; maxCells: number; date1904?: boolean },
+  options: { deadlineMs: number; maxCells: number; date1904?: boolean; parts?: GateParts },
 ): Promise<ParseResult> {
   const deadline = Date.now() + options.deadlineMs;
   try {
-    const parts = openParts(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const parts = openParts(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), options.parts ?? noParts());
     const rels = parseRels(parts.text('xl/_rels/workbook.xml.rels') ?? '');
     const sharedStrings = parseSharedStrings(parts.text(rels.sharedStrings ?? 'xl/sharedStrings.xml'));
     const numFmts = parseStyles(parts.text(rels.styles ?? 'xl/styles.xml'));
@@ -90,8 +91,8 @@ export async function parseWorkbook(
   }
 }
 
-/** Zip parts by name, inflated on demand with the gate's bounds. */
-function openParts(buf: Buffer) {
+/** Zip parts by name, inflated on demand with the gate's bounds, or as the gate inflated and decoded them. */
+function openParts(buf: Buffer, gated: GateParts) {
   const dir = readCentralDirectory(buf, Number.MAX_SAFE_INTEGER);
   if (!dir.ok) throw new Error('zip');
   if (checkLocalHeaders(buf, dir.value)) throw new Error('zip');
@@ -100,7 +101,10 @@ function openParts(buf: Buffer) {
     text(name: string): string | null {
       const entry = byName.get(name.replace(/^\//, ''));
       if (!entry) return null;
-      const out = inflateEntry(buf, entry);
+      const key = entry.name.toLowerCase();
+      const text = gated.text.get(key);
+      if (text !== undefined) return text.replace(/^\uFEFF/, '');
+      const out = gated.xml.has(key) ? { ok: true as const, value: gated.xml.get(key)! } : inflateEntry(buf, entry);
       if (!out.ok) throw new Error(out.fault.kind);
       return out.value.toString('utf8').replace(/^\uFEFF/, '');
     },
