@@ -406,8 +406,10 @@ class TemplateData {
     const kinds = this.def.elements.map((el) => (el.semantics === 'flow' ? 0 : el.semantics === 'stock' || !baseRows ? 1 : 2));
     const owesAny = new Uint8Array(this.units.length);
     const owesLast = new Uint8Array(this.units.length);
+    // one buffer for the window, a view per unit (not thousands of small allocations)
+    const block = new ArrayBuffer(this.units.length * E * Float64Array.BYTES_PER_ELEMENT);
     const out = this.units.map((_, k) => {
-      const v = new Float64Array(E);
+      const v = new Float64Array(block, k * E * Float64Array.BYTES_PER_ELEMENT, E);
       const lastRow = lastRows[k];
       // a base month owed by nobody (an institution that began since) counts as nothing accumulated yet
       const baseRow = baseRows?.[k];

@@ -1,15 +1,18 @@
 /**
  * Accepted indicator values held in columns, apart from the entries that carry them (issue 17): a
  * province's year, 36,000 returns × 100 elements, takes ~300 MB as one object per return and 29 MB
- * as doubles. Per template and period, an institution index and one Float64Array of institutions ×
+ * as doubles. Per template and period, an institution index and Float64Arrays of institutions ×
  * the template's elements (NaN where the return has no number). The loader moves each accepted
  * indicator return's values here as it reads them; an entry whose values are held here keeps none.
  */
 import type { TemplateDefinition } from '../../../schemas/model.ts';
 
+/** Rows are kept in blocks of this many: a table grows by a block, never copies what it holds. */
+const BLOCK_ROWS = 256;
+
 interface Grid {
   index: Map<string, number>;
-  data: Float64Array<ArrayBuffer>;
+  blocks: Float64Array<ArrayBuffer>[];
 }
 
 export class ValueTable {
@@ -29,18 +32,14 @@ export class ValueTable {
     let byPeriod = this.grids.get(template);
     if (!byPeriod) this.grids.set(template, (byPeriod = new Map()));
     let grid = byPeriod.get(period);
-    if (!grid) byPeriod.set(period, (grid = { index: new Map(), data: new Float64Array(codes.length * 64) }));
+    if (!grid) byPeriod.set(period, (grid = { index: new Map(), blocks: [] }));
     let at = grid.index.get(institution);
     if (at === undefined) {
-      at = grid.index.size * codes.length;
-      if (at + codes.length > grid.data.length) {
-        const grown = new Float64Array(grid.data.length * 2);
-        grown.set(grid.data);
-        grid.data = grown;
-      }
+      at = grid.index.size;
+      if (at % BLOCK_ROWS === 0) grid.blocks.push(new Float64Array(BLOCK_ROWS * codes.length));
       grid.index.set(institution, at);
     }
-    readValues(values, codes, grid.data.subarray(at, at + codes.length));
+    readValues(values, codes, rowIn(grid, at, codes.length));
     return true;
   }
 
@@ -53,10 +52,12 @@ export class ValueTable {
   row(period: string, template: string, institution: string): Float64Array<ArrayBuffer> | null {
     const grid = this.grids.get(template)?.get(period);
     const at = grid?.index.get(institution);
-    if (!grid || at === undefined) return null;
-    return new Float64Array(grid.data.buffer, at * Float64Array.BYTES_PER_ELEMENT, this.codes.get(template)!.length);
+    return grid && at !== undefined ? rowIn(grid, at, this.codes.get(template)!.length) : null;
   }
 }
+
+const rowIn = (grid: Grid, at: number, width: number): Float64Array<ArrayBuffer> =>
+  new Float64Array(grid.blocks[Math.floor(at / BLOCK_ROWS)]!.buffer, (at % BLOCK_ROWS) * width * Float64Array.BYTES_PER_ELEMENT, width);
 
 /** A return's values in element order: its own finite numbers only (nothing from a prototype), else NaN. */
 export function readValues(values: Readonly<Record<string, unknown>>, codes: readonly string[], into: Float64Array<ArrayBuffer> = new Float64Array(codes.length)): Float64Array<ArrayBuffer> {
