@@ -24,6 +24,10 @@ export const ENV = {
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   portalBaseUrl: 'PORTAL_BASE_URL',
   counties: 'COUNTIES',
+  userPoolId: 'USER_POOL_ID',
+  userPoolClientId: 'USER_POOL_CLIENT_ID',
+  /** the user pool's JWKS when it is not Cognito's own address (the local stand-in) */
+  userPoolJwksUrl: 'USER_POOL_JWKS_URL',
 } as const;
 
 /** Standard AWS SDK variables (read by the SDK itself, not by us). */
@@ -34,6 +38,7 @@ export const AWS_ENV = {
   endpointS3: 'AWS_ENDPOINT_URL_S3',
   endpointDynamoDb: 'AWS_ENDPOINT_URL_DYNAMODB',
   endpointSns: 'AWS_ENDPOINT_URL_SNS',
+  endpointCognito: 'AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER',
   requestChecksumCalculation: 'AWS_REQUEST_CHECKSUM_CALCULATION',
   responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
 } as const;
@@ -59,6 +64,8 @@ export interface Config {
   portalBaseUrl?: string;
   /** the counties this deployment serves (scheduled consolidation and digests); absent: every county in the registry */
   counties?: string[];
+  /** the user pool the portal signs people in with (portal function only) */
+  userPool?: { userPoolId: string; clientId: string; jwksUrl?: string };
   /** AWS_REGION as the SDK will see it (informational) */
   region?: string;
   /** endpoint overrides the SDK will use (informational: the SDK reads them itself) */
@@ -104,6 +111,9 @@ const schema = z.object({
       .regex(/^\d{6}(,\d{6})*$/, 'not a comma-separated list of 6-digit county codes')
       .transform((s) => s.split(',')),
   ),
+  [ENV.userPoolId]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/, 'not a Cognito user pool id')),
+  [ENV.userPoolClientId]: optional(z.string().regex(/^[0-9A-Za-z]{1,128}$/, 'not a user pool client id')),
+  [ENV.userPoolJwksUrl]: optional(url),
   [AWS_ENV.region]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region')),
   [AWS_ENV.endpointS3]: optional(url),
   [AWS_ENV.endpointDynamoDb]: optional(url),
@@ -135,6 +145,8 @@ export function loadConfig(env: Env): Config {
   if (e[ENV.opsTopicArn]) config.opsTopicArn = e[ENV.opsTopicArn];
   if (e[ENV.portalBaseUrl]) config.portalBaseUrl = e[ENV.portalBaseUrl];
   if (e[ENV.counties]) config.counties = e[ENV.counties];
+  const [poolId, clientId, jwksUrl] = [e[ENV.userPoolId], e[ENV.userPoolClientId], e[ENV.userPoolJwksUrl]];
+  if (poolId && clientId) config.userPool = { userPoolId: poolId, clientId, ...(jwksUrl ? { jwksUrl } : {}) };
   if (e[AWS_ENV.region]) config.region = e[AWS_ENV.region];
   if (e[AWS_ENV.endpointS3]) config.endpoints.s3 = e[AWS_ENV.endpointS3];
   if (e[AWS_ENV.endpointDynamoDb]) config.endpoints.dynamodb = e[AWS_ENV.endpointDynamoDb];

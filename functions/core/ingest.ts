@@ -14,7 +14,9 @@ import { XLSX_TYPE } from './render/deterministic.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_MONTHS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
 import { validateUpload } from './validate/index.ts';
-import type { Alerter, CurrentSubmission, ObjectStore, SubmissionStore, SubmissionVersion, VersionRef } from '../ports/index.ts';
+import type { Alerter, AuditLog, CurrentSubmission, ObjectStore, SubmissionStore, SubmissionVersion, VersionRef } from '../ports/index.ts';
+import { auditEvent } from './audit.ts';
+import { periodLabel } from './layout.ts';
 import type { Definitions } from './definitions/definitions.ts';
 import type { DefinitionsPort } from './definitions/source.ts';
 
@@ -31,6 +33,8 @@ export interface UploadEvent {
   eventTime: string;
   /** the S3 object version, when the bucket keeps versions (AWS): read exactly what this event announced */
   objectVersionId?: string;
+  /** who S3 says wrote the object (the event's userIdentity.principalId): recorded for an upload without the portal's metadata */
+  principalId?: string;
 }
 
 export interface UploadKey {
@@ -46,6 +50,8 @@ export interface IngestDeps {
   objects: ObjectStore;
   store: SubmissionStore;
   alerter?: Alerter;
+  /** the audit trail: every upload, with who and from where */
+  audit?: AuditLog;
   reportsBucket: string;
   maxUploadBytes: number;
   /** the portal, for links in alerts (else the S3 location of the marked-up workbook) */
@@ -56,8 +62,11 @@ export interface IngestDeps {
 /** A claim on a version's alert older than this is taken to be a crashed attempt's (the ingest function times out at 60 s). */
 export const ALERT_LEASE_MS = 90_000;
 
-/** The metadata field an upload can carry to say who uploaded it (the portal's presigned POST sets it). */
+/** The metadata field an upload can carry to say for whom it was uploaded (the portal's presigned POST sets it: the institution). */
 export const UPLOADER_METADATA = 'uploader';
+/** The person (portal username) and the address the portal signed the upload for: x-amz-meta-uploader-user, -uploader-ip. */
+export const UPLOADER_USER_METADATA = 'uploader-user';
+export const UPLOADER_IP_METADATA = 'uploader-ip';
 
 export type IngestOutcome =
   | { kind: 'ignored'; key: string; reason: string }
@@ -70,6 +79,8 @@ export type IngestOutcome =
       feedbackKey: string | null;
       /** whether this call sent the version's alert (false for a duplicate event, or nothing to alert) */
       alerted: boolean;
+      /** a closed month's accepted upload: held as a correction (补报) until a reviewer approves it */
+      held: boolean;
       report: Report;
     };
 
@@ -106,7 +117,7 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   const now = deps.now?.() ?? new Date();
   const defs = await deps.definitions.at(key.period);
 
-  const { report, submission, bytes } = await validateObject(event, key, deps, defs, now);
+  const { report, submission, bytes, metadata } = await validateObject(event, key, deps, defs, now);
   // the marked-up workbook first: the version item, once written, points at it
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
@@ -134,17 +145,54 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
     reportKey,
     feedbackKey,
     firstIssues: report.issues.filter((i) => i.severity !== 'info').slice(0, 20),
+    ...uploaderOf(metadata, event),
   };
   await deps.objects.put(deps.reportsBucket, reportKey, JSON.stringify(report, null, 2), 'application/json; charset=utf-8');
   await deps.store.putVersion(version, submission);
   let becameCurrent = false;
+  let held = false;
   if (submission && version.status !== 'rejected') {
-    const current: CurrentSubmission = { ...version, status: version.status, submission };
-    becameCurrent = await deps.store.makeCurrent(current);
+    const current: CurrentSubmission = { ...version, status: version.status, submission, review: { state: 'pending' } };
+    // a closed month keeps its returns: an accepted upload waits as a correction until it is approved
+    if (await deps.store.closure(key.county, key.period)) held = await deps.store.holdCorrection(current);
+    else becameCurrent = await deps.store.makeCurrent(current);
   }
   await deps.store.recordAttempt(version);
+  await deps.audit?.append(uploadEvent(version, held, defs, now));
   const alerted = await alertOnce(version, report, deps, defs, now);
-  return { kind: 'processed', versionId: ref.versionId, status: version.status, becameCurrent, reportKey, feedbackKey, alerted, report };
+  return { kind: 'processed', versionId: ref.versionId, status: version.status, becameCurrent, reportKey, feedbackKey, alerted, held, report };
+}
+
+/** Who uploaded: the portal's person and address, else the IAM principal S3 names. */
+function uploaderOf(metadata: Record<string, string>, event: UploadEvent): Pick<SubmissionVersion, 'uploadedBy' | 'uploaderIp'> {
+  const user = metadata[UPLOADER_USER_METADATA]?.slice(0, 64);
+  return {
+    uploadedBy: user || (event.principalId ? `iam:${event.principalId.slice(0, 128)}` : null),
+    uploaderIp: metadata[UPLOADER_IP_METADATA]?.slice(0, 64) || null,
+  };
+}
+
+const STATUS_WORDS = { accepted: '已通过', accepted_with_warnings: '有警告', rejected: '未通过' } as const;
+
+/** The upload's audit event, keyed by its version: a repeated event writes it once. */
+function uploadEvent(version: SubmissionVersion, held: boolean, defs: Definitions, now: Date) {
+  const name = defs.institution(version.institution)?.institution.name ?? version.institution;
+  const title = defs.template(version.template)?.title ?? version.template;
+  const by = version.uploadedBy ?? 'unknown';
+  return auditEvent(
+    {
+      at: new Date(version.uploadedAt),
+      scope: version.county,
+      action: 'upload',
+      outcome: 'ok',
+      actor: { username: by, name: null },
+      ip: version.uploaderIp ?? null,
+      subject: { institution: version.institution, template: version.template, period: version.period, versionId: version.versionId, key: version.objectKey },
+      detail: `${name} ${title} ${periodLabel(version.period)}：${STATUS_WORDS[version.status]}${version.errors ? `，错误 ${version.errors} 项` : ''}${version.warnings ? `，警告 ${version.warnings} 项` : ''}${held ? '（已关账：作为补报，待审核通过后替换原报表）' : ''}`,
+    },
+    now,
+    `upload-${version.versionId}`,
+  );
 }
 
 /**
@@ -181,6 +229,8 @@ interface Validated {
   submission: Submission | null;
   /** the upload's bytes, when they were read */
   bytes?: Uint8Array;
+  /** the object's user metadata, when it was read */
+  metadata: Record<string, string>;
 }
 
 async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, defs: Definitions, now: Date): Promise<Validated> {
@@ -190,11 +240,12 @@ async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDe
   if (event.size > deps.maxUploadBytes) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
   const object = await deps.objects.read(event.bucket, event.key, deps.maxUploadBytes, event.objectVersionId);
   if (!object) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
-  const uploader = object.metadata[UPLOADER_METADATA];
-  if (uploader !== undefined && !mayUploadFor(uploader, key)) return refused(uploader, object.bytes.length, options);
-  if (!xlsx) return notXlsx(object.bytes.length);
+  const { metadata } = object;
+  const uploader = metadata[UPLOADER_METADATA];
+  if (uploader !== undefined && !mayUploadFor(uploader, key)) return { ...refused(uploader, object.bytes.length, options), metadata };
+  if (!xlsx) return { ...notXlsx(object.bytes.length), metadata };
   const history = await historyOf(key, deps.store, defs);
-  return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes };
+  return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes, metadata };
 }
 
 /**
@@ -225,7 +276,7 @@ function onlyIssue(issue: Report['issues'][number], size: number, identity: { in
     issues: [issue],
     stats: { bytes: size, rows: 0, values: 0, normalized: 0, errors: 1, warnings: 0, infos: 0, durationMs: 0 },
   };
-  return { report, submission: null };
+  return { report, submission: null, metadata: {} };
 }
 
 /**

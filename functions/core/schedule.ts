@@ -2,11 +2,13 @@
  * What the scheduled function does, as tasks. Pure over ports (no AWS SDK): the Lambda handler
  * (functions/handlers/consolidate.ts) and the local scheduler (`hmis serve`) run the same code.
  *
- *   nightly          every night: consolidate each county's reporting month (today's picture)
+ *   nightly          every night: consolidate each county's reporting month (today's picture), and
+ *                    export yesterday's audit trail (操作记录) as JSON lines to the reports bucket
  *   after-deadline   working days, morning: for each county whose deadline for the reporting month
  *                    has passed, consolidate it and send the deadline digest if anything is outstanding
  *   consolidate      on demand: one county or city and one period (month, quarter or year)
  *   digest           on demand: one county's digest for a period
+ *   audit-export     on demand: one Beijing day's audit trail again (the nightly run writes yesterday's)
  *
  * The reporting month is the calendar month before today in Beijing: in April institutions report
  * March (deadline: the county's deadline day of April). Its consolidation runs nightly through April,
@@ -18,7 +20,8 @@ import { isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './c
 import { PERIOD_PATTERN } from './layout.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
-import type { Alerter } from '../ports/index.ts';
+import type { Alerter, AuditLog } from '../ports/index.ts';
+import { beijingDay, exportAuditDay } from './audit.ts';
 import type { Definitions } from './definitions/definitions.ts';
 
 const month = z.string().regex(PERIOD_PATTERN, 'YYYY-MM');
@@ -39,6 +42,7 @@ export const ScheduledTask = z.discriminatedUnion('task', [
     .strict()
     .refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' }),
   z.object({ task: z.literal('digest'), county: countyCode, period: month }).strict(),
+  z.object({ task: z.literal('audit-export'), day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD') }).strict(),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
@@ -48,6 +52,8 @@ export interface ScheduleDeps extends PublishDeps {
   portalBaseUrl?: string;
   /** the counties served; default every county in the definitions */
   counties?: readonly string[];
+  /** the audit trail, exported nightly */
+  audit?: AuditLog;
 }
 
 export interface DigestOutcome {
@@ -61,6 +67,8 @@ export interface TaskOutcome {
   task: ScheduledTask['task'];
   published: Array<Pick<Published, 'key' | 'latestKey' | 'fileName'> & { code: string; period: string }>;
   digests: DigestOutcome[];
+  /** audit trail files written (a scope without events that day has none) */
+  audit: Array<{ scope: string; key: string; events: number }>;
 }
 
 /**
@@ -95,7 +103,15 @@ export function servedCounties(defs: Definitions, counties?: readonly string[]):
 }
 
 export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { task: task.task, published: [], digests: [] };
+  const outcome: TaskOutcome = { task: task.task, published: [], digests: [], audit: [] };
+  /** every county served, their cities (viewers' events), and '-' (sign-ins nobody could be placed for) */
+  const exportAudit = async (day: string) => {
+    if (!deps.audit) return;
+    const defs = await deps.definitions.latest();
+    const counties = servedCounties(defs, deps.counties);
+    const scopes = [...new Set([...counties, ...counties.map((c) => defs.county(c)!.city.code), '-'])];
+    outcome.audit.push(...(await exportAuditDay({ audit: deps.audit, objects: deps.objects, reportsBucket: deps.reportsBucket }, scopes, day)));
+  };
   const publish = async (level: 'county' | 'city', code: string, period: string) => {
     const p = await publishConsolidated(deps, { level, code, period, now });
     outcome.published.push({ code, period, key: p.key, latestKey: p.latestKey, fileName: p.fileName });
@@ -121,6 +137,7 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
     case 'nightly': {
       const period = reportingMonth(now);
       for (const county of servedCounties(await deps.definitions.at(period), deps.counties)) await publish('county', county, period);
+      await exportAudit(beijingDay(new Date(now.getTime() - 86_400_000)));
       break;
     }
     case 'after-deadline': {
@@ -138,6 +155,9 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
       break;
     case 'digest':
       await digest(task.county, task.period, false);
+      break;
+    case 'audit-export':
+      await exportAudit(task.day);
       break;
   }
   return outcome;

@@ -24,6 +24,7 @@ export async function handler(event: S3Event): Promise<Array<{ key: string; stat
         eTag: record.s3.object.eTag,
         eventTime: record.eventTime,
         ...(record.s3.object.versionId ? { objectVersionId: record.s3.object.versionId } : {}),
+        ...(record.userIdentity?.principalId ? { principalId: record.userIdentity.principalId } : {}),
       },
       deps,
     );

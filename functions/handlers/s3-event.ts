@@ -3,6 +3,8 @@ export interface S3Event {
   Records: Array<{
     eventName: string;
     eventTime: string;
+    /** who wrote the object (an IAM principal in AWS) */
+    userIdentity?: { principalId?: string };
     s3: { bucket: { name: string }; object: { key: string; size: number; eTag?: string; sequencer?: string; versionId?: string } };
   }>;
 }

@@ -12,6 +12,7 @@
  * body is sent aws-chunked with a trailing checksum, which s3rver stores framing and all (a corrupt
  * object); real S3 is indifferent, so the same setting is used everywhere.
  */
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -31,6 +32,7 @@ const CHECKSUMS = { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksu
 let s3: S3Client | undefined;
 let dynamo: DynamoDBClient | undefined;
 let sns: SNSClient | undefined;
+let cognito: CognitoIdentityProviderClient | undefined;
 
 export function s3Client(): S3Client {
   s3 ??= new S3Client({
@@ -52,12 +54,18 @@ export function snsClient(): SNSClient {
   return sns;
 }
 
+export function cognitoClient(): CognitoIdentityProviderClient {
+  cognito ??= new CognitoIdentityProviderClient({ maxAttempts: MAX_ATTEMPTS, requestHandler: REQUEST_HANDLER });
+  return cognito;
+}
+
 /** Closes the per-process clients' sockets and forgets them (CLI shutdown, tests that change env). */
 export function resetClients(): void {
   s3?.destroy();
   dynamo?.destroy();
   sns?.destroy();
-  s3 = dynamo = sns = undefined;
+  cognito?.destroy();
+  s3 = dynamo = sns = cognito = undefined;
 }
 
 /** Where the services are: the shape of the local stack's endpoints.json (extra fields ignored). */
@@ -67,13 +75,27 @@ export interface ClientEndpoints {
   sns: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** the user pool (the local stand-in: functions/adapters/local/idp.ts) */
+  cognito?: UserPoolEndpoint;
+}
+
+/** Where a user pool answers and who it is. */
+export interface UserPoolEndpoint {
+  /** the Cognito API endpoint (the stand-in's address locally) */
+  url: string;
+  userPoolId: string;
+  clientId: string;
+  /** the JWKS, when not at Cognito's own address */
+  jwksUrl: string;
 }
 
 export interface Clients {
   s3: S3Client;
   dynamodb: DynamoDBClient;
   sns: SNSClient;
-  /** closes the three clients' sockets */
+  /** the user pool's API, when the endpoints name one */
+  cognito: CognitoIdentityProviderClient | null;
+  /** closes the clients' sockets */
   destroy(): void;
 }
 
@@ -92,10 +114,12 @@ export function makeClients(endpoints: ClientEndpoints, options: { maxAttempts?:
     s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true, ...CHECKSUMS }),
     dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
     sns: new SNSClient({ ...common, endpoint: endpoints.sns }),
+    cognito: endpoints.cognito ? new CognitoIdentityProviderClient({ ...common, endpoint: endpoints.cognito.url }) : null,
     destroy() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
       clients.sns.destroy();
+      clients.cognito?.destroy();
     },
   };
   return clients;

@@ -8,6 +8,7 @@
  *   dynamodb/           dynalite's LevelDB (unless dynamodbInMemory)
  *   alerts.jsonl        every SNS Publish, one JSON line each
  *   dead-letter.jsonl   upload events whose handler failed 3 times (Lambda's on-failure record)
+ *   idp.json, idp-key.pem   the user pool stand-in's users and signing key (functions/adapters/local/idp.ts)
  *   endpoints.json      written once everything answers (the portal too, when there is one), removed by stop()
  *   stack.lock          pid of the process using the data dir (LevelDB allows one), removed by stop()
  */
@@ -17,6 +18,7 @@ import { join, resolve } from 'node:path';
 import type { ClientEndpoints } from '../aws/clients.ts';
 import { AWS_ENV, ENV } from '../../config.ts';
 import { seedLocalDefinitions } from './definitions.ts';
+import { startLocalIdp, type LocalIdp } from './idp.ts';
 import { startDynamo, type LocalDynamo } from './dynamo.ts';
 import { createUploadBridge, type BridgeStats, type UploadHandler } from './events.ts';
 import { startS3, type LocalS3 } from './s3.ts';
@@ -146,6 +148,14 @@ export function envFor(endpoints: StackEndpoints): Record<string, string> {
     [AWS_ENV.requestChecksumCalculation]: 'WHEN_REQUIRED',
     [AWS_ENV.responseChecksumValidation]: 'WHEN_REQUIRED',
     ...(endpoints.portal ? { [ENV.portalBaseUrl]: endpoints.portal } : {}),
+    ...(endpoints.cognito
+      ? {
+          [ENV.userPoolId]: endpoints.cognito.userPoolId,
+          [ENV.userPoolClientId]: endpoints.cognito.clientId,
+          [ENV.userPoolJwksUrl]: endpoints.cognito.jwksUrl,
+          [AWS_ENV.endpointCognito]: endpoints.cognito.url,
+        }
+      : {}),
   };
   return env;
 }
@@ -171,8 +181,9 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   let sns: LocalSns | undefined;
   let dynamo: LocalDynamo | undefined;
   let s3: LocalS3 | undefined;
+  let idp: LocalIdp | undefined;
   const closeAll = async () => {
-    await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close()]);
+    await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close(), idp?.close()]);
     await unlock();
   };
   const bridge = options.onUpload
@@ -215,8 +226,9 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       port: options.s3Port ?? 0,
       buckets: [LOCAL_NAMES.uploadsBucket, LOCAL_NAMES.reportsBucket],
     }).then((x) => (s3 = x)),
+    startLocalIdp({ dataDir, region: LOCAL_REGION, accessKeyId: LOCAL_CREDENTIALS.accessKeyId }).then((x) => (idp = x)),
   ]);
-  const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [[['SNS', 'DynamoDB', 'S3'][i]!, r.reason] as const] : []));
+  const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [[['SNS', 'DynamoDB', 'S3', 'user pool'][i]!, r.reason] as const] : []));
   if (failures.length) {
     await closeAll();
     const ports = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port };
@@ -240,6 +252,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     buckets: { uploads: LOCAL_NAMES.uploadsBucket, reports: LOCAL_NAMES.reportsBucket },
     table: LOCAL_NAMES.table,
     topics: { alerts: sns!.topicArn(LOCAL_NAMES.alertsTopic), ops: sns!.topicArn(LOCAL_NAMES.opsTopic) },
+    cognito: { url: idp!.url, userPoolId: idp!.userPoolId, clientId: idp!.clientId, jwksUrl: idp!.jwksUrl },
     pid: process.pid,
   };
   try {
