@@ -160,7 +160,8 @@ export async function checkWarning(deps: ReviewDeps, request: SlotRequest & { ve
   const note = request.note.trim();
   if ([...note].length > MAX_NOTE_CHARS) throw new ReviewError('invalid', `核实说明不超过 ${MAX_NOTE_CHARS} 字`);
   const { version, slot } = await target(deps, request);
-  if (!version.firstIssues.some((i) => i.severity === 'warning' && warningKey(i) === request.key)) throw new ReviewError('not-found', '这次上报没有该警告');
+  if (!/^[a-z0-9-]+\|/.test(request.key) || request.key.length > 300) throw new ReviewError('invalid', '警告标识无效');
+  if (Object.keys(version.checks ?? {}).length >= 500 && !version.checks?.[request.key]) throw new ReviewError('invalid', '已核实的警告过多');
   const ok = await deps.store.checkWarning(slot, request.key, { by: request.by.username, byName: request.by.name ?? request.by.username, at: now.toISOString(), note });
   if (!ok) throw new ReviewError('conflict', '该报表已重新上传，请刷新后审核最新版本');
   const n = await names(deps, request);
