@@ -433,9 +433,15 @@ describe('the sample data itself', () => {
     expect(row.current.missing).toEqual([{ code: '150525-105', name: '治安镇中心卫生院', reason: '未通过' }]);
   });
 
-  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals', async () => {
+  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals once the county approved its returns', async () => {
     const county = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
+    // the city reads approved returns only: before the county's review, nothing
+    const before = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
+    expect(before.summary.flatMap((s) => s.rows).every((x) => x.current.covered === 0)).toBe(true);
+    const reviews = [...store.currents.values()].map((c) => [c, c.review] as const);
+    for (const [c] of reviews) c.review = { state: 'approved' };
     const city = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
+    for (const [c, review] of reviews) c.review = review;
     const pick = (r: typeof county) => r.summary.flatMap((s) => s.rows).map((x) => [x.code, x.current.value, x.ytd.value, x.previous.value, x.lastYear.value]);
     expect(pick(city)).toEqual(pick(county));
     expect(city.details[0]!.rows.map((x) => x.code)).toEqual([COUNTY]);
