@@ -273,7 +273,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
         contentType: XLSX_TYPE,
         maxBytes: deps.maxUploadBytes,
         // signed into the policy: S3 refuses a POST that changes them; ingest records them on the version
-        metadata: { [UPLOADER_METADATA]: institution.code, [UPLOADER_USER_METADATA]: p.username, [UPLOADER_IP_METADATA]: (request.ip ?? '').slice(0, 64) },
+        metadata: { [UPLOADER_METADATA]: institution.code, [UPLOADER_USER_METADATA]: p.username, ...(request.ip ? { [UPLOADER_IP_METADATA]: request.ip.slice(0, 64) } : {}) },
         expiresSeconds: UPLOAD_LINK_SECONDS,
       });
       return json(200, { ...post, key, maxBytes: deps.maxUploadBytes, expiresAt: new Date(now().getTime() + UPLOAD_LINK_SECONDS * 1000).toISOString() });

@@ -649,7 +649,7 @@ describe('an institution reads and writes only its own data', () => {
         key: body.key,
         contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
         maxBytes: 10 * 1024 * 1024,
-        metadata: { uploader: INST, 'uploader-user': PEOPLE.reporter!.username, 'uploader-ip': '' },
+        metadata: { uploader: INST, 'uploader-user': PEOPLE.reporter!.username },
         expiresSeconds: 900,
       },
     ]);

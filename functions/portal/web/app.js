@@ -190,7 +190,7 @@
     TABS.forEach(function (t) { $('tab-' + t).hidden = state.tabs.indexOf(t) < 0; });
     $('tabs').hidden = state.tabs.length < 2;
     // a deep link to one's own upload opens the own view; a county's person sees it over the grid
-    state.tab = state.deepLink && me.institution === state.deepLink.institution ? 'own' : state.tabs[0] === 'own' || state.tabs.indexOf('county') < 0 ? state.tabs[0] : 'county';
+    state.tab = state.deepLink && me.institution === state.deepLink.institution ? 'own' : state.tabs.indexOf('county') >= 0 ? 'county' : state.tabs[0];
     showTab();
     if (state.deepLink) {
       var d = state.deepLink;
@@ -200,6 +200,8 @@
   }
 
   function showTab() {
+    // the month picker is for the views of a month
+    $('toolbar').hidden = ['users', 'defs', 'audit'].indexOf(state.tab) >= 0;
     TABS.forEach(function (t) {
       $(t + '-view').hidden = state.tab !== t;
       $('tab-' + t).className = 'tab' + (state.tab === t ? ' active' : '');
