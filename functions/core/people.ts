@@ -20,6 +20,9 @@ import type { Definitions } from './definitions/definitions.ts';
 export const ROLES = ['reporter', 'reviewer', 'admin', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The user pool attribute holding a person's unit (institution, commission or city code). */
+export const UNIT_ATTRIBUTE = 'custom:institution';
+
 export const ROLE_LABELS: Record<Role, string> = { reporter: '填报员', reviewer: '审核员', admin: '管理员', viewer: '查看' };
 
 /** A role from what people type: 填报员 / reporter … */

@@ -23,6 +23,8 @@ import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
 export const CONSOLIDATE_WRITES = 'consolidated/';
+/** the nightly audit trail export (functions/core/audit.ts auditExportKey) */
+export const AUDIT_EXPORTS = 'audit/';
 export const CONSOLIDATE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
 /** The scheduled tasks and the input each sends: the handler's own (functions/core/schedule.ts SCHEDULES). */
@@ -68,6 +70,7 @@ export class Consolidate extends Construct {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TASK_KEY_PREFIX}*`] },
     });
     f.allow('WriteConsolidated', ['s3:PutObject'], [storage.reports.arnForObjects(`${CONSOLIDATE_WRITES}*`)], 'Consolidated workbooks, one key per county (or city, province) and period, under consolidated/ only.');
+    f.allow('ExportAudit', ['s3:PutObject'], [storage.reports.arnForObjects(`${AUDIT_EXPORTS}*`)], "One JSON lines file per scope and Beijing day under audit/ (the audit trail's daily export).");
     f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn]);
 
     const timeZone = TimeZone.of(props.schedule.timezone);

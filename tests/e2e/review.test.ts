@@ -244,7 +244,7 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
           await b.click('#refresh');
           return b.locator('#login-view').isVisible();
         },
-        { timeout: 60_000, intervals: [500] },
+        { timeout: 60_000, interval: 500 },
       )
       .toBe(true);
     expect(Date.now() - disabledAt).toBeLessThan(60_000);

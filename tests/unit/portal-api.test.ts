@@ -77,7 +77,7 @@ function version(institution: string, versionId: string, overrides: Partial<Subm
 
 /** an accepted version with one warning, current in the store */
 async function accepted(institution: string, versionId: string, at = '2025-04-04T02:00:00.000Z'): Promise<CurrentSubmission> {
-  const warning = { severity: 'warning' as const, code: 'history-outlier' as const, sheet: '基层月报', cell: 'D35', row: 35, column: 4, element: 'JC28', value: 9000, message: 'D35「门急诊人次」9000 与本机构近 6 个月中位数相差过大' };
+  const warning = { severity: 'warning' as const, code: 'history-outlier' as const, sheet: '基层月报', cell: 'D35', row: 35, column: 'D', element: 'JC28', value: 9000, message: 'D35「门急诊人次」9000 与本机构近 6 个月中位数相差过大' };
   const v: CurrentSubmission = {
     ...version(institution, versionId, { order: `${at}#${versionId}`, uploadedAt: at, status: 'accepted_with_warnings', errors: 0, warnings: 1, firstIssues: [warning] }),
     status: 'accepted_with_warnings',

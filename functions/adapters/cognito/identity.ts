@@ -33,11 +33,9 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { ROLES, type Person, type PersonRecord, type Role } from '../../core/people.ts';
+import { ROLES, UNIT_ATTRIBUTE, type Person, type PersonRecord, type Role } from '../../core/people.ts';
 import { IdentityError, type IdentityProvider, type Session, type SignInOutcome } from '../../ports/index.ts';
 
-/** The user pool attribute holding a person's unit (institution, commission or city code). */
-export const UNIT_ATTRIBUTE = 'custom:institution';
 /** How long a token's GetUser answer is trusted: revocation and disabling take effect within it. */
 export const RECHECK_SECONDS = 30;
 const CACHE_MAX = 5_000;
