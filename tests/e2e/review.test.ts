@@ -46,6 +46,9 @@ const PEOPLE = {
   reviewer: { name: '王审核', phone: '13800000001', unit: '150525-000', role: 'reviewer' },
 } as const;
 
+/** a machine shared with other work answers slowly at times: polls wait up to 15 s */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+
 if (!existsSync(CHROMIUM)) throw new Error(`[e2e] ${CHROMIUM} not found: apt-get install chromium (.ci/run does), or set HMIS_CHROMIUM`);
 
 /** 青龙山's March T-JC, filled with the base values */
@@ -103,7 +106,7 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     await page.fill('#newpw', 'weak');
     await page.fill('#newpw2', 'weak');
     await page.click('#newpw-submit');
-    await expect.poll(() => page.locator('#newpw-error').textContent()).toContain('新密码不符合要求');
+    await poll(() => page.locator('#newpw-error').textContent()).toContain('新密码不符合要求');
     await page.fill('#newpw', OWN);
     await page.fill('#newpw2', OWN);
     await page.click('#newpw-submit');
@@ -124,6 +127,8 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     const { page } = pages.reviewer;
     await page.click('#refresh');
     await cell(page, institution).locator('.rv').waitFor();
+    // the card of the previous review goes first: wait for this one
+    await page.evaluate(() => document.getElementById('review-body')!.replaceChildren());
     await cell(page, institution).click();
     await page.waitForSelector('#review-card:not([hidden]) #review-state');
   }
@@ -144,16 +149,16 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
         if ((await box.isChecked()) !== (role === p.role)) await box.click();
       }
       await page.click('#user-add');
-      await expect.poll(() => page.locator('#user-result').textContent()).toContain(`已创建 ${p.name}（${p.phone}）`);
+      await poll(() => page.locator('#user-result').textContent()).toContain(`已创建 ${p.name}（${p.phone}）`);
       temporary.set(key, (await page.locator('#user-result').getAttribute('data-password'))!);
-      await expect.poll(() => page.locator(`#users-table tr[data-user="${p.phone}"]`).textContent()).toContain('待首次登录');
+      await poll(() => page.locator(`#users-table tr[data-user="${p.phone}"]`).textContent()).toContain('待首次登录');
     }
     await page.screenshot({ path: join(SHOTS, '11-users.png'), fullPage: true });
     for (const key of ['a', 'b', 'reviewer'] as const) await firstSignIn(pages[key].page, PEOPLE[key].phone, temporary.get(key)!);
     expect(await pages.a.page.locator('#who-name').textContent()).toBe('张填报（八仙筒镇中心卫生院）');
     expect(await pages.reviewer.page.locator('#tab-users').isHidden()).toBe(true);
-    await page.click('#refresh');
-    await expect.poll(() => page.locator(`#users-table tr[data-user="${PEOPLE.a.phone}"]`).textContent()).toContain('正常');
+    await page.click('#tab-users');
+    await poll(() => page.locator(`#users-table tr[data-user="${PEOPLE.a.phone}"]`).textContent()).toContain('正常');
   });
 
   it('upload with a warning and a 说明; review: 已核实, a return with a reason, a re-upload, approval', async () => {
@@ -161,11 +166,11 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     await ownRow(a).waitFor();
     await a.fill('#own-table input.note[data-template="T-JC"]', '备注较长：本月集中开展义诊，情况说明写在备注中');
     await upload(a, 'remark-long.xlsx');
-    await expect.poll(() => a.locator('#result-status').getAttribute('data-status')).toBe('accepted_with_warnings');
-    await expect.poll(() => ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('pending');
+    await poll(() => a.locator('#result-status').getAttribute('data-status')).toBe('accepted_with_warnings');
+    await poll(() => ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('pending');
     expect(await ownRow(a).textContent()).toContain('说明：备注较长');
     await upload(pages.b.page, { name: '青龙山三月.xlsx', buffer: await returnOfB() });
-    await expect.poll(() => pages.b.page.locator('#result-status').getAttribute('data-status')).toBe('accepted');
+    await poll(() => pages.b.page.locator('#result-status').getAttribute('data-status')).toBe('accepted');
 
     const r = pages.reviewer.page;
     await openReview(A);
@@ -175,32 +180,32 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     expect(await warning.textContent()).toContain('E8');
     await warning.locator('input').fill('电话核实：备注属实');
     await warning.locator('[data-action="check"]').click();
-    await expect.poll(() => r.locator('#review-warnings tbody tr').first().textContent()).toContain('已核实 电话核实：备注属实（王审核）');
+    await poll(() => r.locator('#review-warnings tbody tr').first().textContent()).toContain('已核实 电话核实：备注属实（王审核）');
     await r.click('#review-return');
-    await expect.poll(() => r.locator('#toast').textContent()).toContain('退回时请填写原因');
+    await poll(() => r.locator('#toast').textContent()).toContain('退回时请填写原因');
     await r.fill('#review-reason', '备注过长，请精简后重新上报');
     await r.click('#review-return');
-    await expect.poll(() => r.locator('#review-state').getAttribute('data-state')).toBe('returned');
+    await poll(() => r.locator('#review-state').getAttribute('data-state')).toBe('returned');
     await r.screenshot({ path: join(SHOTS, '12-review-returned.png'), fullPage: true });
 
     await a.click('#refresh');
-    await expect.poll(() => ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('returned');
+    await poll(() => ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('returned');
     expect(await ownRow(a).textContent()).toContain('退回原因：备注过长，请精简后重新上报（王审核）');
     const alert = (await readAlerts(serving.stack.dataDir)).find((x) => x.attributes.kind === 'returned' && x.attributes.institution === A)!;
     expect(alert.deliveries.sms).toBe('【卫健统计】八仙筒镇中心卫生院 2025年3月基层月报被退回，请登录报送平台查看');
     await a.screenshot({ path: join(SHOTS, '13-institution-returned.png'), fullPage: true });
 
     await upload(a, 'valid-T-JC.xlsx');
-    await expect.poll(() => a.locator('#result-status').getAttribute('data-status')).toBe('accepted');
-    await expect.poll(() => ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('pending');
+    await poll(() => a.locator('#result-status').getAttribute('data-status')).toBe('accepted');
+    await poll(() => ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('pending');
 
     for (const institution of [A, B]) {
       await openReview(institution);
       await r.click('#review-approve');
-      await expect.poll(() => r.locator('#review-state').getAttribute('data-state')).toBe('approved');
+      await poll(() => r.locator('#review-state').getAttribute('data-state')).toBe('approved');
     }
-    await expect.poll(() => cell(r, A).getAttribute('data-review')).toBe('approved');
-    await expect.poll(() => cell(r, B).getAttribute('data-review')).toBe('approved');
+    await poll(() => cell(r, A).getAttribute('data-review')).toBe('approved');
+    await poll(() => cell(r, B).getAttribute('data-review')).toBe('approved');
   });
 
   it('the month closed (关账); a 补报 waits for review, and replaces the return once approved', async () => {
@@ -208,14 +213,14 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     await admin.click('#tab-county');
     await admin.locator('#close-month:not([hidden])').waitFor();
     await admin.click('#close-month');
-    await expect.poll(() => admin.locator('#close-msg').textContent()).toContain('已关账（奈曼旗管理员');
+    await poll(() => admin.locator('#close-msg').textContent()).toContain('已关账（奈曼旗管理员');
     expect(await admin.locator('#close-month').isDisabled()).toBe(true);
 
     const a = pages.a.page;
     await a.click('#refresh');
-    await expect.poll(() => ownRow(a).textContent()).toContain('本月已关账');
+    await poll(() => ownRow(a).textContent()).toContain('本月已关账');
     await upload(a, 'remark-long.xlsx');
-    await expect.poll(() => ownRow(a).locator('[data-review]').nth(1).textContent()).toBe('补报待审核');
+    await poll(() => ownRow(a).locator('[data-review]').nth(1).textContent()).toBe('补报待审核');
     expect(await ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('approved');
     await a.screenshot({ path: join(SHOTS, '14-correction.png'), fullPage: true });
 
@@ -224,9 +229,9 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     expect(await cell(r, A).getAttribute('data-review')).toBe('correction');
     expect(await r.locator('#review-state').getAttribute('data-held')).toBe('1');
     await r.click('#review-approve');
-    await expect.poll(() => cell(r, A).getAttribute('data-review')).toBe('approved');
+    await poll(() => cell(r, A).getAttribute('data-review')).toBe('approved');
     await a.click('#refresh');
-    await expect.poll(() => ownRow(a).locator('[data-review]').count()).toBe(1);
+    await poll(() => ownRow(a).locator('[data-review]').count()).toBe(1);
     expect(await ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('approved');
   });
 
@@ -236,12 +241,13 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     const admin = pages.admin.page;
     await admin.click('#tab-users');
     await admin.locator(`#users-table tr[data-user="${PEOPLE.b.phone}"] [data-action="disable"]`).click();
-    await expect.poll(() => admin.locator(`#users-table tr[data-user="${PEOPLE.b.phone}"]`).textContent()).toContain('已停用');
+    await poll(() => admin.locator(`#users-table tr[data-user="${PEOPLE.b.phone}"]`).textContent()).toContain('已停用');
     const disabledAt = Date.now();
     await expect
       .poll(
         async () => {
-          await b.click('#refresh');
+          // the page asks the API again; on a 401 it shows the sign-in (and the button goes with the page)
+          if (await b.locator('#refresh').isVisible()) await b.click('#refresh');
           return b.locator('#login-view').isVisible();
         },
         { timeout: 60_000, interval: 500 },
@@ -251,11 +257,11 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     await b.fill('#login-user', PEOPLE.b.phone);
     await b.fill('#login-password', OWN);
     await b.click('#login-submit');
-    await expect.poll(() => b.locator('#login-error').textContent()).toBe('账号已停用，请联系本旗县卫健委的管理员');
+    await poll(() => b.locator('#login-error').textContent()).toBe('账号已停用，请联系本旗县卫健委的管理员');
     await b.fill('#login-user', PEOPLE.a.phone);
     await b.fill('#login-password', 'Wrong-pass-9');
     await b.click('#login-submit');
-    await expect.poll(() => b.locator('#login-error').textContent()).toBe('手机号或密码不正确');
+    await poll(() => b.locator('#login-error').textContent()).toBe('手机号或密码不正确');
   });
 
   it('the 操作记录 page shows all of it, and exports it', async () => {
@@ -264,7 +270,7 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     await admin.selectOption('#audit-from', '2025-04');
     await admin.click('#audit-search');
     const rows = admin.locator('#audit-table tbody tr');
-    await expect.poll(() => rows.count()).toBeGreaterThan(20);
+    await poll(() => rows.count()).toBeGreaterThan(20);
     const text = (await admin.locator('#audit-table tbody').textContent())!;
     for (const expected of [
       '新增用户：张填报（13800000101），填报员，八仙筒镇中心卫生院',
@@ -293,10 +299,10 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
     // filtered to one person, and exported
     await admin.fill('#audit-actor', PEOPLE.reviewer.phone);
     await admin.click('#audit-search');
-    await expect.poll(async () => (await rows.allTextContents()).every((t) => t.includes(PEOPLE.reviewer.phone))).toBe(true);
+    await poll(async () => (await rows.allTextContents()).every((t) => t.includes(PEOPLE.reviewer.phone))).toBe(true);
     await admin.fill('#audit-actor', '');
     await admin.click('#audit-search');
-    await expect.poll(() => rows.count()).toBeGreaterThan(20);
+    await poll(() => rows.count()).toBeGreaterThan(20);
     const total = await rows.count();
     const [download] = await Promise.all([admin.waitForEvent('download'), admin.click('#audit-export')]);
     expect(download.suggestedFilename()).toBe('奈曼旗操作记录_2025-04.xlsx');

@@ -42,7 +42,7 @@ export const PORTAL_DEFAULT_PORT = 8080;
 export interface StartPortalOptions {
   /** the local stack (started here or found running): its endpoints */
   stack: { endpoints: StackEndpoints };
-  /** <dataDir>/portal-secret keeps the secret between runs */
+  /** <dataDir>/portal-users.txt gets the first administrators (a new user pool) */
   dataDir: string;
   /** 0 = a free port; default 8080 */
   port?: number;
