@@ -94,6 +94,14 @@ async function target(deps: ReviewDeps, request: SlotRequest) {
   return { ...found, slot };
 }
 
+/** One line of the audit trail about a slot's version, by the person acting. */
+function record(deps: ReviewDeps, request: SlotRequest & { by: Actor }, action: 'review' | 'explain', versionId: string, detail: string, now: Date): Promise<void> {
+  const { county, institution, template, period, by } = request;
+  return deps.audit.append(
+    auditEvent({ scope: county, action, outcome: 'ok', actor: { username: by.username, name: by.name }, ip: by.ip, subject: { institution, template, period, versionId }, detail }, now),
+  );
+}
+
 async function names(deps: ReviewDeps, request: SlotRequest) {
   const defs = await deps.definitions.at(request.period);
   const template = defs.template(request.template);
@@ -123,20 +131,7 @@ export async function decide(
   if (!ok) throw new ReviewError('conflict', '该报表已重新上传，请刷新后审核最新版本');
   const n = await names(deps, request);
   const what = `${n.institution} ${n.template} ${periodLabel(request.period)}${held ? '补报' : ''}`;
-  await deps.audit.append(
-    auditEvent(
-      {
-        scope: request.county,
-        action: 'review',
-        outcome: 'ok',
-        actor: { username: request.by.username, name: request.by.name },
-        ip: request.by.ip,
-        subject: { institution: request.institution, template: request.template, period: request.period, versionId: version.versionId },
-        detail: state === 'approved' ? `审核通过：${what}${held ? '（替换原报表）' : ''}` : `退回：${what}。原因：${reason}`,
-      },
-      now,
-    ),
-  );
+  await record(deps, request, 'review', version.versionId, state === 'approved' ? `审核通过：${what}${held ? '（替换原报表）' : ''}` : `退回：${what}。原因：${reason}`, now);
   if (state === 'returned' && deps.alerter) {
     const link = deps.portalBaseUrl ? feedbackLocationOf({ portalBaseUrl: deps.portalBaseUrl, reportsBucket: deps.reportsBucket, feedbackKey: version.reportKey, version }) : null;
     await deps.alerter.publish(
@@ -165,20 +160,8 @@ export async function checkWarning(deps: ReviewDeps, request: SlotRequest & { ve
   const ok = await deps.store.checkWarning(slot, request.key, { by: request.by.username, byName: request.by.name ?? request.by.username, at: now.toISOString(), note });
   if (!ok) throw new ReviewError('conflict', '该报表已重新上传，请刷新后审核最新版本');
   const n = await names(deps, request);
-  await deps.audit.append(
-    auditEvent(
-      {
-        scope: request.county,
-        action: 'review',
-        outcome: 'ok',
-        actor: { username: request.by.username, name: request.by.name },
-        ip: request.by.ip,
-        subject: { institution: request.institution, template: request.template, period: request.period, versionId: version.versionId },
-        detail: `已核实警告：${n.institution} ${n.template} ${periodLabel(request.period)} ${request.key.split('|').slice(1).filter(Boolean).join(' ')}${note ? `。说明：${note}` : ''}`,
-      },
-      now,
-    ),
-  );
+  const where = request.key.split('|').slice(1).filter(Boolean).join(' ');
+  await record(deps, request, 'review', version.versionId, `已核实警告：${n.institution} ${n.template} ${periodLabel(request.period)} ${where}${note ? `。说明：${note}` : ''}`, now);
 }
 
 /** The institution's 说明 of its warnings, on the version it uploaded. */
@@ -189,20 +172,7 @@ export async function explain(deps: ReviewDeps, request: SlotRequest & { version
   const { version, slot } = await target(deps, request);
   const ok = await deps.store.explain(slot, { by: request.by.username, byName: request.by.name ?? request.by.username, at: now.toISOString(), text });
   if (!ok) throw new ReviewError('conflict', '该报表已重新上传，请在最新版本上填写说明');
-  await deps.audit.append(
-    auditEvent(
-      {
-        scope: request.county,
-        action: 'explain',
-        outcome: 'ok',
-        actor: { username: request.by.username, name: request.by.name },
-        ip: request.by.ip,
-        subject: { institution: request.institution, template: request.template, period: request.period, versionId: version.versionId },
-        detail: `说明：${text}`,
-      },
-      now,
-    ),
-  );
+  await record(deps, request, 'explain', version.versionId, `说明：${text}`, now);
 }
 
 /** 关账: from now on an accepted upload of the month is a correction (补报) held until approved. */
