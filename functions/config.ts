@@ -28,6 +28,8 @@ export const ENV = {
   userPoolClientId: 'USER_POOL_CLIENT_ID',
   /** the user pool's JWKS when it is not Cognito's own address (the local stand-in) */
   userPoolJwksUrl: 'USER_POOL_JWKS_URL',
+  /** the ingest queue: reconciliation sends there what the event path lost */
+  uploadQueueUrl: 'UPLOAD_QUEUE_URL',
 } as const;
 
 /** Standard AWS SDK variables (read by the SDK itself, not by us). */
@@ -39,12 +41,13 @@ export const AWS_ENV = {
   endpointDynamoDb: 'AWS_ENDPOINT_URL_DYNAMODB',
   endpointSns: 'AWS_ENDPOINT_URL_SNS',
   endpointCognito: 'AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER',
+  endpointSqs: 'AWS_ENDPOINT_URL_SQS',
   requestChecksumCalculation: 'AWS_REQUEST_CHECKSUM_CALCULATION',
   responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
 } as const;
 
 /**
- * The S3 → Lambda notification filter, the CDK stack's and the local bridge's: the prefix only.
+ * The S3 → ingest queue notification filter, the CDK stack's and the local stack's: the prefix only.
  * A suffix filter is case-sensitive (`.XLSX` would never trigger) and would leave a .xls or .csv
  * without an answer; ingest decides by the file name (core/ingest.ts isXlsxName).
  */
@@ -66,10 +69,12 @@ export interface Config {
   counties?: string[];
   /** the user pool the portal signs people in with (portal function only) */
   userPool?: { userPoolId: string; clientId: string; jwksUrl?: string };
+  /** the ingest queue's URL (the scheduled function's reconciliation sends to it) */
+  uploadQueueUrl?: string;
   /** AWS_REGION as the SDK will see it (informational) */
   region?: string;
   /** endpoint overrides the SDK will use (informational: the SDK reads them itself) */
-  endpoints: { s3?: string; dynamodb?: string; sns?: string };
+  endpoints: { s3?: string; dynamodb?: string; sns?: string; sqs?: string };
 }
 
 export class ConfigError extends Error {
@@ -114,10 +119,12 @@ const schema = z.object({
   [ENV.userPoolId]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/, 'not a Cognito user pool id')),
   [ENV.userPoolClientId]: optional(z.string().regex(/^[0-9A-Za-z]{1,128}$/, 'not a user pool client id')),
   [ENV.userPoolJwksUrl]: optional(url),
+  [ENV.uploadQueueUrl]: optional(url),
   [AWS_ENV.region]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region')),
   [AWS_ENV.endpointS3]: optional(url),
   [AWS_ENV.endpointDynamoDb]: optional(url),
   [AWS_ENV.endpointSns]: optional(url),
+  [AWS_ENV.endpointSqs]: optional(url),
 });
 
 /** Validates an environment map. Pure: tests pass their own map. Throws ConfigError listing every problem. */
@@ -147,10 +154,12 @@ export function loadConfig(env: Env): Config {
   if (e[ENV.counties]) config.counties = e[ENV.counties];
   const [poolId, clientId, jwksUrl] = [e[ENV.userPoolId], e[ENV.userPoolClientId], e[ENV.userPoolJwksUrl]];
   if (poolId && clientId) config.userPool = { userPoolId: poolId, clientId, ...(jwksUrl ? { jwksUrl } : {}) };
+  if (e[ENV.uploadQueueUrl]) config.uploadQueueUrl = e[ENV.uploadQueueUrl];
   if (e[AWS_ENV.region]) config.region = e[AWS_ENV.region];
   if (e[AWS_ENV.endpointS3]) config.endpoints.s3 = e[AWS_ENV.endpointS3];
   if (e[AWS_ENV.endpointDynamoDb]) config.endpoints.dynamodb = e[AWS_ENV.endpointDynamoDb];
   if (e[AWS_ENV.endpointSns]) config.endpoints.sns = e[AWS_ENV.endpointSns];
+  if (e[AWS_ENV.endpointSqs]) config.endpoints.sqs = e[AWS_ENV.endpointSqs];
   return Object.freeze(config);
 }
 

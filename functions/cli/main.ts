@@ -13,7 +13,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   codes: { summary: 'the issue codes: severity, meaning, what to do [--json | --markdown]', load: () => import('./codes.ts') },
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
-  consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
+  consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] [--generated-at ISO-TIME] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
+  reconcile: { summary: 'every upload under uploads/ against the table; lost ones ingested now: [--county C] [--period YYYY-MM] [--json]', load: () => import('./reconcile.ts') },
+  replay: { summary: 'the dead letters back to the ingest queue (SQS redrive), processed', load: () => import('./replay.ts') },
   alerts: { summary: 'the alerts the local SNS received: [--county 150525] [--json]', load: () => import('./alerts.ts') },
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
@@ -21,7 +23,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   approve: { summary: 'review (审核) a return: --institution I --template T --period P --by USER [--return REASON]', load: () => import('./approve.ts') },
   close: { summary: 'close a month (关账): --county C --period P --by USER', load: () => import('./close.ts') },
   audit: { summary: 'the audit trail (操作记录): --county C [--from P] [--to P] [--json]', load: () => import('./audit.ts') },
-  serve: { summary: 'local S3/DynamoDB/SNS + upload trigger + portal, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--portal-port 8080] [--clock ISO]', load: () => import('./serve.ts') },
+  serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger + portal, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576] [--portal-port 8080] [--clock ISO]', load: () => import('./serve.ts') },
 };
 
 export async function main(argv: string[]): Promise<number> {

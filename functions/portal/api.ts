@@ -42,10 +42,10 @@ import type { Definitions } from '../core/definitions/definitions.ts';
 import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { deadlineOf, shanghaiMonth } from '../core/consolidate/period.ts';
+import { deadlineLabel as deadlineText, dueWith, parsePeriod, shanghaiMonth } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import { parseUploadKey, UPLOADER_IP_METADATA, UPLOADER_METADATA, UPLOADER_USER_METADATA, type UploadKey } from '../core/ingest.ts';
-import { PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
+import { ANY_PERIOD_PATTERN, PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import { feedbackKeyOf } from '../core/render/feedback.ts';
 import { XLSX_TYPE } from '../core/render/deterministic.ts';
 import { runStamp } from '../core/consolidate/publish.ts';
@@ -144,8 +144,8 @@ export interface Kit {
   principal(request: ApiRequest): Promise<Principal>;
   /** a JSON body from the page itself (415, 403, 413, 400 otherwise) */
   body(request: ApiRequest, maxBytes?: number): Record<string, unknown>;
-  /** a month in [FIRST_PERIOD, this month], or 400 */
-  period(value: unknown): string;
+  /** a month in [FIRST_PERIOD, this month] (with `any`, also a quarter or a year: a return of its own 周期), or 400 */
+  period(value: unknown, any?: boolean): string;
   /** the county a reviewer or administrator reads; 403 for anyone else */
   county(p: Principal): string;
   /** the county an administrator manages; 403 for anyone else */
@@ -198,7 +198,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     now,
     principal,
     body,
-    period: (value) => periodParam(typeof value === 'string' ? value : undefined, now()),
+    period: (value, any) => periodParam(typeof value === 'string' ? value : undefined, now(), any),
     county(p) {
       if (!p.county || !readsCounty(p, p.county)) throw new ApiError(403, '仅旗县卫健委的审核员和管理员可以查看');
       return p.county;
@@ -241,7 +241,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
 
     'GET /api/template': async (request) => {
       const p = await principal(request);
-      const period = kit.period(request.query.period);
+      const period = kit.period(request.query.period, true);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, request.query.institution);
       const id = owedTemplate(defs, institution, period, request.query.template);
@@ -257,7 +257,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const b = body(request);
       if (!p.institution) throw new ApiError(403, '仅填报员可以上报报表');
       if (b.institution !== undefined && b.institution !== p.institution) throw new ApiError(403, '只能上报本单位的报表');
-      const period = kit.period(b.period);
+      const period = kit.period(b.period, true);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, p.institution);
       const id = owedTemplate(defs, institution, period, typeof b.template === 'string' ? b.template : undefined);
@@ -283,7 +283,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = await principal(request);
       const key = parseUploadKey(request.query.key ?? '');
       if (!key) throw new ApiError(400, '上传位置无效');
-      kit.period(key.period);
+      kit.period(key.period, true);
       readable(await deps.definitions.latest(), p, key.institution);
       const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
       const version = versions.find((v) => v.objectKey === request.query.key);
@@ -296,19 +296,25 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const period = kit.period(request.query.period);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, request.query.institution);
-      const entries = (await deps.store.listPeriod(county.code, period)).filter((e) => e.institution === institution.code);
-      const closed = await deps.store.closure(county.code, period);
+      // the month's returns, and the quarter's and year's while their reporting window is open
+      const due = defs.returnsFor(institution, period);
+      const entries = await entriesOf(county.code, due.map((d) => d.period));
+      const closed = new Set((await Promise.all([...entries.keys()].map((of) => deps.store.closure(county.code, of)))).flatMap((c) => (c ? [c.period] : [])));
       const rows = await Promise.all(
-        defs.owed(institution, period).map(async (id) => {
-          const versions = await deps.store.versions({ institution: institution.code, template: id, period });
-          const entry = entries.find((e) => e.template === id);
+        due.map(async ({ template: id, period: of }) => {
+          const versions = await deps.store.versions({ institution: institution.code, template: id, period: of });
+          const deadline = defs.deadlineOf(county, id, of);
+          const entry = entries.get(of)!.find((e) => e.template === id && e.institution === institution.code);
           return {
             template: id,
             title: defs.template(id)?.title ?? id,
-            deadline: deadlineLabel(period, defs.deadlineDay(county, id)),
-            ...cellOf(entry, period, defs.deadlineDay(county, id), now()),
+            period: of,
+            periodLabel: periodLabel(of),
+            deadline: deadlineText(deadline),
+            ...cellOf(entry, deadline, now()),
             review: reviewSummary(entry?.current ?? null),
             correction: entry?.correction ? { ...versionView(entry.correction), review: reviewSummary(entry.correction) } : null,
+            closed: closed.has(of),
             versions: versions.reverse().map(versionView),
           };
         }),
@@ -322,13 +328,15 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const defs = await deps.definitions.at(current);
       const { institution, county } = readable(defs, p, request.query.institution);
       const periods = Array.from({ length: 12 }, (_, i) => shiftPeriod(current, i - 11));
+      // monthly returns: quarterly and annual ones show with the months of their reporting window
+      const monthly = defs.templatesOf(institution).filter((id) => defs.template(id)!.periodType === 'month');
       const rows = await Promise.all(
-        defs.templatesOf(institution).map(async (id) => {
+        monthly.map(async (id) => {
           const accepted = await deps.store.history(institution.code, id, periods[0]!, current);
           const cells: Record<string, { status: string; uploadedAt: string; late: boolean; review: string | null } | null> = {};
           for (const period of periods) {
             const c = accepted.find((x) => x.period === period);
-            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > deadlineOf(period, county.deadlineDay).getTime(), review: reviewOf(c) } : null;
+            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > defs.deadlineOf(county, id, period).getTime(), review: reviewOf(c) } : null;
           }
           return { template: id, title: defs.template(id)?.title ?? id, cells };
         }),
@@ -353,7 +361,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const defs = await deps.definitions.at(period);
       const county = defs.county(code);
       if (!county) throw new ApiError(404, `旗县 ${code} 在 ${periodLabel(period)} 执行的定义中不存在`);
-      const [entries, closed] = await Promise.all([deps.store.listPeriod(county.code, period), deps.store.closure(county.code, period)]);
+      const [entries, closed] = await Promise.all([entriesOf(county.code, Object.values(dueWith(period))), deps.store.closure(county.code, period)]);
       return json(200, { ...countyView(defs, county, period, entries, now()), closed });
     },
 
@@ -468,9 +476,16 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     return found;
   }
 
+  /** Every entry of a county for some periods (a month and the quarter and year whose window it is in). */
+  async function entriesOf(county: string, periods: readonly string[]): Promise<Map<string, PeriodEntry[]>> {
+    const unique = [...new Set(periods)];
+    const lists = await Promise.all(unique.map((p) => deps.store.listPeriod(county, p)));
+    return new Map(unique.map((p, n) => [p, lists[n]!]));
+  }
+
   async function versionParam(request: ApiRequest): Promise<{ version: SubmissionVersion; p: Principal }> {
     const p = await principal(request);
-    const period = kit.period(request.query.period);
+    const period = kit.period(request.query.period, true);
     const defs = await deps.definitions.at(period);
     const { institution } = readable(defs, p, request.query.institution);
     const template = knownTemplate(defs, institution, request.query.template);
@@ -539,7 +554,7 @@ export function indicatorRows(result: ReturnType<typeof consolidate>) {
         ytd: r.ytd.value,
         covered: r.ytd.covered,
         owed: r.ytd.owed,
-        target: r.target && { direction: r.target.direction, value: r.target.value, document: r.target.document, measured: r.target.measured, status: r.target.status },
+        target: r.target && { direction: r.target.direction, value: r.target.value, pace: r.target.pace, paced: r.target.paced, elapsed: r.target.elapsed, gap: r.target.gap, document: r.target.document, measured: r.target.measured, status: r.target.status, verdict: r.target.verdict },
       })),
   );
   return rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));
@@ -559,10 +574,12 @@ export function periodsAround(now: Date): { periods: string[]; defaultPeriod: st
   return { periods, defaultPeriod: periods[1]! };
 }
 
-function periodParam(period: string | undefined, now: Date): string {
-  if (!period || !PERIOD_PATTERN.test(period)) throw new ApiError(400, '统计期格式应为 YYYY-MM，如 2025-03');
-  if (period > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
-  if (period < FIRST_PERIOD) throw new ApiError(400, `统计期 ${periodLabel(period)} 超出范围（最早 ${periodLabel(FIRST_PERIOD)}）`);
+/** A month (the grid, the history), or for a return of its own 周期 also a quarter (2025-Q1) or a year (2025). */
+function periodParam(period: string | undefined, now: Date, any = false): string {
+  if (!period || !(any ? ANY_PERIOD_PATTERN : PERIOD_PATTERN).test(period)) throw new ApiError(400, any ? '统计期格式应为 2025-03（月）、2025-Q1（季度）或 2025（年）' : '统计期格式应为 YYYY-MM，如 2025-03');
+  const months = parsePeriod(period).months;
+  if (months[0]! > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
+  if (months[months.length - 1]! < FIRST_PERIOD) throw new ApiError(400, `统计期 ${periodLabel(period)} 超出范围（最早 ${periodLabel(FIRST_PERIOD)}）`);
   return period;
 }
 
@@ -612,8 +629,7 @@ export function versionView(v: SubmissionVersion) {
 export type CellStatus = 'accepted' | 'accepted_with_warnings' | 'rejected' | 'missing';
 
 /** One institution × template of a period: the accepted version when there is one, else the latest attempt. */
-function cellOf(entry: PeriodEntry | undefined, period: string, deadlineDay: number, now: Date) {
-  const deadline = deadlineOf(period, deadlineDay);
+function cellOf(entry: PeriodEntry | undefined, deadline: Date, now: Date) {
   const current = entry?.current ?? null;
   const latest = entry?.latest ?? null;
   const shown = current ?? latest;
@@ -636,15 +652,16 @@ function cellOf(entry: PeriodEntry | undefined, period: string, deadlineDay: num
   };
 }
 
-function countyView(defs: Definitions, county: County, period: string, entries: readonly PeriodEntry[], now: Date) {
+/** The commission's grid of a month: the month's returns, and the quarter's and year's in their reporting window. */
+function countyView(defs: Definitions, county: County, period: string, entries: ReadonlyMap<string, readonly PeriodEntry[]>, now: Date) {
   const institutions = defs.activeIn(county, period);
-  const used = new Set(institutions.flatMap((i) => defs.owed(i, period)));
-  const columns = defs.templates.filter((t) => used.has(t.id)).map((t) => ({ id: t.id, title: t.title }));
-  const byKey = new Map(entries.map((e) => [`${e.institution}|${e.template}`, e]));
+  const due = new Map(institutions.flatMap((i) => defs.returnsFor(i, period)).map((d) => [d.template, d.period]));
+  const columns = defs.templates.filter((t) => due.has(t.id)).map((t) => ({ id: t.id, title: t.title, period: due.get(t.id)!, periodLabel: periodLabel(due.get(t.id)!) }));
+  const byKey = new Map([...entries.values()].flat().map((e) => [`${e.institution}|${e.template}`, e]));
   const totals = { owed: 0, accepted: 0, warnings: 0, rejected: 0, missing: 0, onTime: 0, late: 0, approved: 0, returned: 0, corrections: 0 };
   const issues: Array<Record<string, unknown>> = [];
   const rows = institutions.map((inst) => {
-    const owed = new Set(defs.owed(inst, period));
+    const owed = new Set(defs.returnsFor(inst, period).map((d) => d.template));
     const cells: Record<string, ReturnType<typeof cellOf> | null> = {};
     for (const col of columns) {
       if (!owed.has(col.id)) {
@@ -652,7 +669,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
         continue;
       }
       const entry = byKey.get(`${inst.code}|${col.id}`);
-      const cell = cellOf(entry, period, defs.deadlineDay(county, col.id), now);
+      const cell = cellOf(entry, defs.deadlineOf(county, col.id, col.period), now);
       cells[col.id] = cell;
       totals.owed++;
       if (cell.status === 'accepted') totals.accepted++;
@@ -672,6 +689,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
           institution: inst.code,
           name: inst.name,
           template: col.id,
+          period: col.period,
           state: open ? '未解决' : '已接收',
           severity: issue.severity,
           cell: issue.cell,

@@ -49,7 +49,7 @@ export function reviewRoutes(kit: Kit): Record<string, Route> {
   /** The slot a reviewer names: an institution of the reviewer's county, a template it owes. */
   async function slotOf(p: Principal, source: Record<string, unknown>) {
     const county = kit.county(p);
-    const period = kit.period(source.period);
+    const period = kit.period(source.period, true);
     const defs = await deps.definitions.at(period);
     const found = defs.institution(String(source.institution ?? ''));
     if (!found || found.county.code !== county) throw new ApiError(403, '只能审核本旗县机构的报表');
@@ -149,7 +149,7 @@ export function reviewRoutes(kit: Kit): Record<string, Route> {
       const p = await kit.principal(request);
       const body = kit.body(request);
       if (!p.institution || !p.county) throw new ApiError(403, '仅填报员可以填写说明');
-      const period = kit.period(body.period);
+      const period = kit.period(body.period, true);
       const template = text(body, 'template');
       await run(() => explain(reviewDeps, { county: p.county!, institution: p.institution!, template, period, versionId: text(body, 'versionId'), text: text(body, 'text'), by: actor(p, request) }, kit.now()));
       return json(200, { ok: true });

@@ -1,9 +1,9 @@
 /**
  * AWS SDK v3 clients, the same in Lambda and on one machine.
  *
- * - `s3Client()`, `dynamoClient()`, `snsClient()`: one client per process (created at first use),
+ * - `s3Client()`, `dynamoClient()`, `snsClient()`, `sqsClient()`: one client per process (created at first use),
  *   configured from the environment. Endpoints, region and credentials come from the SDK's own
- *   standard variables (AWS_ENDPOINT_URL_S3 / _DYNAMODB / _SNS, AWS_REGION, AWS_ACCESS_KEY_ID…):
+ *   standard variables (AWS_ENDPOINT_URL_S3 / _DYNAMODB / _SNS / _SQS, AWS_REGION, AWS_ACCESS_KEY_ID…):
  *   the SDK reads them itself, so in AWS nothing is set and the real endpoints are used.
  * - `makeClients(endpoints)`: explicit clients for tests and the CLI, built from an endpoints object
  *   (the local stack's endpoints.json), never reading process.env for endpoints or credentials.
@@ -16,6 +16,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from '../../config.ts';
 
 /** SDK default is 3 (1 try + 2 retries, with backoff and throttling-aware retry): keep it explicit. */
@@ -33,6 +34,7 @@ let s3: S3Client | undefined;
 let dynamo: DynamoDBClient | undefined;
 let sns: SNSClient | undefined;
 let cognito: CognitoIdentityProviderClient | undefined;
+let sqs: SQSClient | undefined;
 
 export function s3Client(): S3Client {
   s3 ??= new S3Client({
@@ -59,13 +61,19 @@ export function cognitoClient(): CognitoIdentityProviderClient {
   return cognito;
 }
 
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({ maxAttempts: MAX_ATTEMPTS, requestHandler: REQUEST_HANDLER });
+  return sqs;
+}
+
 /** Closes the per-process clients' sockets and forgets them (CLI shutdown, tests that change env). */
 export function resetClients(): void {
   s3?.destroy();
   dynamo?.destroy();
   sns?.destroy();
   cognito?.destroy();
-  s3 = dynamo = sns = cognito = undefined;
+  sqs?.destroy();
+  s3 = dynamo = sns = cognito = sqs = undefined;
 }
 
 /** Where the services are: the shape of the local stack's endpoints.json (extra fields ignored). */
@@ -73,6 +81,7 @@ export interface ClientEndpoints {
   s3: string;
   dynamodb: string;
   sns: string;
+  sqs: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** the user pool (the local stand-in: functions/adapters/local/idp.ts) */
@@ -95,6 +104,7 @@ export interface Clients {
   sns: SNSClient;
   /** the user pool's API, when the endpoints name one */
   cognito: CognitoIdentityProviderClient | null;
+  sqs: SQSClient;
   /** closes the clients' sockets */
   destroy(): void;
 }
@@ -115,11 +125,13 @@ export function makeClients(endpoints: ClientEndpoints, options: { maxAttempts?:
     dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
     sns: new SNSClient({ ...common, endpoint: endpoints.sns }),
     cognito: endpoints.cognito ? new CognitoIdentityProviderClient({ ...common, endpoint: endpoints.cognito.url }) : null,
+    sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
     destroy() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
       clients.sns.destroy();
       clients.cognito?.destroy();
+      clients.sqs.destroy();
     },
   };
   return clients;

@@ -5,7 +5,7 @@
  * The POST policy S3 enforces: the exact key, 1 byte … maxBytes, Content-Type exactly xlsx, and the
  * metadata exactly as signed: x-amz-meta-uploader the institution (ingest checks it against the key),
  * -uploader-user the signed-in person, -uploader-ip their address (ingest records both on the version).
- * s3rver ignores POST policies: locally, only the API's choice of key protects other prefixes.
+ * Locally the S3 front (functions/adapters/local/s3-front.ts) enforces the same policy.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';

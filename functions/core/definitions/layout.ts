@@ -48,7 +48,7 @@ export const SHEETS = {
       col('名称', 26, '报表标题', '基层医疗卫生机构月报'),
       col('工作表名', 14, '空白报表中数据所在工作表的名称（不超过 28 个字）', '基层月报'),
       col('周期', 8, '月报、季报或年报', '月报'),
-      col('截止日', 8, '次月几日 23:59 前报送（1–28）；留空则用旗县的截止日', '5'),
+      col('截止日', 8, '月报、季报：报告期结束后的次月几日 23:59 前报送（如 5、15）；年报：次年几月几日（如 3-31）；留空则用旗县的截止日', '5'),
       col('启用期', 10, '这一版报表从哪个月起使用（YYYY-MM）；新报表留空则取导入时的生效期', '2025-04'),
     ],
   },
@@ -124,6 +124,19 @@ export const SHEETS = {
 } as const satisfies Record<string, { name: string; columns: readonly ColumnSpec[] }>;
 
 export type SheetKey = keyof typeof SHEETS;
+
+/**
+ * Columns an export writes after the fixed ones: a reader uses them when they are there and keeps the
+ * stored value when somebody deleted them.
+ */
+export const EXTRA_COLUMNS: Partial<Record<SheetKey, ColumnSpec[]>> = {
+  institutions: [col('来源', 30, '机构信息依据的文件', '')],
+  templates: [col('来源', 30, '报表依据的文件', '')],
+  targets: [
+    col('季度节点', 16, '序时方式为“季度节点”时：第一至第四季度末应达到的值，用顿号分隔', '15、30、45、62'),
+    col('序时说明', 40, '为什么这样考核（随全年累积的指标用线性；全年都应保持的率用不适用）', '分子为本年累计，分母为全年应管理人数'),
+  ],
+};
 export type SheetName = (typeof SHEETS)[SheetKey]['name'];
 
 /** The sheets in workbook order, after 说明. */

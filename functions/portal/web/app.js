@@ -62,7 +62,17 @@
     return new Date(t + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' ');
   }
 
-  function periodText(p) { return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月'; }
+  function periodText(p) {
+    if (/^\d{4}$/.test(p)) return p + '年';
+    if (/-Q[1-4]$/.test(p)) return p.slice(0, 4) + '年第' + p.slice(-1) + '季度';
+    return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月';
+  }
+  /** the month whose reporting window shows a period's returns: a quarter's or a year's last month */
+  function windowMonth(p) {
+    if (/^\d{4}$/.test(p)) return p + '-12';
+    var q = /^(\d{4})-Q([1-4])$/.exec(p);
+    return q ? q[1] + '-' + ('0' + Number(q[2]) * 3).slice(-2) : p;
+  }
 
   function mb(bytes) { return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(bytes / 1024)) + ' KB'; }
 
@@ -180,7 +190,7 @@
     var sel = clear($('period'));
     me.periods.forEach(function (p) { sel.appendChild(h('option', { value: p, text: periodText(p) })); });
     state.period = me.defaultPeriod;
-    var linked = state.deepLink ? state.deepLink.period : state.linkPeriod;
+    var linked = windowMonth(state.deepLink ? state.deepLink.period : state.linkPeriod || '');
     if (linked && me.periods.indexOf(linked) >= 0) state.period = linked;
     sel.value = state.period;
     state.tabs = [];
@@ -281,8 +291,10 @@
     data.rows.forEach(function (row) {
       var last = row.versions[0];
       var up = state.uploads[row.template] || null;
+      // a quarterly or annual return in this month's reporting window carries its own period
+      var period = row.period || data.period;
       var file = h('input', { type: 'file', accept: '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', hidden: true, 'data-template': row.template });
-      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, file.files[0], file); });
+      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, period, file.files[0], file); });
       var progress = h('div', { class: 'upload-progress', id: 'up-' + row.template, hidden: !up }, [
         h('div', { class: 'progress' }, [h('div', { class: 'bar' })]),
         h('div', { class: 'progress-text' }),
@@ -292,13 +304,13 @@
       note.value = state.notes[row.template] || '';
       note.addEventListener('input', function () { state.notes[row.template] = note.value; });
       body.appendChild(h('tr', { 'data-template': row.template }, [
-        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + ' · 截止 ' + row.deadline })]),
+        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + (period !== data.period ? ' · ' + periodText(period) : '') + ' · 截止 ' + row.deadline })]),
         h('td', null, [chip(row.status, lateNote)]),
-        h('td', { class: 'review-cell' }, [reviewLine(row.review, false), row.correction ? reviewLine(row.correction.review, true) : null, data.closed ? h('div', { class: 'small muted', text: '本月已关账：再次上传为补报，审核通过后替换' }) : null]),
+        h('td', { class: 'review-cell' }, [reviewLine(row.review, false), row.correction ? reviewLine(row.correction.review, true) : null, row.closed ? h('div', { class: 'small muted', text: '本期已关账：再次上传为补报，审核通过后替换' }) : null]),
         h('td', { class: 'small' }, [last ? bj(last.uploadedAt) + '（共 ' + row.versions.length + ' 次）' : '—']),
         h('td', { class: 'upload-cell' }, [
           h('div', { class: 'actions' }, [
-            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: data.period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
+            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
             h('button', { type: 'button', class: 'btn primary', 'data-action': 'upload', onclick: function () { file.value = ''; file.click(); } }, [row.versions.length ? '重新上传' : '上传报表']),
             file,
           ]),
@@ -342,8 +354,7 @@
     box.querySelector('.progress-text').textContent = text;
   }
 
-  function upload(template, file, input) {
-    var period = state.period;
+  function upload(template, period, file, input) {
     if (!/\.xlsx$/i.test(file.name)) { toast('只接受 .xlsx 工作簿；.xls、.csv、.et 请先在 Excel 或 WPS 中另存为 .xlsx', true); return; }
     state.uploads[template] = true;
     setProgress(template, 0, '正在准备上传…');
@@ -482,7 +493,7 @@
   // links in alerts: a rejected upload (/submissions/<institution>/<template>/<period>/<versionId>), a period (/?period=2025-03, the digest)
   var m = /^\/submissions\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
   if (m) state.deepLink = { institution: decodeURIComponent(m[1]), template: decodeURIComponent(m[2]), period: decodeURIComponent(m[3]), versionId: decodeURIComponent(m[4]) };
-  var q = /[?&]period=(\d{4}-\d{2})(?:&|$)/.exec(location.search);
+  var q = /[?&]period=(\d{4}(?:-\d{2}|-Q[1-4])?)(?:&|$)/.exec(location.search);
   if (q) state.linkPeriod = q[1];
 
   // what staff.js uses

@@ -51,7 +51,7 @@
     d.columns.forEach(function (c) { names[c.id] = c.title; });
     var grid = clear($('grid'));
     grid.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '机构' })].concat(d.columns.map(function (c) {
-      return h('th', { title: c.title }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id })]);
+      return h('th', { title: c.title + ' · ' + c.periodLabel }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id + (c.period !== d.period ? ' · ' + c.periodLabel : '') })]);
     })))]));
     var tb = h('tbody');
     d.rows.forEach(function (r) {
@@ -61,7 +61,7 @@
         var tip = (cell.laterRejected ? '其后一次上报未通过；' : '') + STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
         var rv = cell.correction ? 'correction' : cell.review;
         var reviewable = cell.review || cell.correction;
-        return h('td', { class: 'cell' + (reviewable ? ' reviewable' : ''), 'data-template': c.id, 'data-status': cell.status, 'data-review': rv || '', 'data-label': c.title, onclick: reviewable ? function () { openReview(r.code, c.id); } : null }, [
+        return h('td', { class: 'cell' + (reviewable ? ' reviewable' : ''), 'data-template': c.id, 'data-status': cell.status, 'data-review': rv || '', 'data-label': c.title, onclick: reviewable ? function () { openReview(r.code, c.id, c.period); } : null }, [
           h('span', { class: 'box s-' + cell.status + (cell.late ? ' late-mark' : ''), title: tip + (rv ? ' · ' + RV[rv] + '（点击审核）' : '') }, [
             STATUS[cell.status],
             rv ? h('span', { class: 'rv rv-' + rv, text: RV[rv].slice(0, 1) }) : null,
@@ -80,7 +80,7 @@
       issues.appendChild(h('li', null, [
         h('div', { class: 'line1' }, [
           h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' }),
-          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: d.period, versionId: i.versionId }); } }, [i.name]),
+          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: i.period || d.period, versionId: i.versionId }); } }, [i.name]),
           h('span', { class: 'small muted', text: i.template + (i.cell ? ' · ' + i.cell : '') }),
         ]),
         h('div', { class: 'msg', text: i.message }),
@@ -96,27 +96,29 @@
   }
 
   function renderIndicators(d) {
-    $('ind-sub').textContent = (d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算，目标按本年累计判定' : '') + (d.approvedOnly ? '；仅含已审核报表' : d.unreviewed ? '；含未审核报表 ' + d.unreviewed + ' 份' : '');
+    $('ind-sub').textContent = (d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算；随全年累积的目标按序时进度（年度目标 × 已过月数 ÷ 12）判定' : '') + (d.approvedOnly ? '；仅含已审核报表' : d.unreviewed ? '；含未审核报表 ' + d.unreviewed + ' 份' : '');
     var tb = clear($('indicators').tBodies[0]);
-    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'empty', text: '暂无数据' })]));
+    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'empty', text: '暂无数据' })]));
     var withTarget = d.rows.filter(function (r) { return r.target; });
     var shown = state.allIndicators ? d.rows : withTarget.concat(d.rows.filter(function (r) { return !r.target; }).slice(0, 6));
     shown.forEach(function (r) {
       var t = r.target;
-      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
+      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : h('span', { class: t.status === '达标' ? 'met' : t.status === '未达标' ? 'missed' : 'nodata', text: t.verdict });
+      var sign = t ? (t.direction === '>=' ? '≥' : '≤') : '';
       tb.appendChild(h('tr', { 'data-indicator': r.code }, [
         h('td', { class: 'ellipsis', title: r.name + '（' + r.template + '）' }, [r.name]),
         h('td', { class: 'num', text: fmt(r.current, r.unit) }),
         h('td', { class: 'num', text: fmt(r.ytd, r.unit) }),
         h('td', { class: 'num small', text: r.covered + '/' + r.owed }),
-        h('td', { class: 'num', text: t ? (t.direction === '>=' ? '≥' : '≤') + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'num', text: t ? sign + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'num', title: t && t.paced !== null ? '年度目标 × ' + t.elapsed + '/12' : '', text: t && t.paced !== null ? sign + fmt(t.paced, r.unit) : t ? '不适用' : '—' }),
         h('td', { class: 'small muted ellipsis', title: t ? t.document : '', text: t ? t.document : '' }),
         h('td', null, [verdict]),
       ]));
     });
     labelCells($('indicators'));
     if (d.rows.length > shown.length || state.allIndicators) {
-      tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'more' }, [
+      tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'more' }, [
         h('button', { type: 'button', class: 'link-btn', onclick: function () { state.allIndicators = !state.allIndicators; renderIndicators(d); } },
           [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
       ])]));
@@ -167,8 +169,9 @@
 
   var RV = { pending: '待审核', approved: '已审核', returned: '退回', correction: '补报待审' };
 
-  function openReview(institution, template) {
-    return api('GET', '/api/review?' + qs({ institution: institution, template: template, period: state.period })).then(renderReview).catch(function (err) { toast(err.message, true); });
+  /** the return of a grid cell: its column's period (a quarterly or annual return shows in its window's month) */
+  function openReview(institution, template, period) {
+    return api('GET', '/api/review?' + qs({ institution: institution, template: template, period: period || state.period })).then(renderReview).catch(function (err) { toast(err.message, true); });
   }
 
   function renderReview(d) {
@@ -195,7 +198,7 @@
             h('td', { class: 'cellref', text: (w.sheet ? w.sheet + ' ' : '') + (w.cell || '') }),
             h('td', { text: w.message }),
             h('td', null, w.check ? [h('span', { class: 'rv rv-approved', text: '已核实' }), ' ' + (w.check.note || '') + '（' + w.check.byName + '）'] : d.canReview ? [note, h('button', { type: 'button', class: 'btn small-btn', 'data-action': 'check', onclick: function () {
-              api('POST', '/api/review/check', { institution: d.institution, template: d.template, period: d.period, versionId: t.versionId, key: w.key, note: note.value }).then(function () { return openReview(d.institution, d.template); }).catch(function (err) { toast(err.message, true); });
+              api('POST', '/api/review/check', { institution: d.institution, template: d.template, period: d.period, versionId: t.versionId, key: w.key, note: note.value }).then(function () { return openReview(d.institution, d.template, d.period); }).catch(function (err) { toast(err.message, true); });
             } }, ['已核实'])] : []),
           ]);
         })),
@@ -207,7 +210,7 @@
     var decide = function (decision) {
       return function () {
         api('POST', '/api/review', { institution: d.institution, template: d.template, period: d.period, versionId: t.versionId, decision: decision, reason: reason.value })
-          .then(function () { toast(decision === 'approve' ? '已审核通过' : '已退回，已通知机构'); return openReview(d.institution, d.template).then(load); })
+          .then(function () { toast(decision === 'approve' ? '已审核通过' : '已退回，已通知机构'); return openReview(d.institution, d.template, d.period).then(load); })
           .catch(function (err) { toast(err.message, true); });
       };
     };
