@@ -280,7 +280,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [[names[i]!, r.reason] as const] : []));
   if (failures.length) {
     await closeAll();
-    const ports = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port, SQS: options.sqsPort };
+    const ports: Record<string, number | undefined> = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port, SQS: options.sqsPort, 'user pool': 0 };
     const lines = failures.map(([service, err]) => {
       if (portInUse(err)) return `${service}: port ${ports[service]} is in use (another hmis serve? choose another port, or 0 for a free one)`;
       const message = err instanceof Error ? err.message : String(err);
