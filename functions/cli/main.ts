@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
   consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
+  trend: { summary: 'a monthly series from the store: --county C [--institution I] --element JC-I03 [--months 24] [--to YYYY-MM] [--json]', load: () => import('./trend.ts') },
   alerts: { summary: 'the alerts the local SNS received: [--county 150525] [--json]', load: () => import('./alerts.ts') },
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
