@@ -7,6 +7,10 @@
  *                    has passed, consolidate it and send the deadline digest if anything is outstanding
  *   consolidate      on demand: one county or city and one period (month, quarter or year)
  *   digest           on demand: one county's digest for a period
+ *   lake             on demand: rewrite one county's year of the lake (lake/year=…/county=…/values.parquet)
+ *
+ * nightly and after-deadline also rewrite the lake of each county they consolidate, for the reporting
+ * month's year (and in January–March the year before): the lake is at most a night behind the store.
  *
  * The reporting month is the calendar month before today in Beijing: in April institutions report
  * March (deadline: the county's deadline day of April). Its consolidation runs nightly through April,
@@ -20,6 +24,7 @@ import { publishConsolidated, type PublishDeps, type Published } from './consoli
 import { shiftPeriod } from './validate/history.ts';
 import type { Alerter } from '../ports/index.ts';
 import type { Definitions } from './definitions/definitions.ts';
+import { lakeYears, writeLake, type LakeWritten } from './lake/index.ts';
 
 const month = z.string().regex(PERIOD_PATTERN, 'YYYY-MM');
 const anyPeriod = z.string().refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY');
@@ -39,6 +44,7 @@ export const ScheduledTask = z.discriminatedUnion('task', [
     .strict()
     .refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' }),
   z.object({ task: z.literal('digest'), county: countyCode, period: month }).strict(),
+  z.object({ task: z.literal('lake'), county: countyCode, year: z.number().int().min(2000).max(2100) }).strict(),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
@@ -61,6 +67,7 @@ export interface TaskOutcome {
   task: ScheduledTask['task'];
   published: Array<Pick<Published, 'key' | 'latestKey' | 'fileName'> & { code: string; period: string }>;
   digests: DigestOutcome[];
+  lake: Array<Pick<LakeWritten, 'key' | 'county' | 'year' | 'returns' | 'rows'>>;
 }
 
 /**
@@ -95,7 +102,11 @@ export function servedCounties(defs: Definitions, counties?: readonly string[]):
 }
 
 export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { task: task.task, published: [], digests: [] };
+  const outcome: TaskOutcome = { task: task.task, published: [], digests: [], lake: [] };
+  const lake = async (county: string, year: number) => {
+    const w = await writeLake(deps, county, year);
+    outcome.lake.push({ key: w.key, county, year, returns: w.returns, rows: w.rows });
+  };
   const publish = async (level: 'county' | 'city', code: string, period: string) => {
     const p = await publishConsolidated(deps, { level, code, period, now });
     outcome.published.push({ code, period, key: p.key, latestKey: p.latestKey, fileName: p.fileName });
@@ -120,7 +131,10 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
   switch (task.task) {
     case 'nightly': {
       const period = reportingMonth(now);
-      for (const county of servedCounties(await deps.definitions.at(period), deps.counties)) await publish('county', county, period);
+      for (const county of servedCounties(await deps.definitions.at(period), deps.counties)) {
+        await publish('county', county, period);
+        for (const year of lakeYears(period)) await lake(county, year);
+      }
       break;
     }
     case 'after-deadline': {
@@ -129,6 +143,7 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
       for (const county of servedCounties(defs, deps.counties)) {
         if (!isDigestDay(now, defs.county(county)!, period)) continue;
         await publish('county', county, period);
+        for (const year of lakeYears(period)) await lake(county, year);
         await digest(county, period, true);
       }
       break;
@@ -138,6 +153,9 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
       break;
     case 'digest':
       await digest(task.county, task.period, false);
+      break;
+    case 'lake':
+      await lake(task.county, task.year);
       break;
   }
   return outcome;
