@@ -8,7 +8,9 @@
  *   {"task":"consolidate","level":"county","code":"150525","period":"2025-03"} or
  *   {"task":"digest","county":"150525","period":"2025-03"}.
  *
- * It may read the table (never write it), write consolidated/ keys only, and publish the digest.
+ *   {"task":"lake","county":"150525","year":2025}.
+ *
+ * It may read the table (never write it), write consolidated/ and lake/ keys only, and publish the digest.
  */
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,10 +21,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SCHEDULES } from '../../functions/core/schedule.ts';
 import { TASK_KEY_PREFIX } from '../../functions/adapters/dynamo/store.ts';
+import { LAKE_PREFIX } from '../../functions/core/lake/index.ts';
 import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
 export const CONSOLIDATE_WRITES = 'consolidated/';
+export const LAKE_WRITES = LAKE_PREFIX;
 export const CONSOLIDATE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
 /** The scheduled tasks and the input each sends: the handler's own (functions/core/schedule.ts SCHEDULES). */
@@ -68,6 +72,7 @@ export class Consolidate extends Construct {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TASK_KEY_PREFIX}*`] },
     });
     f.allow('WriteConsolidated', ['s3:PutObject'], [storage.reports.arnForObjects(`${CONSOLIDATE_WRITES}*`)], 'Consolidated workbooks, one key per county (or city, province) and period, under consolidated/ only.');
+    f.allow('WriteLake', ['s3:PutObject'], [storage.reports.arnForObjects(`${LAKE_WRITES}*`)], 'The lake: one Parquet object per county and year, under lake/ only.');
     f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn]);
 
     const timeZone = TimeZone.of(props.schedule.timezone);
