@@ -399,8 +399,14 @@
       $('app-view').setAttribute('data-period', period);
     });
     var indicators = api('GET', '/api/indicators?' + qs({ period: period })).then(function (data) {
-      if (period === state.period) renderIndicators(data);
+      if (period !== state.period) return;
+      renderIndicators(data);
+      return trendCodes(data.rows);
     });
+    var y = '/api/draft?period=' + period.slice(0, 4);
+    $('draft-month').href = y + period.slice(4);
+    $('draft-quarter').href = y + '-Q' + Math.ceil(period.slice(5) / 3);
+    $('draft-year').href = y;
     return Promise.all([county, indicators, loadConsolidated()]).catch(function (err) { toast(err.message, true); });
   }
 
@@ -489,6 +495,87 @@
           [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
       ])]));
     }
+  }
+
+  // ---------- trends (SVG) ----------
+
+  function sv(tag, attrs, kids) {
+    var el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    (kids || []).forEach(function (c) { el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return el;
+  }
+
+  function trendCodes(rows) {
+    var sel = $('trend-code'), was = sel.value;
+    clear(sel);
+    rows.forEach(function (r) { sel.appendChild(h('option', { value: r.code, text: r.name })); });
+    if (was && rows.some(function (r) { return r.code === was; })) sel.value = was;
+    state.trendInst = null;
+    return loadTrend();
+  }
+  $('trend-code').addEventListener('change', function () { state.trendInst = null; loadTrend(); });
+  $('trend-months').addEventListener('change', function () { loadTrend(); });
+
+  function loadTrend() {
+    var q = { code: $('trend-code').value, months: $('trend-months').value, to: state.period, institution: state.trendInst };
+    if (!q.code) return Promise.resolve();
+    return api('GET', '/api/trend?' + qs(q)).then(function (s) {
+      if (q.to !== state.period) return;
+      drawLine(s);
+      if (s.ranking) state.rank = s;
+      if (state.rank && state.rank.code === s.code) drawRank(state.rank);
+    }).catch(function (err) { toast(err.message, true); });
+  }
+
+  function drawLine(s) {
+    var W = 640, H = 230, L = 60, T = 12, pts = s.points, n = pts.length, vals = [];
+    pts.forEach(function (p) { if (p.value !== null) vals.push(p.value); if (p.target) vals.push(p.target.value); });
+    $('trend-sub').textContent = (s.institution ? s.institution.name : s.county.name + '合计') + ' · ' + s.name + '（' + s.unit + '）' + (s.ranking ? ' · 点击机构看其趋势' : '');
+    var box = clear($('trend-chart'));
+    if (!vals.length) { box.appendChild(h('p', { class: 'muted small', text: '所选期间没有数据' })); return; }
+    var lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals), pad = (hi - lo) * 0.1 || 1;
+    lo = Math.max(0, lo - pad); hi += pad;
+    function x(i) { return L + (n > 1 ? i * (W - L - 12) / (n - 1) : (W - L - 12) / 2); }
+    function y(v) { return T + (hi - v) * (H - T - 30) / (hi - lo); }
+    function path(get) {
+      var d = '', pen = 'M';
+      pts.forEach(function (p, i) { var v = get(p); if (v === null) { pen = 'M'; return; } d += pen + x(i) + ' ' + y(v); pen = 'L'; });
+      return d;
+    }
+    var g = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'sc', role: 'img' });
+    for (var k = 0; k <= 4; k++) {
+      var v = lo + (hi - lo) * k / 4;
+      g.appendChild(sv('line', { x1: L, x2: W - 12, y1: y(v), y2: y(v), class: 'grid' }));
+      g.appendChild(sv('text', { x: L - 4, y: y(v) + 4, class: 'ax end' }, [fmt(v, s.unit)]));
+    }
+    var step = Math.ceil(n / 12);
+    pts.forEach(function (p, i) { if (i % step === 0 || i === n - 1) g.appendChild(sv('text', { x: x(i), y: H - 10, class: 'ax mid' }, [p.month.slice(2, 4) + '/' + p.month.slice(5)])); });
+    g.appendChild(sv('path', { d: path(function (p) { return p.target ? p.target.value : null; }), class: 'target' }));
+    g.appendChild(sv('path', { d: path(function (p) { return p.value; }), class: 'line' }));
+    pts.forEach(function (p, i) {
+      if (p.value === null) return;
+      g.appendChild(sv('circle', { cx: x(i), cy: y(p.value), r: 3.5, class: p.covered < p.owed ? 'dot part' : 'dot' }, [sv('title', null, [periodText(p.month) + '：' + fmt(p.value, s.unit) + '（实报 ' + p.covered + '/' + p.owed + '）'])]));
+    });
+    box.appendChild(g);
+    box.appendChild(h('p', { class: 'small muted', text: '实线：数值；虚线：年度目标；空心点：有缺报的月份' }));
+  }
+
+  function drawRank(s) {
+    var rows = s.ranking, W = 640, L = 160, RH = 20, box = clear($('trend-rank'));
+    var max = Math.max.apply(null, rows.map(function (r) { return r.value || 0; }).concat([1e-9]));
+    var g = sv('svg', { viewBox: '0 0 ' + W + ' ' + (rows.length * RH + 4), class: 'sc' });
+    rows.forEach(function (r, i) {
+      var w = r.value === null ? 0 : (W - L - 90) * r.value / max, top = i * RH + 2;
+      var bar = sv('g', { class: 'bar' + (r.code === state.trendInst ? ' on' : ''), 'data-institution': r.code }, [
+        sv('text', { x: L - 6, y: top + 14, class: 'ax end' }, [r.name]),
+        sv('rect', { x: L, y: top + 3, height: RH - 6, width: Math.max(w, r.value === null ? 0 : 1) }),
+        sv('text', { x: L + w + 4, y: top + 14, class: 'ax' }, [r.value === null ? r.status : fmt(r.value, s.unit)]),
+      ]);
+      bar.addEventListener('click', function () { state.trendInst = state.trendInst === r.code ? null : r.code; loadTrend(); });
+      g.appendChild(bar);
+    });
+    box.appendChild(g);
   }
 
   function loadConsolidated() {
