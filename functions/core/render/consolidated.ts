@@ -502,7 +502,7 @@ class Writer {
         Math.max(20, textHeight(x.name, 22, 10.5), textHeight(note, 40, 9)),
       );
       const chart: LineChart = {
-        title: `${x.name}（${x.unit}）`,
+        title: `${x.code} ${x.name}（${x.unit}）`,
         categoriesRef: rangeRef(SHEET.trend, first, header, last, header),
         categories,
         series: [{ nameRef: rangeRef(SHEET.trend, 4, valueRow), name: '合计', valuesRef: rangeRef(SHEET.trend, first, valueRow, last, valueRow), values: x.points.map((p) => p.value), color: '1F4E79', markers: true }],
