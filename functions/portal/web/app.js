@@ -510,7 +510,8 @@
     var sel = $('trend-code'), was = sel.value;
     clear(sel);
     rows.forEach(function (r) { sel.appendChild(h('option', { value: r.code, text: r.name })); });
-    if (was && rows.some(function (r) { return r.code === was; })) sel.value = was;
+    sel.value = was;
+    if (sel.selectedIndex < 0) sel.selectedIndex = 0;
     state.trendInst = null;
     return loadTrend();
   }
@@ -518,10 +519,10 @@
   $('trend-months').addEventListener('change', function () { loadTrend(); });
 
   function loadTrend() {
-    var q = { code: $('trend-code').value, months: $('trend-months').value, to: state.period, institution: state.trendInst };
-    if (!q.code) return Promise.resolve();
+    var q = { code: $('trend-code').value, months: $('trend-months').value, to: state.period, institution: state.trendInst }, n = state.tn = (state.tn || 0) + 1;
+    if (!q.code) return;
     return api('GET', '/api/trend?' + qs(q)).then(function (s) {
-      if (q.to !== state.period) return;
+      if (n !== state.tn) return;
       drawLine(s);
       if (s.ranking) state.rank = s;
       if (state.rank && state.rank.code === s.code) drawRank(state.rank);
@@ -536,7 +537,7 @@
     if (!vals.length) { box.appendChild(h('p', { class: 'muted small', text: '所选期间没有数据' })); return; }
     var lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals), pad = (hi - lo) * 0.1 || 1;
     lo = Math.max(0, lo - pad); hi += pad;
-    function x(i) { return L + (n > 1 ? i * (W - L - 12) / (n - 1) : (W - L - 12) / 2); }
+    function x(i) { return L + (n > 1 ? i * (W - L - 24) / (n - 1) : (W - L - 24) / 2); }
     function y(v) { return T + (hi - v) * (H - T - 30) / (hi - lo); }
     function path(get) {
       var d = '', pen = 'M';
@@ -546,7 +547,7 @@
     var g = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'sc', role: 'img' });
     for (var k = 0; k <= 4; k++) {
       var v = lo + (hi - lo) * k / 4;
-      g.appendChild(sv('line', { x1: L, x2: W - 12, y1: y(v), y2: y(v), class: 'grid' }));
+      g.appendChild(sv('line', { x1: L, x2: W - 24, y1: y(v), y2: y(v), class: 'grid' }));
       g.appendChild(sv('text', { x: L - 4, y: y(v) + 4, class: 'ax end' }, [fmt(v, s.unit)]));
     }
     var step = Math.ceil(n / 12);
@@ -569,7 +570,7 @@
       var w = r.value === null ? 0 : (W - L - 90) * r.value / max, top = i * RH + 2;
       var bar = sv('g', { class: 'bar' + (r.code === state.trendInst ? ' on' : ''), 'data-institution': r.code }, [
         sv('text', { x: L - 6, y: top + 14, class: 'ax end' }, [r.name]),
-        sv('rect', { x: L, y: top + 3, height: RH - 6, width: Math.max(w, r.value === null ? 0 : 1) }),
+        sv('rect', { x: L, y: top + 3, height: RH - 6, width: r.value === null ? 0 : Math.max(w, 1) }),
         sv('text', { x: L + w + 4, y: top + 14, class: 'ax' }, [r.value === null ? r.status : fmt(r.value, s.unit)]),
       ]);
       bar.addEventListener('click', function () { state.trendInst = state.trendInst === r.code ? null : r.code; loadTrend(); });
