@@ -134,9 +134,13 @@ export function computeTrends(input: TrendInput): TrendSeries[] {
     ranking: null,
   }));
   const last = input.months[input.months.length - 1];
+  const wanted = new Set(input.codes);
   for (const month of input.months) {
     const defs = input.at(month);
-    const templates = templateIds.map((id) => defs.template(id) ?? latest.template(id)!).filter((t): t is IndicatorTemplate => t.kind === 'indicator');
+    const templates = templateIds
+      .map((id) => defs.template(id) ?? latest.template(id)!)
+      .filter((t): t is IndicatorTemplate => t.kind === 'indicator')
+      .map((t) => narrowed(t, wanted));
     const result = consolidate({
       level: 'county',
       area: { code: county.code, name: county.name },
@@ -168,6 +172,17 @@ export function computeTrends(input: TrendInput): TrendSeries[] {
     });
   }
   return series;
+}
+
+/**
+ * The template with only the codes asked for and the data elements their indicators are computed from:
+ * every kept column is computed exactly as in the full template (an indicator reads its operands only),
+ * and a month's consolidation does a fraction of the work.
+ */
+function narrowed(t: IndicatorTemplate, codes: ReadonlySet<string>): IndicatorTemplate {
+  const indicators = t.indicators.filter((x) => codes.has(x.code));
+  const needed = new Set([...codes, ...indicators.flatMap((x) => [...x.numerator, ...x.denominator])]);
+  return { ...t, elements: t.elements.filter((e) => needed.has(e.code)), rules: [], indicators };
 }
 
 /** An institution and every institution merged into it, directly or through a chain of merges. */
