@@ -141,7 +141,8 @@ function fill(tokens: Token[], rowOf: (code: string) => SummaryRow, words: Recor
     else {
       const row = rowOf(t.code);
       const measure = measureOf(row, t.variant);
-      if (measure && measure.value !== null && row.additive) for (const m of measure.missing) missing.set(m.code, m);
+      // the first reason said for an institution stands (本月's 未上报 before 本年累计's 3月未上报)
+      if (measure && measure.value !== null && row.additive) for (const m of measure.missing) if (!missing.has(m.code)) missing.set(m.code, m);
       const made = tokenRuns(row, t.variant, L);
       any ||= made.some((r) => r.figure) || (t.variant === '达标' && row.target !== null);
       runs.push(...made);
