@@ -180,7 +180,7 @@ describe('the lake', () => {
         expect(await q("select period, sum(value) as total from values where element = 'TT01' group by period order by period")).toEqual([
           { period: '2025-01', total: 100 },
           { period: '2025-02', total: 90 },
-          { period: '2025-03', total: 60 },
+          { period: '2025-03', total: 50 },
           { period: '2025-Q1', total: 1 },
         ]);
         expect(await q("select distinct review_state, period_type, typeof(county) as t, year from values where period = '2025-Q1'")).toEqual([{ review_state: 'approved', period_type: 'quarter', t: 'VARCHAR', year: 2025 }]);
