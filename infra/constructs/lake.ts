@@ -75,7 +75,7 @@ export class Lake extends Construct {
         },
       },
     });
-    this.table.addDependency(database); // the table names the database
+    this.table.node.addDependency(database); // the table names the database
 
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: `hmis-${props.stage}-lake`,

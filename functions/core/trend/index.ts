@@ -244,17 +244,16 @@ export async function trend(store: SubmissionStore, definitions: DefinitionsPort
   const scope = request.institution ? membersOf(latest, request.institution) : null;
   const institutions = county.institutions.filter((i) => (!scope || scope.has(i.code)) && latest.templatesOf(i).some((t) => templates.includes(t))).map((i) => i.code);
 
-  let from = firstNeeded(monthsEnding(to, count));
-  let entries = await loadTrendEntries(store, institutions, templates, request.to ? from : shiftPeriod(from, -24), to);
+  // without `to`: two more years back, in case the latest month with data is well before the reporting month
+  const first = firstNeeded(monthsEnding(to, count));
+  const loadedFrom = request.to ? first : shiftPeriod(first, -24);
+  let entries = await loadTrendEntries(store, institutions, templates, loadedFrom, to);
   if (!request.to) {
-    // the latest month anything arrived, then (when that is long ago) what its series needs besides
-    const withData = [...entries.keys()].sort();
-    const end = withData[withData.length - 1];
+    const end = [...entries.keys()].sort().at(-1);
     if (end && end < to) {
       to = end;
       const needed = firstNeeded(monthsEnding(to, count));
-      if (needed < shiftPeriod(from, -24)) entries = await loadTrendEntries(store, institutions, templates, needed, to);
-      from = needed;
+      if (needed < loadedFrom) entries = await loadTrendEntries(store, institutions, templates, needed, to);
     }
   }
   const months = monthsEnding(to, count);
