@@ -24,6 +24,8 @@ export const ENV = {
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   portalBaseUrl: 'PORTAL_BASE_URL',
   counties: 'COUNTIES',
+  /** the ingest queue: reconciliation sends there what the event path lost */
+  uploadQueueUrl: 'UPLOAD_QUEUE_URL',
 } as const;
 
 /** Standard AWS SDK variables (read by the SDK itself, not by us). */
@@ -34,12 +36,13 @@ export const AWS_ENV = {
   endpointS3: 'AWS_ENDPOINT_URL_S3',
   endpointDynamoDb: 'AWS_ENDPOINT_URL_DYNAMODB',
   endpointSns: 'AWS_ENDPOINT_URL_SNS',
+  endpointSqs: 'AWS_ENDPOINT_URL_SQS',
   requestChecksumCalculation: 'AWS_REQUEST_CHECKSUM_CALCULATION',
   responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
 } as const;
 
 /**
- * The S3 → Lambda notification filter, the CDK stack's and the local bridge's: the prefix only.
+ * The S3 → ingest queue notification filter, the CDK stack's and the local stack's: the prefix only.
  * A suffix filter is case-sensitive (`.XLSX` would never trigger) and would leave a .xls or .csv
  * without an answer; ingest decides by the file name (core/ingest.ts isXlsxName).
  */
@@ -59,10 +62,12 @@ export interface Config {
   portalBaseUrl?: string;
   /** the counties this deployment serves (scheduled consolidation and digests); absent: every county in the registry */
   counties?: string[];
+  /** the ingest queue's URL (the scheduled function's reconciliation sends to it) */
+  uploadQueueUrl?: string;
   /** AWS_REGION as the SDK will see it (informational) */
   region?: string;
   /** endpoint overrides the SDK will use (informational: the SDK reads them itself) */
-  endpoints: { s3?: string; dynamodb?: string; sns?: string };
+  endpoints: { s3?: string; dynamodb?: string; sns?: string; sqs?: string };
 }
 
 export class ConfigError extends Error {
@@ -104,10 +109,12 @@ const schema = z.object({
       .regex(/^\d{6}(,\d{6})*$/, 'not a comma-separated list of 6-digit county codes')
       .transform((s) => s.split(',')),
   ),
+  [ENV.uploadQueueUrl]: optional(url),
   [AWS_ENV.region]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region')),
   [AWS_ENV.endpointS3]: optional(url),
   [AWS_ENV.endpointDynamoDb]: optional(url),
   [AWS_ENV.endpointSns]: optional(url),
+  [AWS_ENV.endpointSqs]: optional(url),
 });
 
 /** Validates an environment map. Pure: tests pass their own map. Throws ConfigError listing every problem. */
@@ -135,10 +142,12 @@ export function loadConfig(env: Env): Config {
   if (e[ENV.opsTopicArn]) config.opsTopicArn = e[ENV.opsTopicArn];
   if (e[ENV.portalBaseUrl]) config.portalBaseUrl = e[ENV.portalBaseUrl];
   if (e[ENV.counties]) config.counties = e[ENV.counties];
+  if (e[ENV.uploadQueueUrl]) config.uploadQueueUrl = e[ENV.uploadQueueUrl];
   if (e[AWS_ENV.region]) config.region = e[AWS_ENV.region];
   if (e[AWS_ENV.endpointS3]) config.endpoints.s3 = e[AWS_ENV.endpointS3];
   if (e[AWS_ENV.endpointDynamoDb]) config.endpoints.dynamodb = e[AWS_ENV.endpointDynamoDb];
   if (e[AWS_ENV.endpointSns]) config.endpoints.sns = e[AWS_ENV.endpointSns];
+  if (e[AWS_ENV.endpointSqs]) config.endpoints.sqs = e[AWS_ENV.endpointSqs];
   return Object.freeze(config);
 }
 

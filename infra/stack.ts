@@ -1,8 +1,9 @@
 /**
  * One stack a county or a whole region deploys: upload → ingest → store → consolidate → alert.
  *
- *   institutions ──PutObject──▶ uploads bucket ──(uploads/ *.xlsx)──▶ ingest ──▶ table, reports bucket, alerts
+ *   institutions ──PutObject──▶ uploads bucket ──(uploads/)──▶ ingest queue ──▶ ingest ──▶ table, reports bucket, alerts
  *   Scheduler (Asia/Shanghai) ──▶ consolidate ──▶ reports bucket consolidated/, alerts (digest)
+ *                                  └─ reconcile: uploads/ against the table; what was lost ──▶ ingest queue
  *   failures ──▶ dead-letter queues ──▶ alarms ──▶ ops topic
  *   browser ──▶ CloudFront ──▶ page (private bucket) and /api/* ──▶ HTTP API ──▶ portal-api ──▶ table, buckets
  *
@@ -106,7 +107,14 @@ export class HmisStack extends Stack {
 
     const common = { storage: this.storage, alerts: this.topics.alerts, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays };
     this.ingest = new Ingest(this, 'Ingest', { ...common, reservedConcurrentExecutions: cfg.ingestReservedConcurrency, entry: props.entries?.ingest });
-    this.consolidate = new Consolidate(this, 'Consolidate', { ...common, schedule: cfg.schedule, stage: cfg.stage, entry: props.entries?.consolidate });
+    this.consolidate = new Consolidate(this, 'Consolidate', {
+      ...common,
+      environment: { ...environment, [ENV.uploadQueueUrl]: this.ingest.queue.queueUrl },
+      schedule: cfg.schedule,
+      stage: cfg.stage,
+      uploadQueue: this.ingest.queue,
+      entry: props.entries?.consolidate,
+    });
     // the commission's definitions: seeded once, read by every function, written by the portal's 定义管理
     this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays, entry: props.entries?.seed });
     for (const f of [this.ingest.function, this.consolidate.function, this.portal.function]) readDefinitions(f, this.storage);
@@ -131,7 +139,9 @@ export class HmisStack extends Stack {
     out('ConsolidateFunction', this.consolidate.function.fn.functionName, 'consolidate (aws lambda invoke for an on-demand run)');
     out('IngestLogGroup', this.ingest.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
     out('ConsolidateLogGroup', this.consolidate.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
-    out('IngestDeadLetterQueue', this.ingest.function.deadLetterQueue.queueUrl, 'failed uploads after retries');
+    out('IngestQueue', this.ingest.queue.queueUrl, 'upload events on their way to ingest');
+    out('IngestDeadLetterQueue', this.ingest.deadLetterQueue.queueUrl, 'upload events that failed their last receive');
+    out('IngestDeadLetterQueueArn', this.ingest.deadLetterQueue.queueArn, 'aws sqs start-message-move-task --source-arn <this> (redrive to the ingest queue)');
     out('ConsolidateDeadLetterQueue', this.consolidate.function.deadLetterQueue.queueUrl, 'failed consolidation runs after retries');
     out('Counties', cfg.counties.join(','), 'counties served');
     out('PortalUrl', this.portal.url, 'the portal (报表平台): sign in with an institution code and its access code');

@@ -13,6 +13,8 @@ import tJC from './templates/T-JC.v1.json' with { type: 'json' };
 import tYY from './templates/T-YY.v1.json' with { type: 'json' };
 import tFY from './templates/T-FY.v1.json' with { type: 'json' };
 import tJK from './templates/T-JK.v1.json' with { type: 'json' };
+import tQY from './templates/T-QY.v1.json' with { type: 'json' };
+import tND from './templates/T-ND.v1.json' with { type: 'json' };
 import tTZ from './templates/T-TZ.v1.json' with { type: 'json' };
 import types from './registry/institution-types.json' with { type: 'json' };
 import c150525 from './registry/150525.json' with { type: 'json' };
@@ -31,7 +33,7 @@ let content: DefinitionsContent | undefined;
 /** The bundled definitions set, validated and checked as a whole (a broken seed fails loudly). */
 export function bundledContent(): DefinitionsContent {
   if (content) return content;
-  const parsed = DefinitionsContent.parse({ institutionTypes: types, counties: [c150525, c150425, c150822, c150627], templates: [tJC, tYY, tFY, tJK, tTZ] });
+  const parsed = DefinitionsContent.parse({ institutionTypes: types, counties: [c150525, c150425, c150822, c150627], templates: [tJC, tYY, tFY, tJK, tQY, tND, tTZ] });
   const problems = checkDefinitions(parsed);
   if (problems.length) throw new Error(`schemas/: ${problems.map((p) => `${p.sheet} ${p.key} ${p.field}「${p.value}」${p.message}`).join('; ')}`);
   return (content = parsed);

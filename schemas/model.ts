@@ -141,8 +141,13 @@ const templateBase = {
   /** the return sheet's name in the workbook; the consolidated detail sheet adds 明细. */
   sheetName: z.string().min(1).max(28),
   periodType: PeriodType,
-  /** 截止日: day of the following month a return is due (23:59 Asia/Shanghai); absent: the county's */
-  deadlineDay: z.number().int().min(1).max(28).optional(),
+  /**
+   * 截止日: a return is due by 23:59 Asia/Shanghai of day `deadlineDay` (absent: the county's) of the
+   * `deadlineMonth`-th month after its period ends (absent: the next month). A month's or a quarter's:
+   * day 5 or 15 of the next month; a year's: e.g. 3-31, March 31 of the next year.
+   */
+  deadlineDay: z.number().int().min(1).max(31).optional(),
+  deadlineMonth: z.number().int().min(1).max(12).optional(),
   source: z.string().default(''),
 };
 
@@ -211,7 +216,11 @@ export const Institution = z
   .strict();
 export type Institution = z.infer<typeof Institution>;
 
-/** 序时方式 (issue "the commission's year"): how an annual target is judged during the year. */
+/**
+ * 序时方式: how an annual target is judged during the year. linear: against target × elapsed months / 12
+ * (what accumulates through the year); quarterly: against the milestone of the latest quarter ended;
+ * none: the target holds all year and is judged as it stands.
+ */
 export const Pace = z.enum(['linear', 'quarterly', 'none']);
 export type Pace = z.infer<typeof Pace>;
 
@@ -224,6 +233,10 @@ export const Target = z
     /** the institution types the target is measured over; all when absent. */
     institutionTypes: z.array(z.string()).optional(),
     pace: Pace.optional(),
+    /** 季度节点: the value due by the end of Q1…Q4 (quarterly pace) */
+    milestones: z.array(z.number().finite()).length(4).optional(),
+    /** 序时说明: why this pace (a ytd or flow numerator over an annual denominator accumulates; a stock ratio holds) */
+    paceNote: z.string().optional(),
     /** the document the target comes from (文件) and its words (原文) */
     document: z.string().min(1),
     quote: z.string().default(''),

@@ -1,11 +1,13 @@
 /**
- * `hmis consolidate --county 150525 --period 2025-03 [--out FILE] [--data-dir .hmis]`
+ * `hmis consolidate --county 150525 --period 2025-03 [--out FILE] [--generated-at ISO-TIME] [--data-dir .hmis]`
  * `hmis consolidate --level city --city 1505 --period 2025-Q1 …`
  *
  * Runs the scheduled function's on-demand task against the local stack (the one `hmis serve` runs on
  * the data dir, or one started here): the workbook is written to the reports bucket exactly as in AWS
  * (consolidated/<code>/<period>/…, and consolidated/<code>/latest/<period>.xlsx), and saved to FILE
- * (default out/<workbook name>.xlsx) to open at once.
+ * (default out/<workbook name>.xlsx) to open at once. `--generated-at` stamps that time instead of
+ * the clock's (the scheduled function stamps its schedule's time): the same data and time give the
+ * same bytes.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -15,13 +17,17 @@ import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { county: 'string', city: 'string', level: 'string', period: 'string', out: 'string', 'data-dir': 'string' });
+  const args = parseArgs(argv, { county: 'string', city: 'string', level: 'string', period: 'string', out: 'string', 'generated-at': 'string', 'data-dir': 'string' });
   if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const level = stringFlag(args, 'level') ?? 'county';
   if (level !== 'county' && level !== 'city') throw new UsageError(`--level must be county or city, got ${level}`);
   const code = level === 'city' ? requireFlag(args, 'city') : requireFlag(args, 'county');
   const period = requireFlag(args, 'period');
   if (!isPeriodId(period)) throw new UsageError(`--period must be YYYY-MM, YYYY-Qn or YYYY, got ${period}`);
+  const generatedAt = stringFlag(args, 'generated-at');
+  if (generatedAt !== undefined && !(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(generatedAt) && Number.isFinite(Date.parse(generatedAt)))) {
+    throw new UsageError(`--generated-at must be an ISO time with its offset, e.g. 2025-04-06T02:00:00+08:00, got ${generatedAt}`);
+  }
 
   const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
   try {
@@ -29,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     if (level === 'county' && !defs.county(code)) throw new UsageError(`unknown county ${code} (hmis registry lists them)`);
     if (level === 'city' && !defs.countiesOf(code).length) throw new UsageError(`no county of city ${code} in the definitions`);
     const started = performance.now();
-    const outcome = await runTask({ task: 'consolidate', level, code, period }, local.deps, new Date());
+    const outcome = await runTask({ task: 'consolidate', level, code, period }, local.deps, generatedAt ? new Date(generatedAt) : new Date());
     const published = outcome.published[0]!;
     const bytes = await local.deps.objects.get(local.stack.endpoints.buckets.reports, published.key, 200 * 1024 * 1024);
     const out = stringFlag(args, 'out') ?? join('out', published.fileName);

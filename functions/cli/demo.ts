@@ -1,14 +1,15 @@
 /**
  * `npm start` = `hmis demo [--data-dir .hmis/demo]`: the whole story on the bundled sample data, no
- * set-up. Writes 奈曼旗's sample submissions 2024-01 … 2025-03 (deliberately wrong ones included, and a
- * re-upload that fixes a rejected one), starts the local stack, and uploads every file as the
- * institutions would, each at its time in the sample month (manifest.json `uploadedAt`: most before
- * the deadline, a few after it). A simulated clock carries that time: the local S3 stamps each upload
- * event with it, so ingest records the upload time, on time or late, as it would have in AWS. Then it
- * checks every outcome against the manifest, and on the first working morning after the last 2025-03
- * upload runs the scheduled function's after-deadline task (the 2025-03 workbook and the deadline
- * digest), prints who has reported and says where everything is. The data dir is emptied first so
- * every run tells the same story.
+ * set-up. Writes 奈曼旗's sample submissions 2024-01 … 2025-03 (monthly returns; the quarterly T-QY of
+ * 2024-Q1 … 2025-Q1 and the annual T-ND of 2024; deliberately wrong ones included, and a re-upload that
+ * fixes a rejected one), starts the local stack, and uploads every file as the institutions would, each
+ * at its time (manifest.json `uploadedAt`: most before its deadline, a few after it). A simulated clock
+ * carries that time: the local S3 stamps each upload event with it, so ingest records the upload time,
+ * on time or late, as it would have in AWS. Then it checks every outcome against the manifest, and on the
+ * first working morning after the last upload and the March and first-quarter deadlines runs the
+ * scheduled function's after-deadline task (the workbooks of 2025-03, 2025-Q1 and 2024, and their
+ * deadline digests), prints who has reported and says where everything is. The data dir is emptied first
+ * so every run tells the same story.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -18,9 +19,9 @@ import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
 import { PORTAL_DEFAULT_PORT } from '../adapters/local/portal.ts';
 import { startLocalStack } from '../adapters/local/stack.ts';
-import type { UploadHandler } from '../adapters/local/events.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
-import { deadlineOf, shanghaiTime } from '../core/consolidate/period.ts';
+import { shanghaiTime } from '../core/consolidate/period.ts';
+import { deadlinesOf } from '../core/alert/digest.ts';
 import { nextRun, runTask, SCHEDULES } from '../core/schedule.ts';
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { ENV } from '../config.ts';
@@ -31,6 +32,8 @@ import { renderStatus, statusRows } from './status.ts';
 
 const COUNTY = '150525';
 const PERIOD = '2025-03';
+/** the quarter March ends: its quarterly returns are due April 15 */
+const QUARTER = '2025-Q1';
 /** where `hmis serve --data-dir <demo>/stack` serves the portal: the alerts link to its pages */
 const PORTAL = `http://127.0.0.1:${PORTAL_DEFAULT_PORT}`;
 
@@ -48,15 +51,8 @@ export async function run(argv: string[]): Promise<number> {
 
   // the simulated clock: set to each file's upload time just before it is uploaded
   let simulated = new Date(manifest.files[0]!.uploadedAt);
-  const outcomes = new Map<string, string>();
   let env: Record<string, string> = {};
-  const ingest = lazyUploadHandler(() => env);
-  const onUpload: UploadHandler = async (event, context) => {
-    const results = (await ingest(event, context)) as Array<{ key: string; status: string }>;
-    for (const r of results) outcomes.set(r.key, r.status);
-    return results;
-  };
-  const stack = await startLocalStack({ dataDir: join(dataDir, 'stack'), onUpload, clock: () => simulated });
+  const stack = await startLocalStack({ dataDir: join(dataDir, 'stack'), onUpload: lazyUploadHandler(() => env), clock: () => simulated });
   env = { ...stack.env, [ENV.portalBaseUrl]: PORTAL };
   const endpoints = { ...stack.endpoints, portal: PORTAL };
   const clients = makeClients(stack.endpoints);
@@ -77,7 +73,12 @@ export async function run(argv: string[]): Promise<number> {
     const stats = stack.stats();
     step(`ingestion done: ${stats.succeeded} handled, ${stats.deadLettered} dead-lettered`);
 
-    // every outcome against what the manifest says it should be
+    // every outcome (the version of each upload, as stored) against what the manifest says it should be
+    const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
+    const outcomes = new Map<string, string>();
+    for (const f of files) {
+      for (const v of await store.versions({ institution: f.institution, template: f.template, period: f.period })) outcomes.set(v.objectKey, v.status);
+    }
     const mismatches = files.filter((f) => outcomes.get(keyOf(f)) !== f.expect).map((f) => `${f.file}: ${outcomes.get(keyOf(f)) ?? '未处理 not handled'} ≠ ${f.expect}`);
     const count = (expect: string) => files.filter((f) => f.expect === expect).length;
     step(
@@ -86,26 +87,34 @@ export async function run(argv: string[]): Promise<number> {
         : `全部与清单一致 all ${files.length} outcomes as manifest.json expects: ${count('accepted')} accepted, ${count('accepted_with_warnings')} with warnings, ${count('rejected')} rejected (see its notes)`,
     );
 
-    // the first working morning after the last upload of the period: the scheduled function's after-deadline run
-    const lastUpload = Math.max(...files.filter((f) => f.period === PERIOD).map((f) => Date.parse(f.uploadedAt)));
+    // the first working morning after the last upload and the March and first-quarter deadlines: the scheduled function's after-deadline run
+    const defs = bundledDefinitions();
+    const county = defs.county(COUNTY)!;
+    const lastUpload = Math.max(...files.map((f) => Date.parse(f.uploadedAt)), ...[PERIOD, QUARTER].flatMap((p) => deadlinesOf(defs, county, p).map((d) => d.at.getTime())));
     const afterDeadline = SCHEDULES.find((s) => s.name === 'after-deadline')!;
-    simulated = nextRun(afterDeadline, new Date(Math.max(lastUpload, deadlineOf(PERIOD, bundledDefinitions().county(COUNTY)!.deadlineDay).getTime())));
+    simulated = nextRun(afterDeadline, new Date(lastUpload));
     step(`模拟时间 simulated time ${shanghaiTime(simulated)}（北京时间）：截止后的定时任务 the after-deadline run`);
 
-    const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
     const deps = { ...localDeps(endpoints, clients, store), counties: [COUNTY] };
-    const defs = await deps.definitions.at(PERIOD);
-    const rows = statusRows(defs, COUNTY, PERIOD, await store.listPeriod(COUNTY, PERIOD), simulated);
-    console.log(`\n${renderStatus(defs.county(COUNTY)!.name, PERIOD, rows)}\n`);
+    for (const period of [PERIOD, QUARTER]) {
+      const at = await deps.definitions.at(period);
+      const rows = statusRows(at, COUNTY, period, await store.listPeriod(COUNTY, period), simulated);
+      console.log(`\n${renderStatus(at.county(COUNTY)!.name, period, rows)}`);
+    }
+    console.log('');
 
-    // the commission's workbook and the deadline digest, as the scheduled function makes them that morning
+    // the commission's workbooks and the deadline digests, as the scheduled function makes them that morning:
+    // March, the first quarter (monthly returns and the quarterly T-QY), and 2024 (its annual T-ND was due March 31)
     const reports = stack.endpoints.buckets.reports;
     const outcome = await runTask({ task: 'after-deadline' }, deps, simulated);
-    const published = outcome.published[0]!;
-    const workbook = join(dataDir, published.fileName);
-    await writeFile(workbook, (await deps.objects.get(reports, published.key, 100 * 1024 * 1024))!);
-    step(`汇总表 consolidated workbook ${PERIOD}: ${workbook} (s3://${reports}/${published.key})`);
-    step(`催报 deadline digest ${PERIOD}: ${outcome.digests[0]?.sent ? 'sent (see alerts below)' : 'nothing outstanding'}`);
+    const workbooks: string[] = [];
+    for (const published of outcome.published) {
+      const workbook = join(dataDir, published.fileName);
+      await writeFile(workbook, (await deps.objects.get(reports, published.key, 100 * 1024 * 1024))!);
+      workbooks.push(workbook);
+      const digest = outcome.digests.find((d) => d.period === published.period);
+      step(`汇总表 consolidated workbook ${published.period}: ${workbook} (s3://${reports}/${published.key}); 催报 deadline digest: ${digest?.sent ? 'sent (see alerts below)' : 'nothing outstanding'}`);
+    }
 
     // the alerts the commission received, and the marked-up workbooks the institutions get back
     const alerts = await readAlerts(join(dataDir, 'stack'));
@@ -128,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     const stackDir = relative(process.cwd(), join(dataDir, 'stack'));
     console.log(`\n数据目录 data dir: ${dataDir}
   样例文件 fixtures: ${fixturesDir} (manifest.json)
-  汇总表 consolidated workbook: ${workbook}
+  汇总表 consolidated workbooks: ${workbooks.join('\n                               ')}
   标注后的工作簿 marked-up workbooks: ${feedbackDir}
   本地 S3 / DynamoDB 数据: ${join(dataDir, 'stack')}
   告警 alerts: ${stack.files.alerts}  (npx hmis alerts --data-dir ${stackDir})

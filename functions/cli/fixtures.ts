@@ -1,11 +1,11 @@
 /**
- * `hmis fixtures --out DIR [--periods 2025-01,2025-03] [--institutions 150525-101,...] [--seed N]`:
+ * `hmis fixtures --out DIR [--periods 2025-01,2025-03,2025-Q1] [--institutions 150525-101,...] [--seed N]`:
  * writes the sample submissions of 奈曼旗 (every template every institution owes, 2024-01 … 2025-03,
  * plus the deliberate wrong ones) and DIR/manifest.json.
  */
 import path from 'node:path';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
-import { SAMPLE_COUNTY, SAMPLE_PERIODS, SAMPLE_SEED } from '../../fixtures/sample/values.ts';
+import { SAMPLE_ALL_PERIODS, SAMPLE_COUNTY, SAMPLE_PERIODS, SAMPLE_SEED } from '../../fixtures/sample/values.ts';
 import { writeFixtures } from '../../fixtures/sample/write.ts';
 import { bundledDefinitions } from '../../schemas/index.ts';
 
@@ -19,8 +19,8 @@ export async function run(argv: string[]): Promise<number> {
   const seed = seedText === undefined ? SAMPLE_SEED : Number(seedText);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed must be a whole number 0…4294967295, got ${seedText}`);
 
-  const unknownPeriod = periods?.find((p) => !SAMPLE_PERIODS.includes(p));
-  if (unknownPeriod) throw new UsageError(`--periods: ${unknownPeriod} is not a sample period (${SAMPLE_PERIODS[0]} … ${SAMPLE_PERIODS[SAMPLE_PERIODS.length - 1]})`);
+  const unknownPeriod = periods?.find((p) => !SAMPLE_ALL_PERIODS.includes(p));
+  if (unknownPeriod) throw new UsageError(`--periods: ${unknownPeriod} is not a sample period (${SAMPLE_PERIODS[0]} … ${SAMPLE_PERIODS[SAMPLE_PERIODS.length - 1]}, 2024-Q1 … 2025-Q1, 2024)`);
   const county = bundledDefinitions().county(SAMPLE_COUNTY)!;
   const unknownInst = institutions?.find((code) => !county.institutions.some((i) => i.code === code));
   if (unknownInst) throw new UsageError(`--institutions: ${unknownInst} is not an institution of ${county.name} (${county.code})`);

@@ -10,6 +10,7 @@ import { fixedDefinitions, StoredDefinitions, type DefinitionsPort } from '../co
 import { bundledLog } from '../../schemas/index.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
+import { SqsUploadQueue } from '../adapters/sqs/queue.ts';
 import type { ScheduleDeps } from '../core/schedule.ts';
 import { lazyUploadHandler } from '../adapters/local/handler.ts';
 import { findOrStartStack, type RunningStack } from '../adapters/local/stack.ts';
@@ -29,7 +30,7 @@ export interface Local {
 
 export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) => void = () => {}): Promise<Local> {
   let env: Record<string, string> = {};
-  const stack = await findOrStartStack(dataDir, { onUpload: lazyUploadHandler(() => env), dynamodbPort: 0, s3Port: 0, snsPort: 0, log });
+  const stack = await findOrStartStack(dataDir, { onUpload: lazyUploadHandler(() => env), dynamodbPort: 0, s3Port: 0, snsPort: 0, sqsPort: 0, log });
   env = stack.env;
   const clients = makeClients(stack.endpoints);
   const store = new DynamoSubmissionStore(clients.dynamodb, stack.endpoints.table);
@@ -56,6 +57,7 @@ export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients
     store,
     alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
     reportsBucket: endpoints.buckets.reports,
+    reconcile: { listing: objects, queue: new SqsUploadQueue(clients.sqs, endpoints.queues.uploads), uploadsBucket: endpoints.buckets.uploads },
     ...(endpoints.portal ? { portalBaseUrl: endpoints.portal } : {}),
   };
 }

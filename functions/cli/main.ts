@@ -13,17 +13,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   codes: { summary: 'the issue codes: severity, meaning, what to do [--json | --markdown]', load: () => import('./codes.ts') },
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
-  consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
+  consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] [--generated-at ISO-TIME] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
   trend: { summary: 'a monthly series from the store: --county C [--institution I] --element JC-I03 [--months 24] [--to YYYY-MM] [--json]', load: () => import('./trend.ts') },
   report: { summary: 'the work summary\'s data draft (工作总结数据稿, Word): --county C --period 2025-03|2025-Q1|2025 --out F.docx', load: () => import('./report.ts') },
   lake: { summary: 'rewrite a county\'s year of the lake (lake/year=…/county=…/values.parquet): --county C [--year YYYY]', load: () => import('./lake.ts') },
   query: { summary: 'SQL over every value (DuckDB, the view `values`): "select … from values" [--json]', load: () => import('./query.ts') },
   export: { summary: 'a county\'s values: --county C --from P --to P --format csv|parquet|xlsx --out F', load: () => import('./export.ts') },
+  reconcile: { summary: 'every upload under uploads/ against the table; lost ones ingested now: [--county C] [--period YYYY-MM] [--json]', load: () => import('./reconcile.ts') },
+  replay: { summary: 'the dead letters back to the ingest queue (SQS redrive), processed', load: () => import('./replay.ts') },
   alerts: { summary: 'the alerts the local SNS received: [--county 150525] [--json]', load: () => import('./alerts.ts') },
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
   'portal-codes': { summary: 'the portal access codes: PORTAL_SECRET=… hmis portal-codes [COUNTY…] [--data-dir D]', load: () => import('./portal-codes.ts') },
-  serve: { summary: 'local S3/DynamoDB/SNS + upload trigger + portal, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--portal-port 8080] [--clock ISO]', load: () => import('./serve.ts') },
+  serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger + portal, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576] [--portal-port 8080] [--clock ISO]', load: () => import('./serve.ts') },
 };
 
 export async function main(argv: string[]): Promise<number> {

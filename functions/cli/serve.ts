@@ -1,17 +1,17 @@
 /**
- * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--portal-port 8080] [--clock ISO]`
+ * `hmis serve [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576] [--portal-port 8080] [--clock ISO]`
  *
- * The AWS side on this machine, no account needed: S3 (s3rver), DynamoDB (dynalite, on disk under
- * the data dir), SNS (alerts appended to <data-dir>/alerts.jsonl and printed), the S3 → Lambda
- * trigger calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed
+ * The AWS side on this machine, no account needed: S3 (s3rver behind its check, uploads versioned),
+ * DynamoDB (dynalite, on disk under the data dir), SNS (alerts appended to <data-dir>/alerts.jsonl and
+ * printed), the S3 → SQS → ingest path calling the ingest handler (functions/handlers/ingest-upload.ts) exactly as deployed
  * (same code, same SDK clients, only the environment differs), the schedules and the portal.
  * Port 0 = a free port. Runs until SIGINT/SIGTERM; <data-dir>/endpoints.json says where everything
  * is (the portal included) while it runs.
  */
 import { relative, resolve } from 'node:path';
 import { resetClients } from '../adapters/aws/clients.ts';
-import type { LocalLambdaContext, S3NotificationEvent, UploadHandler } from '../adapters/local/events.ts';
-import { decodeS3EventKey } from '../adapters/local/events.ts';
+import type { LocalLambdaContext, SqsRecord, UploadHandler } from '../adapters/local/queue.ts';
+import { decodeKey, s3RecordsOf } from '../handlers/s3-event.ts';
 import { applyEnv, loadUploadHandler, type LoadedHandler } from '../adapters/local/handler.ts';
 import { startScheduler, type LocalScheduler } from '../adapters/local/scheduler.ts';
 import { startLocalStack, type LocalStack } from '../adapters/local/stack.ts';
@@ -23,13 +23,14 @@ import { renderAlert } from './alerts.ts';
 import { localDeps } from './local.ts';
 import { parseArgs, stringFlag, UsageError } from './args.ts';
 
-export const SERVE_DEFAULTS = { dataDir: '.hmis', s3Port: 4569, dynamodbPort: 4567, snsPort: 4575 } as const;
+export const SERVE_DEFAULTS = { dataDir: '.hmis', s3Port: 4569, dynamodbPort: 4567, snsPort: 4575, sqsPort: 4576 } as const;
 
 export interface ServeOptions {
   dataDir?: string;
   s3Port?: number;
   dynamodbPort?: number;
   snsPort?: number;
+  sqsPort?: number;
   /** the upload handler; default: the ingest handler module, imported once the environment is set */
   handler?: UploadHandler;
   /** the portal (page and API, functions/adapters/local/portal.ts): default 8080, 0 = a free port, null = none */
@@ -55,13 +56,16 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
   let resolveHandler!: (h: UploadHandler) => void;
   const ready = new Promise<UploadHandler>((r) => (resolveHandler = r));
 
-  const onUpload: UploadHandler = async (event: S3NotificationEvent, context: LocalLambdaContext) => {
+  const onUpload: UploadHandler = async (event: { Records: SqsRecord[] }, context: LocalLambdaContext) => {
     const handler = await ready;
-    const record = event.Records[0]!;
-    const key = decodeS3EventKey(record.s3.object.key);
     const started = performance.now();
-    const result = await handler(event, context);
-    out(`[上传 upload] s3://${record.s3.bucket.name}/${key} → 处理完成 handled (${Math.round(performance.now() - started)} ms)${summary(result)}`);
+    const result = (await handler(event, context)) as { batchItemFailures?: Array<{ itemIdentifier: string }> } | undefined;
+    const failed = new Set(result?.batchItemFailures?.map((f) => f.itemIdentifier));
+    for (const m of event.Records) {
+      for (const r of s3RecordsOf(m.body)) {
+        out(`[上传 upload] s3://${r.s3.bucket.name}/${decodeKey(r.s3.object.key)} → ${failed.has(m.messageId) ? '失败，稍后重试 failed, will be retried' : '处理完成 handled'} (${Math.round(performance.now() - started)} ms)`);
+      }
+    }
     return result;
   };
 
@@ -75,6 +79,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
     s3Port: options.s3Port ?? SERVE_DEFAULTS.s3Port,
     dynamodbPort: options.dynamodbPort ?? SERVE_DEFAULTS.dynamodbPort,
     snsPort: options.snsPort ?? SERVE_DEFAULTS.snsPort,
+    sqsPort: options.sqsPort ?? SERVE_DEFAULTS.sqsPort,
     onUpload,
     onAlert: (m) => out(`[告警 alert] ${renderAlert(m)}`),
     log: (line) => out(line),
@@ -110,7 +115,7 @@ export async function serve(options: ServeOptions = {}): Promise<Serving> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', 'portal-port': 'string', clock: 'string', help: 'boolean' });
+  const args = parseArgs(argv, { 'data-dir': 'string', 's3-port': 'string', 'dynamodb-port': 'string', 'sns-port': 'string', 'sqs-port': 'string', 'portal-port': 'string', clock: 'string', help: 'boolean' });
   if (args.flags.help) {
     console.log(USAGE);
     return 0;
@@ -127,6 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     s3Port: port('s3-port', SERVE_DEFAULTS.s3Port),
     dynamodbPort: port('dynamodb-port', SERVE_DEFAULTS.dynamodbPort),
     snsPort: port('sns-port', SERVE_DEFAULTS.snsPort),
+    sqsPort: port('sqs-port', SERVE_DEFAULTS.sqsPort),
     portalPort: port('portal-port', PORTAL_DEFAULT_PORT),
   };
   const clockText = stringFlag(args, 'clock');
@@ -165,10 +171,10 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}] [--portal-port ${PORTAL_DEFAULT_PORT}] [--clock 2025-04-08T09:00:00+08:00]
-  本机运行 S3、DynamoDB、SNS、上传触发和报表平台（无需 AWS 账号）；端口 0 = 任一空闲端口；
+const USAGE = `usage: hmis serve [--data-dir ${SERVE_DEFAULTS.dataDir}] [--s3-port ${SERVE_DEFAULTS.s3Port}] [--dynamodb-port ${SERVE_DEFAULTS.dynamodbPort}] [--sns-port ${SERVE_DEFAULTS.snsPort}] [--sqs-port ${SERVE_DEFAULTS.sqsPort}] [--portal-port ${PORTAL_DEFAULT_PORT}] [--clock 2025-04-08T09:00:00+08:00]
+  本机运行 S3、DynamoDB、SNS、SQS、上传触发和报表平台（无需 AWS 账号）；端口 0 = 任一空闲端口；
   --clock：模拟时钟从该时刻起走（上传时间、门户、定时任务），用于查看演示数据。
-  Runs S3, DynamoDB, SNS, the upload trigger and the portal on this machine (no AWS account); port 0 = any
+  Runs S3, DynamoDB, SNS, SQS, the upload trigger and the portal on this machine (no AWS account); port 0 = any
   free port; --clock: a simulated clock running from that instant (upload times, portal, schedules).`;
 
 /** A clock that starts at \`start\` and runs at real speed. */
@@ -177,22 +183,18 @@ export function runningFrom(start: Date, real: () => number = Date.now): () => D
   return () => new Date(real() + offset);
 }
 
-function summary(result: unknown): string {
-  if (result === undefined || result === null) return '';
-  const text = JSON.stringify(result);
-  return text && text.length <= 300 ? ` ${text}` : '';
-}
-
 /** The scheduled function (functions/core/schedule.ts) on its schedules, against this stack. */
 function startLocalSchedule(stack: LocalStack, out: (line: string) => void, now: () => Date): LocalScheduler {
   const clients = makeClients(stack.endpoints);
   const deps = localDeps(stack.endpoints, clients);
-  const scheduler = startScheduler(async (task, name) => {
+  const scheduler = startScheduler(async (task, name, at) => {
     try {
-      const outcome = await runTask(task, deps, now());
+      // the schedule's own time, as Scheduler's <aws.scheduler.scheduled-time> (on a simulated clock too)
+      const outcome = await runTask(task, deps, at);
       const done = outcome.published.map((p) => `s3://${stack.endpoints.buckets.reports}/${p.key}`);
       const digests = outcome.digests.filter((d) => d.sent).map((d) => `${d.county} ${d.period}`);
-      out(`[定时任务 schedule ${name}] 汇总表 consolidated: ${done.join(', ') || '—'}; 催报 digests: ${digests.join(', ') || '—'}`);
+      const found = outcome.reconciled ? `; 对账 reconciled: ${outcome.reconciled.objects} objects, ${outcome.reconciled.found} found` : '';
+      out(`[定时任务 schedule ${name}] 汇总表 consolidated: ${done.join(', ') || '—'}; 催报 digests: ${digests.join(', ') || '—'}${found}`);
     } catch (err) {
       out(`[定时任务 schedule ${name}] 失败 failed: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -215,9 +217,10 @@ function banner(stack: LocalStack, handlerSource: string, scheduler: LocalSchedu
   S3        ${e.s3}   存储桶 buckets: ${e.buckets.uploads} (上传 uploads), ${e.buckets.reports} (报告 reports)
   DynamoDB  ${e.dynamodb}   表 table: ${e.table}
   SNS       ${e.sns}   主题 topics: ${e.topics.alerts}, ${e.topics.ops}
+  SQS       ${e.sqs}   上传队列 ingest queue: ${e.queues.uploads}
   凭证 credentials: ${e.credentials.accessKeyId} / ${e.credentials.secretAccessKey}   区域 region: ${e.region}
-  数据目录 data dir: ${dir}  (endpoints.json, alerts.jsonl, dead-letter.jsonl, s3/, dynamodb/)
-  上传触发 upload trigger: s3://${e.buckets.uploads}/uploads/…/*.xlsx → ${handler}
+  数据目录 data dir: ${dir}  (endpoints.json, alerts.jsonl, dead-letter.jsonl, s3/, s3-versions/, dynamodb/)
+  上传触发 upload trigger: s3://${e.buckets.uploads}/uploads/… → SQS → ${handler}
 
 上传一份报表 · upload a return (AWS CLI):
   ${creds} ${checksums} \\

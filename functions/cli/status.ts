@@ -1,7 +1,7 @@
 import type { Definitions } from '../core/definitions/definitions.ts';
-import { PERIOD_PATTERN } from '../core/layout.ts';
+import { ANY_PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import type { PeriodEntry } from '../ports/index.ts';
-import { deadlineOf, shanghaiTime } from '../core/consolidate/period.ts';
+import { shanghaiTime } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import type { Timeliness } from '../core/consolidate/types.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
@@ -24,7 +24,7 @@ export interface StatusRow {
   timeliness: Timeliness;
 }
 
-/** Who owes what (the definitions in force for the period), what arrived and what was accepted (store), on time or not as of `now`. */
+/** Who owes what for a month, a quarter or a year (the definitions in force for the period), what arrived and what was accepted (store), on time or not as of `now`. */
 export function statusRows(defs: Definitions, countyCode: string, period: string, entries: readonly PeriodEntry[], now: Date): StatusRow[] {
   const county = defs.county(countyCode)!;
   const rows: StatusRow[] = [];
@@ -43,19 +43,19 @@ export function statusRows(defs: Definitions, countyCode: string, period: string
         errors: shown?.errors ?? 0,
         warnings: shown?.warnings ?? 0,
         laterRejected: later ? { uploadedAt: later.uploadedAt, errors: later.errors } : null,
-        timeliness: timelinessOf(e, deadlineOf(period, defs.deadlineDay(county, template)), now),
+        timeliness: timelinessOf(e, defs.deadlineOf(county, template, period), now),
       });
     }
   }
   return rows;
 }
 
-/** `hmis status --county 150525 --period 2025-03 [--json] [--data-dir .hmis]` */
+/** `hmis status --county 150525 --period 2025-03|2025-Q1|2024 [--json] [--data-dir .hmis]`: the returns of that period's 周期 */
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { county: 'string', period: 'string', json: 'boolean', 'data-dir': 'string' });
   const countyCode = requireFlag(args, 'county');
   const period = requireFlag(args, 'period');
-  if (!PERIOD_PATTERN.test(period)) throw new UsageError(`--period must be YYYY-MM, got ${period}`);
+  if (!ANY_PERIOD_PATTERN.test(period)) throw new UsageError(`--period must be a month (2025-03), a quarter (2025-Q1) or a year (2024), got ${period}`);
   const local = await openLocal(stringFlag(args, 'data-dir') ?? DEFAULT_DATA_DIR);
   try {
     const defs = await local.deps.definitions.at(period);
@@ -73,7 +73,7 @@ export function renderStatus(countyName: string, period: string, rows: readonly 
   const onTime = rows.filter((r) => r.timeliness === '按时').length;
   const timely = rows.length ? `${((onTime / rows.length) * 100).toFixed(1)}%` : '—';
   const lines = [
-    `${countyName} ${period} 上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}；按时 ${onTime}，及时率 ${timely}`,
+    `${countyName} ${periodLabel(period)}（${period}）上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}；按时 ${onTime}，及时率 ${timely}`,
     '',
   ];
   lines.push('机构代码     机构名称                 模板   状态     上报时间(北京)   时效     版本 错误 警告');

@@ -40,10 +40,24 @@ export const HEADER_SCAN_ROWS = 20;
 /** Meta sheet cells: A column keys, B column values. */
 export const META_KEYS = ['template', 'version', 'institution', 'period', 'generator'] as const;
 
-/** 2025-03 → 2025年3月 */
+/** 2025-03 → 2025年3月; 2025-Q1 → 2025年第1季度; 2025 → 2025年 */
 export function periodLabel(period: string): string {
+  const q = /^(\d{4})-Q([1-4])$/.exec(period);
+  if (q) return `${q[1]}年第${q[2]}季度`;
+  if (/^\d{4}$/.test(period)) return `${period}年`;
   const [y, m] = period.split('-');
   return `${y}年${Number(m)}月`;
 }
 
+/** a month, YYYY-MM */
 export const PERIOD_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
+/** a month (2025-03), a quarter (2025-Q1) or a year (2025): the period of a return */
+export const ANY_PERIOD_PATTERN = /^\d{4}(?:-(?:0[1-9]|1[0-2])|-Q[1-4])?$/;
+
+/** The kind of a period id. */
+export function periodKind(period: string): 'month' | 'quarter' | 'year' {
+  return /-Q[1-4]$/.test(period) ? 'quarter' : /^\d{4}$/.test(period) ? 'year' : 'month';
+}
+
+/** How a period id of each kind is written, for messages. */
+export const PERIOD_FORMAT = { month: '“年-月”，如 2025-03', quarter: '“年-季度”，如 2025-Q1', year: '“年”，如 2025' } as const;

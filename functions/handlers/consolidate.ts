@@ -1,6 +1,7 @@
 /**
- * Lambda entry point of the scheduled function: EventBridge Scheduler sends `{"task":"nightly"}`
- * and `{"task":"after-deadline"}`; on demand (console, CLI, portal) `{"task":"consolidate",
+ * Lambda entry point of the scheduled function: EventBridge Scheduler sends `{"task":"nightly"}`,
+ * `{"task":"after-deadline"}` and `{"task":"reconcile"}`, each with `"scheduledTime"` (the run's own
+ * time, <aws.scheduler.scheduled-time>: the workbook stamps it, not the clock); on demand (console, CLI, portal) `{"task":"consolidate",
  * "level":"county","code":"150525","period":"2025-03"}` or `{"task":"digest","county":"150525",
  * "period":"2025-03"}`. Only translates: the work is functions/core/schedule.ts.
  *
@@ -8,7 +9,8 @@
  * the same way). Store, S3 and SNS faults throw, so Lambda retries and finally dead-letters.
  */
 import { PeriodError } from '../core/consolidate/period.ts';
-import { runTask, ScheduledTask, type TaskOutcome } from '../core/schedule.ts';
+import { reconcileMetrics } from '../core/reconcile.ts';
+import { runTask, runTime, ScheduledTask, type TaskOutcome } from '../core/schedule.ts';
 import { awsDeps } from './deps.ts';
 import { log } from './s3-event.ts';
 
@@ -22,8 +24,11 @@ export async function handler(event: unknown): Promise<TaskOutcome | { error: st
     return { error };
   }
   try {
-    const outcome = await runTask(parsed.data, deps, new Date());
+    const now = runTime(parsed.data, new Date());
+    const outcome = await runTask(parsed.data, deps, now);
     log('info', 'scheduled task done', { ...outcome });
+    // the counts as metrics (embedded metric format): the reconcile alarm watches ReconcileFound
+    if (outcome.reconciled) console.log(JSON.stringify(reconcileMetrics(outcome.reconciled, process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local', new Date())));
     return outcome;
   } catch (err) {
     if (err instanceof PeriodError) {

@@ -1,11 +1,12 @@
 /** The ports over AWS, built once per process (a Lambda cold start) from the environment. */
 import { config } from '../config.ts';
-import { dynamoClient, s3Client, snsClient } from '../adapters/aws/clients.ts';
+import { dynamoClient, s3Client, snsClient, sqsClient } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
 import { StoredDefinitionsStore } from '../adapters/dynamo/definitions.ts';
 import { StoredDefinitions } from '../core/definitions/source.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
 import { SnsAlerter } from '../adapters/sns/alerter.ts';
+import { SqsUploadQueue } from '../adapters/sqs/queue.ts';
 import type { IngestDeps } from '../core/ingest.ts';
 import type { ScheduleDeps } from '../core/schedule.ts';
 
@@ -27,5 +28,6 @@ export function awsDeps(): AwsDeps {
     maxUploadBytes: cfg.maxUploadBytes,
     ...(cfg.portalBaseUrl ? { portalBaseUrl: cfg.portalBaseUrl } : {}),
     ...(cfg.counties ? { counties: cfg.counties } : {}),
+    ...(cfg.uploadQueueUrl ? { reconcile: { listing: objects, queue: new SqsUploadQueue(sqsClient(), cfg.uploadQueueUrl), uploadsBucket: cfg.uploadsBucket } } : {}),
   };
 }

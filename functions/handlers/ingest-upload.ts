@@ -1,41 +1,35 @@
 /**
- * Lambda entry point for S3 ObjectCreated events on the uploads bucket (prefix uploads/, any file name).
- * Only translates: decode each record, run the ingest pipeline, log the outcome. A rejected upload
- * is a normal outcome (report stored, success returned); only transient faults throw, so Lambda
- * retries them and finally sends the event to the dead-letter queue.
+ * Lambda entry point of ingest: S3 ObjectCreated notifications under uploads/, delivered through the
+ * ingest queue (SQS event source mapping, ReportBatchItemFailures). Only translates: decode each
+ * message's S3 records, run the ingest pipeline, log the outcome. A rejected upload is a normal
+ * outcome (report stored, success); a message whose upload hit a transient fault is reported as a
+ * batch item failure: SQS delivers it again, and after its receives it waits in the dead-letter queue.
  */
 import { ingestUpload, type IngestDeps } from '../core/ingest.ts';
 import { awsDeps } from './deps.ts';
-import { decodeKey, log, type S3Event } from './s3-event.ts';
+import { log, s3RecordsOf, uploadEventOf, type SqsBatchResponse, type SqsEvent } from './s3-event.ts';
 
 const deps: IngestDeps = awsDeps();
 
-/** Returns a summary per record (Lambda ignores it for S3 events; the local stack prints it). */
-export async function handler(event: S3Event): Promise<Array<{ key: string; status: string; errors?: number; warnings?: number; current?: boolean; feedback?: string; alerted?: boolean }>> {
-  const results = [];
-  for (const record of event.Records) {
-    const key = decodeKey(record.s3.object.key);
-    const outcome = await ingestUpload(
-      {
-        bucket: record.s3.bucket.name,
-        key,
-        size: record.s3.object.size,
-        sequencer: record.s3.object.sequencer ?? '0',
-        eTag: record.s3.object.eTag,
-        eventTime: record.eventTime,
-        ...(record.s3.object.versionId ? { objectVersionId: record.s3.object.versionId } : {}),
-      },
-      deps,
-    );
-    if (outcome.kind === 'ignored') {
-      log('warn', 'upload ignored', { key, reason: outcome.reason });
-      results.push({ key, status: 'ignored' });
-      continue;
+export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
+  const batchItemFailures: SqsBatchResponse['batchItemFailures'] = [];
+  for (const message of event.Records) {
+    try {
+      for (const record of s3RecordsOf(message.body)) {
+        const upload = uploadEventOf(record);
+        const outcome = await ingestUpload(upload, deps);
+        if (outcome.kind === 'ignored') {
+          log('warn', 'upload ignored', { key: upload.key, reason: outcome.reason });
+          continue;
+        }
+        const { errors, warnings } = outcome.report.stats;
+        const { versionId, status, becameCurrent, reportKey, feedbackKey, alerted, resumed } = outcome;
+        log('info', 'upload processed', { key: upload.key, objectVersionId: upload.objectVersionId, versionId, status, becameCurrent, errors, warnings, reportKey, feedbackKey, alerted, resumed });
+      }
+    } catch (err) {
+      log('error', 'upload failed', { messageId: message.messageId, receiveCount: message.attributes?.ApproximateReceiveCount, error: err instanceof Error ? err.message : String(err) });
+      batchItemFailures.push({ itemIdentifier: message.messageId });
     }
-    const { errors, warnings } = outcome.report.stats;
-    const { versionId, status, becameCurrent, reportKey, feedbackKey, alerted } = outcome;
-    log('info', 'upload processed', { key, versionId, status, becameCurrent, errors, warnings, reportKey, feedbackKey, alerted });
-    results.push({ key, status, errors, warnings, current: becameCurrent, ...(feedbackKey ? { feedback: feedbackKey } : {}), ...(alerted ? { alerted } : {}) });
   }
-  return results;
+  return { batchItemFailures };
 }

@@ -34,13 +34,12 @@ import type { County, Institution } from '../../schemas/model.ts';
 import type { Definitions } from '../core/definitions/definitions.ts';
 import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
-import { isPeriodId, parsePeriod, PeriodError } from '../core/consolidate/period.ts';
 import { MAX_TREND_MONTHS, trend } from '../core/trend/index.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { deadlineOf, shanghaiMonth } from '../core/consolidate/period.ts';
+import { deadlineLabel as deadlineText, dueWith, isPeriodId, parsePeriod, PeriodError, shanghaiMonth } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
-import { PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
+import { ANY_PERIOD_PATTERN, PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import { feedbackKeyOf } from '../core/render/feedback.ts';
 import { XLSX_TYPE } from '../core/render/deterministic.ts';
 import { runStamp } from '../core/consolidate/publish.ts';
@@ -259,7 +258,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
 
     'GET /api/template': async (request) => {
       const p = await principalOf(request);
-      const period = periodParam(request.query.period, now());
+      const period = periodParam(request.query.period, now(), true);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, request.query.institution);
       const id = owedTemplate(defs, institution, period, request.query.template);
@@ -277,7 +276,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = await principalOf(request);
       const body = bodyOf(request);
       if (body.institution !== undefined && body.institution !== p.code) throw new ApiError(403, '只能上报本单位的报表');
-      const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
+      const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now(), true);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, p.code);
       const id = owedTemplate(defs, institution, period, typeof body.template === 'string' ? body.template : undefined);
@@ -302,7 +301,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const p = await principalOf(request);
       const key = parseUploadKey(request.query.key ?? '');
       if (!key) throw new ApiError(400, '上传位置无效');
-      periodParam(key.period, now());
+      periodParam(key.period, now(), true);
       readable(await deps.definitions.latest(), p, key.institution);
       const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
       const version = versions.find((v) => v.objectKey === request.query.key);
@@ -315,15 +314,20 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const period = periodParam(request.query.period, now());
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, request.query.institution);
-      const entries = (await deps.store.listPeriod(county.code, period)).filter((e) => e.institution === institution.code);
+      // the month's returns, and the quarter's and year's while their reporting window is open
+      const due = defs.returnsFor(institution, period);
+      const entries = await entriesOf(county.code, due.map((d) => d.period));
       const rows = await Promise.all(
-        defs.owed(institution, period).map(async (id) => {
-          const versions = await deps.store.versions({ institution: institution.code, template: id, period });
+        due.map(async ({ template: id, period: of }) => {
+          const versions = await deps.store.versions({ institution: institution.code, template: id, period: of });
+          const deadline = defs.deadlineOf(county, id, of);
           return {
             template: id,
             title: defs.template(id)?.title ?? id,
-            deadline: deadlineLabel(period, defs.deadlineDay(county, id)),
-            ...cellOf(entries.find((e) => e.template === id), period, defs.deadlineDay(county, id), now()),
+            period: of,
+            periodLabel: periodLabel(of),
+            deadline: deadlineText(deadline),
+            ...cellOf(entries.get(of)!.find((e) => e.template === id && e.institution === institution.code), deadline, now()),
             versions: versions.reverse().map(versionView),
           };
         }),
@@ -337,13 +341,15 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const defs = await deps.definitions.at(current);
       const { institution, county } = readable(defs, p, request.query.institution);
       const periods = Array.from({ length: 12 }, (_, i) => shiftPeriod(current, i - 11));
+      // monthly returns: quarterly and annual ones show with the months of their reporting window
+      const monthly = defs.templatesOf(institution).filter((id) => defs.template(id)!.periodType === 'month');
       const rows = await Promise.all(
-        defs.templatesOf(institution).map(async (id) => {
+        monthly.map(async (id) => {
           const accepted = await deps.store.history(institution.code, id, periods[0]!, current);
           const cells: Record<string, { status: string; uploadedAt: string; late: boolean } | null> = {};
           for (const period of periods) {
             const c = accepted.find((x) => x.period === period);
-            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > deadlineOf(period, county.deadlineDay).getTime() } : null;
+            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > defs.deadlineOf(county, id, period).getTime() } : null;
           }
           return { template: id, title: defs.template(id)?.title ?? id, cells };
         }),
@@ -367,7 +373,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const defs = await deps.definitions.at(period);
       const county = defs.county(p.county);
       if (!county) throw new ApiError(404, `旗县 ${p.county} 在 ${periodLabel(period)} 执行的定义中不存在`);
-      const entries = await deps.store.listPeriod(county.code, period);
+      const entries = await entriesOf(county.code, Object.values(dueWith(period)));
       return json(200, countyView(defs, county, period, entries, now()));
     },
 
@@ -387,7 +393,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
             ytd: r.ytd.value,
             covered: r.ytd.covered,
             owed: r.ytd.owed,
-            target: r.target && { direction: r.target.direction, value: r.target.value, document: r.target.document, measured: r.target.measured, status: r.target.status },
+            target: r.target && { direction: r.target.direction, value: r.target.value, pace: r.target.pace, paced: r.target.paced, elapsed: r.target.elapsed, gap: r.target.gap, document: r.target.document, measured: r.target.measured, status: r.target.status, verdict: r.target.verdict },
           })),
       );
       rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));
@@ -510,9 +516,16 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     return found;
   }
 
+  /** Every entry of a county for some periods (a month and the quarter and year whose window it is in). */
+  async function entriesOf(county: string, periods: readonly string[]): Promise<Map<string, PeriodEntry[]>> {
+    const unique = [...new Set(periods)];
+    const lists = await Promise.all(unique.map((p) => deps.store.listPeriod(county, p)));
+    return new Map(unique.map((p, n) => [p, lists[n]!]));
+  }
+
   async function versionParam(request: ApiRequest): Promise<SubmissionVersion> {
     const p = await principalOf(request);
-    const period = periodParam(request.query.period, now());
+    const period = periodParam(request.query.period, now(), true);
     const defs = await deps.definitions.at(period);
     const { institution } = readable(defs, p, request.query.institution);
     const template = knownTemplate(defs, institution, request.query.template);
@@ -597,10 +610,12 @@ export function periodsAround(now: Date): { periods: string[]; defaultPeriod: st
   return { periods, defaultPeriod: periods[1]! };
 }
 
-function periodParam(period: string | undefined, now: Date): string {
-  if (!period || !PERIOD_PATTERN.test(period)) throw new ApiError(400, '统计期格式应为 YYYY-MM，如 2025-03');
-  if (period > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
-  if (period < FIRST_PERIOD) throw new ApiError(400, `统计期 ${periodLabel(period)} 超出范围（最早 ${periodLabel(FIRST_PERIOD)}）`);
+/** A month (the grid, the history), or for a return of its own 周期 also a quarter (2025-Q1) or a year (2025). */
+function periodParam(period: string | undefined, now: Date, any = false): string {
+  if (!period || !(any ? ANY_PERIOD_PATTERN : PERIOD_PATTERN).test(period)) throw new ApiError(400, any ? '统计期格式应为 2025-03（月）、2025-Q1（季度）或 2025（年）' : '统计期格式应为 YYYY-MM，如 2025-03');
+  const months = parsePeriod(period).months;
+  if (months[0]! > shanghaiMonth(now)) throw new ApiError(400, `统计期 ${periodLabel(period)} 尚未开始`);
+  if (months[months.length - 1]! < FIRST_PERIOD) throw new ApiError(400, `统计期 ${periodLabel(period)} 超出范围（最早 ${periodLabel(FIRST_PERIOD)}）`);
   return period;
 }
 
@@ -649,8 +664,7 @@ function versionView(v: SubmissionVersion) {
 export type CellStatus = 'accepted' | 'accepted_with_warnings' | 'rejected' | 'missing';
 
 /** One institution × template of a period: the accepted version when there is one, else the latest attempt. */
-function cellOf(entry: PeriodEntry | undefined, period: string, deadlineDay: number, now: Date) {
-  const deadline = deadlineOf(period, deadlineDay);
+function cellOf(entry: PeriodEntry | undefined, deadline: Date, now: Date) {
   const current = entry?.current ?? null;
   const latest = entry?.latest ?? null;
   const shown = current ?? latest;
@@ -670,15 +684,16 @@ function cellOf(entry: PeriodEntry | undefined, period: string, deadlineDay: num
   };
 }
 
-function countyView(defs: Definitions, county: County, period: string, entries: readonly PeriodEntry[], now: Date) {
+/** The commission's grid of a month: the month's returns, and the quarter's and year's in their reporting window. */
+function countyView(defs: Definitions, county: County, period: string, entries: ReadonlyMap<string, readonly PeriodEntry[]>, now: Date) {
   const institutions = defs.activeIn(county, period);
-  const used = new Set(institutions.flatMap((i) => defs.owed(i, period)));
-  const columns = defs.templates.filter((t) => used.has(t.id)).map((t) => ({ id: t.id, title: t.title }));
-  const byKey = new Map(entries.map((e) => [`${e.institution}|${e.template}`, e]));
+  const due = new Map(institutions.flatMap((i) => defs.returnsFor(i, period)).map((d) => [d.template, d.period]));
+  const columns = defs.templates.filter((t) => due.has(t.id)).map((t) => ({ id: t.id, title: t.title, period: due.get(t.id)!, periodLabel: periodLabel(due.get(t.id)!) }));
+  const byKey = new Map([...entries.values()].flat().map((e) => [`${e.institution}|${e.template}`, e]));
   const totals = { owed: 0, accepted: 0, warnings: 0, rejected: 0, missing: 0, onTime: 0, late: 0 };
   const issues: Array<Record<string, unknown>> = [];
   const rows = institutions.map((inst) => {
-    const owed = new Set(defs.owed(inst, period));
+    const owed = new Set(defs.returnsFor(inst, period).map((d) => d.template));
     const cells: Record<string, ReturnType<typeof cellOf> | null> = {};
     for (const col of columns) {
       if (!owed.has(col.id)) {
@@ -686,7 +701,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
         continue;
       }
       const entry = byKey.get(`${inst.code}|${col.id}`);
-      const cell = cellOf(entry, period, defs.deadlineDay(county, col.id), now);
+      const cell = cellOf(entry, defs.deadlineOf(county, col.id, col.period), now);
       cells[col.id] = cell;
       totals.owed++;
       if (cell.status === 'accepted') totals.accepted++;
@@ -703,6 +718,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
           institution: inst.code,
           name: inst.name,
           template: col.id,
+          period: col.period,
           state: open ? '未解决' : '已接收',
           severity: issue.severity,
           cell: issue.cell,

@@ -20,6 +20,48 @@ export interface ObjectStore {
   put(bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void>;
   /** every object under a prefix (all pages), in key order */
   list(bucket: string, prefix: string): Promise<ObjectSummary[]>;
+  /** whether an object exists (alert markers) */
+  exists(bucket: string, key: string): Promise<boolean>;
+}
+
+/** What reconciliation reads of the uploads bucket (a versioned bucket: every version counts). */
+export interface UploadListing {
+  /** the next level of "folders" under a prefix (delimiter '/'), e.g. uploads/ → uploads/150525/ */
+  listPrefixes(bucket: string, prefix: string): Promise<string[]>;
+  /** every object version under a prefix (all pages; delete markers left out) */
+  listVersions(bucket: string, prefix: string): Promise<ObjectVersionSummary[]>;
+}
+
+export interface ObjectVersionSummary {
+  key: string;
+  /** the bucket's version id of this object version */
+  versionId: string;
+  size: number;
+  eTag?: string;
+  /** ISO time */
+  lastModified: string;
+}
+
+/** Where upload events go to be ingested (the ingest queue): reconciliation sends what the event path lost. */
+export interface UploadQueue {
+  send(events: UploadEventRecord[]): Promise<void>;
+}
+
+/** An upload as an event announces it (core/ingest.ts UploadEvent; the adapters turn it into the S3 notification shape). */
+export interface UploadEventRecord {
+  bucket: string;
+  /** decoded object key */
+  key: string;
+  size: number;
+  /** S3's sequencer ('' when unknown: an event rebuilt from a listing) */
+  sequencer: string;
+  eTag?: string;
+  /** ISO time of the upload */
+  eventTime: string;
+  /** the object's version id (a versioned bucket) */
+  objectVersionId?: string;
+  /** who wrote it, as the S3 event names the principal (absent: unknown) */
+  principal?: string;
 }
 
 export interface ObjectSummary {
@@ -55,6 +97,16 @@ export interface SubmissionVersion extends VersionRef {
   firstIssues: Report['issues'];
   /** where the marked-up workbook is, in the reports bucket (null when the upload had nothing to mark) */
   feedbackKey?: string | null;
+  /** the S3 object version read (a versioned bucket) */
+  objectVersionId?: string | null;
+  /** who uploaded: the uploader metadata (an institution or commission code), or `iam:<principal>` */
+  uploader?: string | null;
+}
+
+/** A version as stored, with its values when it was accepted. */
+export interface StoredVersion {
+  version: SubmissionVersion;
+  submission: Submission | null;
 }
 
 /** The accepted version that counts for a submission: what consolidation reads. */
@@ -76,8 +128,8 @@ export interface PeriodEntry {
 }
 
 export interface SubmissionStore {
-  /** Keeps a version (and, for accepted ones, its values). Idempotent: the same versionId twice is one version. */
-  putVersion(version: SubmissionVersion, submission: Submission | null): Promise<void>;
+  /** Keeps a version (and, for accepted ones, its values). Idempotent: the same versionId twice is one version; false when it was there already. */
+  putVersion(version: SubmissionVersion, submission: Submission | null): Promise<boolean>;
   /** Makes an accepted version current unless a newer one already is. Returns whether it became current. */
   makeCurrent(current: CurrentSubmission): Promise<boolean>;
   /** Records the attempt: counts it once, and keeps it as the latest unless a newer attempt is there. */
@@ -86,6 +138,10 @@ export interface SubmissionStore {
   listPeriod(county: string, period: string): Promise<PeriodEntry[]>;
   /** Current accepted submissions of one institution and template for periods in [from, to]. */
   history(institution: string, template: string, from: string, to: string): Promise<CurrentSubmission[]>;
+  /** One version of a submission by its id, with its values, or null (read consistently: an ingest resumes from it). */
+  findVersion(identity: SubmissionIdentityKey, versionId: string): Promise<StoredVersion | null>;
+  /** The version ids of every fully processed upload of a county and period, per submission (reconciliation). */
+  processedVersions(county: string, period: string): Promise<Array<SubmissionIdentityKey & { versionIds: string[] }>>;
   /** Every version of one submission, oldest first (audit). */
   versions(identity: Omit<SubmissionIdentity, 'template' | 'county'> & { template: string }): Promise<SubmissionVersion[]>;
   /**

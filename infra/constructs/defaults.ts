@@ -5,7 +5,8 @@
  *  - Node.js 24 on arm64, explicit memory and timeout, recursive loop detection TERMINATE,
  *  - bundling by the local esbuild (ESM, minified, the AWS SDK included: the versions we test),
  *  - async invocations retried twice, then sent to an SQS dead-letter queue (on-failure destination),
- *  - alarms on that queue's depth and on the function's errors, to the operations topic.
+ *    unless the function is invoked by a queue (ingest: its queue has the dead-letter queue),
+ *  - alarms on the dead-letter queue's depth and on the function's errors, to the operations topic.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -54,6 +55,8 @@ export interface DefaultFunctionProps {
   logRetentionDays: number;
   opsTopic: sns.ITopic;
   reservedConcurrentExecutions?: number;
+  /** invoked by an SQS event source mapping, not asynchronously: that queue's dead-letter queue is this one (no async retries, no on-failure destination) */
+  queueDeadLetters?: sqs.Queue;
   /** override the entry file (tests of the construct only) */
   entry?: string;
 }
@@ -64,6 +67,7 @@ export class DefaultFunction extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly deadLetterQueue: sqs.Queue;
   readonly alarms: { deadLetters: cloudwatch.Alarm; errors: cloudwatch.Alarm };
+  private readonly opsTopic: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: DefaultFunctionProps) {
     super(scope, id);
@@ -80,22 +84,8 @@ export class DefaultFunction extends Construct {
     });
     this.allow('WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [this.logGroup.logGroupArn], "The function's own log group; its streams are created per execution environment.");
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge(
-      {
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the dead-letter queue (on-failure destination) of a Lambda function; its depth raises an alarm.',
-      },
-      {
-        id: 'Serverless-SQSRedrivePolicy',
-        reason: 'The last stop: failed events wait here (14 days, alarmed) until an operator replays them after fixing the fault (docs/DEPLOY.md).',
-      },
-    );
+    this.deadLetterQueue = props.queueDeadLetters ?? deadLetterQueue(this, 'DeadLetters');
+    const asyncInvoked = !props.queueDeadLetters;
 
     this.fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry ?? handlerEntry(props.handler),
@@ -110,9 +100,7 @@ export class DefaultFunction extends Construct {
       environment: props.environment,
       recursiveLoop: lambda.RecursiveLoop.TERMINATE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      ...(asyncInvoked ? { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(this.deadLetterQueue) } : {}),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields], externalModules: [...BUNDLING.externalModules] },
@@ -120,7 +108,9 @@ export class DefaultFunction extends Construct {
     Validations.of(this.fn).acknowledge(
       {
         id: 'Serverless-LambdaDLQ',
-        reason: 'Failed async invocations go to the SQS on-failure destination (it records the event and the error); a legacy DLQ as well would deliver each failure twice.',
+        reason: asyncInvoked
+          ? 'Failed async invocations go to the SQS on-failure destination (it records the event and the error); a legacy DLQ as well would deliver each failure twice.'
+          : 'Invoked by an SQS event source mapping: a message that keeps failing goes to that queue\'s dead-letter queue (redrive policy), which a function DLQ would never see.',
       },
       {
         id: 'Serverless-LambdaTracing',
@@ -128,30 +118,34 @@ export class DefaultFunction extends Construct {
       },
     );
 
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      a.addAlarmAction(new actions.SnsAction(props.opsTopic));
-      return a;
-    };
+    this.opsTopic = props.opsTopic;
+    const alarm = this.alarm.bind(this);
     this.alarms = {
       deadLetters: alarm(
         'DeadLettersAlarm',
         this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        `${props.handler}: an event failed after its retries and waits in the dead-letter queue (${stack.stackName})`,
+        `${props.handler}: ${asyncInvoked ? 'an event failed after its retries' : 'a message failed on its last receive'} and waits in the dead-letter queue (${stack.stackName})`,
       ),
       errors: alarm(
         'ErrorsAlarm',
         this.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        `${props.handler}: the function threw (a transient fault; Lambda retries it twice) (${stack.stackName})`,
+        `${props.handler}: the function threw (a transient fault; ${asyncInvoked ? 'Lambda retries it twice' : 'its messages are received again'}) (${stack.stackName})`,
       ),
     };
+  }
+
+  /** An alarm to the operations topic when `metric` reaches `threshold` in one period (no data: not breaching). */
+  alarm(id: string, metric: cloudwatch.IMetric, description: string, threshold = 1): cloudwatch.Alarm {
+    const a = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    a.addAlarmAction(new actions.SnsAction(this.opsTopic));
+    return a;
   }
 
   /** Adds one explicit statement to the function's own role. */
@@ -160,6 +154,27 @@ export class DefaultFunction extends Construct {
     this.role.addToPrincipalPolicy(statement);
     if (reason) acknowledgeScopedResources(this.role, new iam.PolicyDocument({ statements: [statement] }), reason);
   }
+}
+
+/** A dead-letter queue: SSE, TLS only, 14 days, retained; its depth is alarmed by the function using it. */
+export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  Validations.of(queue).acknowledge(
+    {
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (of a function, or of the ingest queue); its depth raises an alarm.',
+    },
+    {
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: 'The last stop: failed events wait here (14 days, alarmed) until an operator replays them after fixing the fault (docs/DEPLOY.md).',
+    },
+  );
+  return queue;
 }
 
 /**

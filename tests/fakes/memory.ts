@@ -1,13 +1,16 @@
 /** In-memory fakes of the ports, for unit tests of the core only (storage tests use dynalite/s3rver). */
 import type { LedgerRow, Submission } from '../../functions/core/normalize/submission.ts';
 import type { DefinitionsLog } from '../../functions/core/definitions/log.ts';
-import type { Alert, Alerter, AttemptSummary, CurrentSubmission, DefinitionsHead, DefinitionsStore, ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../../functions/ports/index.ts';
+import type { Alert, Alerter, AttemptSummary, CurrentSubmission, DefinitionsHead, DefinitionsStore, ObjectStore, PeriodEntry, StoredVersion, SubmissionIdentityKey, SubmissionStore, SubmissionVersion } from '../../functions/ports/index.ts';
 
 export class MemoryObjects implements ObjectStore {
   readonly objects = new Map<string, Uint8Array>();
   readonly metadata = new Map<string, Record<string, string>>();
   async get(bucket: string, key: string, maxBytes: number) {
     return (await this.read(bucket, key, maxBytes))?.bytes ?? null;
+  }
+  async exists(bucket: string, key: string) {
+    return this.objects.has(`${bucket}/${key}`);
   }
   async read(bucket: string, key: string, maxBytes: number) {
     const body = this.objects.get(`${bucket}/${key}`);
@@ -35,7 +38,17 @@ export class MemoryStore implements SubmissionStore {
   readonly attempts = new Map<string, { latest: SubmissionVersion; ids: Set<string> }>();
 
   async putVersion(version: SubmissionVersion, submission: Submission | null) {
-    if (!this.versionsById.has(version.versionId)) this.versionsById.set(version.versionId, { version, submission });
+    if (this.versionsById.has(version.versionId)) return false;
+    this.versionsById.set(version.versionId, { version, submission });
+    return true;
+  }
+  async findVersion(_identity: SubmissionIdentityKey, versionId: string): Promise<StoredVersion | null> {
+    return this.versionsById.get(versionId) ?? null;
+  }
+  async processedVersions(county: string, period: string) {
+    return [...this.attempts.values()]
+      .filter((a) => a.latest.county === county && a.latest.period === period)
+      .map((a) => ({ institution: a.latest.institution, template: a.latest.template, period, versionIds: [...a.ids] }));
   }
   async makeCurrent(current: CurrentSubmission) {
     const id = `${current.county}|${current.period}|${current.template}|${current.institution}`;

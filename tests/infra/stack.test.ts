@@ -8,6 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/adapters/dynamo/table.ts';
 import { ENV, UPLOAD_PREFIX } from '../../functions/config.ts';
+import { INGEST_BATCH_SIZE, INGEST_MAX_RECEIVES, OLDEST_MESSAGE_ALARM_SECONDS } from '../../infra/constructs/ingest.ts';
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
@@ -125,29 +126,43 @@ describe('storage', () => {
 });
 
 describe('ingest', () => {
-  it('S3 ObjectCreated under the upload prefix, any file name (functions/config.ts), invokes the ingest function', () => {
-    const fn = logicalId(stack.ingest.function.fn);
+  it('S3 ObjectCreated under the upload prefix (no suffix: the handler decides) goes to the ingest queue, which only that bucket of this account may send to', () => {
+    const queue = logicalId(stack.ingest.queue);
     const bucket = resources[logicalId(stack.storage.uploads)]!;
     expect(bucket.Properties.NotificationConfiguration).toEqual({
-      LambdaConfigurations: [
-        {
-          Event: 's3:ObjectCreated:*',
-          // the prefix only: .XLSX and a .xls must reach the handler too (it answers every upload)
-          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: UPLOAD_PREFIX }] } },
-          Function: arn(fn),
-        },
-      ],
+      QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: UPLOAD_PREFIX }] } }, Queue: arn(queue) }],
     });
-    // S3 may invoke it from that bucket of this account only, and the permission exists before the notification
-    const [[permissionId, permission]] = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 's3.amazonaws.com') as [[string, Resource]];
-    expect(permission.Properties).toMatchObject({
-      Action: 'lambda:InvokeFunction',
-      Principal: 's3.amazonaws.com',
-      FunctionName: arn(fn),
-      SourceAccount: ref('AWS::AccountId'),
+    const [[policyId, policy]] = ofType('AWS::SQS::QueuePolicy').filter(([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([ref(queue)])) as [[string, Resource]];
+    const allow = (policy.Properties.PolicyDocument.Statement as Statement[]).find((st) => st.Effect === 'Allow')!;
+    expect(allow).toMatchObject({ Action: 'sqs:SendMessage', Principal: { Service: 's3.amazonaws.com' }, Resource: arn(queue), Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } } });
+    expect(flat((allow.Condition as any).ArnEquals['aws:SourceArn'])).toBe('arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>');
+    // S3 checks that it may send when the notification is saved: the policy exists first
+    expect(bucket.DependsOn).toEqual(expect.arrayContaining([queue, policyId]));
+  });
+
+  it('the queue: encrypted, TLS only, retained, visibility 6 × the timeout, a dead-letter queue after 5 receives; SQS may redrive it back', () => {
+    const queue = resources[logicalId(stack.ingest.queue)]!;
+    const dlq = logicalId(stack.ingest.deadLetterQueue);
+    expect(queue.DeletionPolicy).toBe('Retain');
+    expect(queue.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 360,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      RedrivePolicy: { deadLetterTargetArn: arn(dlq), maxReceiveCount: INGEST_MAX_RECEIVES },
     });
-    expect(flat(permission.Properties.SourceArn)).toBe('arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>');
-    expect(bucket.DependsOn).toContain(permissionId);
+    // no RedriveAllowPolicy: the default (allowAll) lets StartMessageMoveTask return messages to their source queue
+    expect(resources[dlq]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(resources[dlq]!.Properties.RedriveAllowPolicy).toBeUndefined();
+    expect(resources[dlq]!.DeletionPolicy).toBe('Retain');
+  });
+
+  it('an event source mapping hands batches to ingest and takes back only the failed messages (ReportBatchItemFailures); no async retries', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    expect(mappings).toEqual([
+      expect.objectContaining({ EventSourceArn: arn(logicalId(stack.ingest.queue)), FunctionName: ref(logicalId(stack.ingest.function.fn)), BatchSize: INGEST_BATCH_SIZE, FunctionResponseTypes: ['ReportBatchItemFailures'] }),
+    ]);
+    expect(ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify(ref(logicalId(stack.ingest.function.fn))))).toEqual([]);
+    expect(ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 's3.amazonaws.com')).toEqual([]);
   });
 
   it('no custom resource for the notification (part of the bucket); the custom resources copy the portal page and seed the definitions', () => {
@@ -186,7 +201,7 @@ describe('functions', () => {
     for (const { construct } of specs()) {
       const vars = resources[logicalId(construct.fn)]!.Properties.Environment.Variables as Record<string, unknown>;
       expect(Object.keys(vars).sort()).toEqual(
-        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.maxUploadBytes, ENV.counties, ENV.portalBaseUrl].sort(),
+        [ENV.uploadsBucket, ENV.reportsBucket, ENV.tableName, ENV.alertsTopicArn, ENV.maxUploadBytes, ENV.counties, ENV.portalBaseUrl, ...(construct === stack.consolidate.function ? [ENV.uploadQueueUrl] : [])].sort(),
       );
       expect(vars[ENV.counties]).toBe('150525,150425');
       expect(vars[ENV.maxUploadBytes]).toBe(String(10 * 1024 * 1024));
@@ -201,8 +216,8 @@ describe('functions', () => {
     }
   });
 
-  it('async failures: two retries, then the SQS dead-letter queue (encrypted, TLS only, retained, 14 days)', () => {
-    for (const { construct } of specs()) {
+  it('async failures (the scheduled function): two retries, then the SQS dead-letter queue (encrypted, TLS only, retained, 14 days)', () => {
+    for (const { construct } of specs().slice(1)) {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: ref(logicalId(construct.fn)),
         MaximumRetryAttempts: 2,
@@ -218,32 +233,35 @@ describe('functions', () => {
     }
   });
 
-  it('alarms: dead-letter depth and function errors, each to the operations topic (and failed sign-ins: portal.test.ts)', () => {
+  it('alarms: dead-letter depth and function errors of each function, the ingest queue\'s oldest message, reconciliation finding anything (and failed sign-ins: portal.test.ts); all to the operations topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms).toHaveLength(9);
-    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([ref(logicalId(stack.topics.ops))]);
+    expect(alarms).toHaveLength(11);
     const ops = ref(logicalId(stack.topics.ops));
+    for (const a of alarms) expect(a.AlarmActions).toEqual([ops]);
+    const queueDepth = (queue: string) => expect.objectContaining({ MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     for (const { construct } of [...specs(), { construct: stack.portal.function }, { construct: stack.definitions.function }]) {
-      expect(alarms).toContainEqual(
-        expect.objectContaining({
-          MetricName: 'ApproximateNumberOfMessagesVisible',
-          Namespace: 'AWS/SQS',
-          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(construct.deadLetterQueue), 'QueueName'] } }],
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          AlarmActions: [ops],
-        }),
-      );
-      expect(alarms).toContainEqual(
-        expect.objectContaining({
-          MetricName: 'Errors',
-          Namespace: 'AWS/Lambda',
-          Dimensions: [{ Name: 'FunctionName', Value: ref(logicalId(construct.fn)) }],
-          Threshold: 1,
-          AlarmActions: [ops],
-        }),
-      );
+      expect(alarms).toContainEqual(queueDepth(logicalId(construct.deadLetterQueue)));
+      expect(alarms).toContainEqual(expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: ref(logicalId(construct.fn)) }], Threshold: 1 }));
     }
+    expect(stack.ingest.function.deadLetterQueue).toBe(stack.ingest.deadLetterQueue);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Namespace: 'AWS/SQS',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.ingest.queue), 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: OLDEST_MESSAGE_ALARM_SECONDS,
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ReconcileFound',
+        Namespace: 'hmis',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(logicalId(stack.consolidate.function.fn)) }],
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      }),
+    );
   });
 });
 
@@ -252,10 +270,12 @@ describe('schedule', () => {
     const fn = arn(logicalId(stack.consolidate.function.fn));
     const dlq = arn(logicalId(stack.consolidate.function.deadLetterQueue));
     const schedules = ofType('AWS::Scheduler::Schedule').map(([, s]) => s.Properties);
-    expect(schedules).toHaveLength(2);
+    expect(schedules).toHaveLength(4);
     for (const [expression, task] of [
       ['cron(0 9 ? * MON-FRI *)', 'after-deadline'],
       ['cron(0 2 * * ? *)', 'nightly'],
+      ['cron(30 1 * * ? *)', 'reconcile'],
+      ['cron(30 8 ? * MON-FRI *)', 'reconcile'],
     ]) {
       expect(schedules).toContainEqual(
         expect.objectContaining({
@@ -265,7 +285,8 @@ describe('schedule', () => {
           FlexibleTimeWindow: { Mode: 'OFF' },
           Target: expect.objectContaining({
             Arn: fn,
-            Input: JSON.stringify({ task }),
+            // the schedule's own time, not the clock at run time: a reproducible workbook
+            Input: JSON.stringify({ task, scheduledTime: '<aws.scheduler.scheduled-time>' }),
             DeadLetterConfig: { Arn: dlq },
             RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: 2 }),
           }),
@@ -353,9 +374,11 @@ describe('least privilege', () => {
     const grants = roleStatements(logicalId(f.role)).map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
     expect(grants).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${logicalId(f.logGroup)}>`] },
-      { actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: [`<${logicalId(f.deadLetterQueue)}>`] },
+      { actions: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], resources: [`<${logicalId(stack.ingest.queue)}>`] },
       { actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: ['arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>/uploads/*'] },
       { actions: ['s3:PutObject'], resources: [`<${reports}>/feedback/*`, `<${reports}>/reports/*`] },
+      { actions: ['s3:GetObject'], resources: [`<${reports}>/reports/*`] },
+      { actions: ['s3:ListBucket'], resources: [`<${reports}>`] },
       {
         actions: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         resources: [`<${logicalId(stack.storage.table)}>`],
@@ -379,8 +402,12 @@ describe('least privilege', () => {
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/lake/*`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
+      { actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: ['arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>'] },
+      { actions: ['sqs:SendMessage'], resources: [`<${logicalId(stack.ingest.queue)}>`] },
       { actions: ['s3:GetObject'], resources: [`<${logicalId(stack.storage.reports)}>/definitions/*`] },
     ]);
+    const lists = statements.find((s) => actionsOf(s).includes('s3:ListBucketVersions'))!;
+    expect(lists.Condition).toEqual({ StringLike: { 's3:prefix': ['uploads/*'] } });
     const writes = statements.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
     expect(writes.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TASK#*'] } });
   });
@@ -506,7 +533,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('outputs name what an operator needs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
-    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestDeadLetterQueue', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'PortalSecretArn', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
+    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestQueue', 'IngestDeadLetterQueue', 'IngestDeadLetterQueueArn', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'PortalSecretArn', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
       expect(outputs).toContain(name);
     }
     expect(outputs.filter((o) => o.startsWith('CommissionPolicy')).sort()).toEqual(['CommissionPolicy150425', 'CommissionPolicy150525']);

@@ -15,7 +15,7 @@ import { makeClients, type Clients } from '../../functions/adapters/aws/clients.
 import { DynamoSubmissionStore } from '../../functions/adapters/dynamo/store.ts';
 import { readAlerts } from '../../functions/cli/alerts.ts';
 import { makeEntry } from '../../functions/core/consolidate/build.ts';
-import type { S3Event } from '../../functions/handlers/s3-event.ts';
+import type { S3Event, SqsBatchResponse, SqsEvent } from '../../functions/handlers/s3-event.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
 import { bundledDefinitions } from '../../schemas/index.ts';
@@ -24,7 +24,7 @@ const run = promisify(execFile);
 const stack = inject('stack');
 let clients: Clients;
 let store: DynamoSubmissionStore;
-let ingest: (event: S3Event) => Promise<Array<{ feedback?: string }>>;
+let ingest: (event: SqsEvent) => Promise<SqsBatchResponse>;
 let scheduled: (event: unknown) => Promise<unknown>;
 let dir: string;
 
@@ -50,7 +50,7 @@ beforeAll(async () => {
   store = new DynamoSubmissionStore(clients.dynamodb, stack.table);
   dir = await mkdtemp(join(tmpdir(), 'hmis-alerts-'));
   Object.assign(process.env, stack.env);
-  ({ handler: ingest } = (await import('../../functions/handlers/ingest-upload.ts')) as never);
+  ({ handler: ingest } = await import('../../functions/handlers/ingest-upload.ts'));
   ({ handler: scheduled } = await import('../../functions/handlers/consolidate.ts'));
 });
 afterAll(async () => {
@@ -65,14 +65,17 @@ describe('a rejected upload', () => {
     const key = 'uploads/150525/150525-108/T-JC/2025-03/两次.xlsx';
     const bytes = await fixture('rule-JC-R03');
     await clients.s3.send(new PutObjectCommand({ Bucket: stack.buckets.reports, Key: key, Body: bytes }));
-    const event: S3Event = {
-      Records: [{ eventName: 'ObjectCreated:Put', eventTime: '2025-04-03T01:00:00.000Z', s3: { bucket: { name: stack.buckets.reports }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: bytes.length, sequencer: '0000000000000000C1' } } }],
+    const s3: S3Event = {
+      Records: [{ eventName: 'ObjectCreated:Put', eventTime: '2025-04-03T01:00:00.000Z', userIdentity: { principalId: 'AWS:AIDAEXAMPLE' }, s3: { bucket: { name: stack.buckets.reports }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: bytes.length, sequencer: '0000000000000000C1' } } }],
     };
-    const [first] = await ingest(event);
-    const [second] = await ingest(event);
-    expect(first!.feedback).toMatch(/^feedback\/150525\/150525-108\/T-JC\/2025-03\/[0-9a-f]{20}\.xlsx$/);
-    expect(second!.feedback).toBe(first!.feedback);
-    const versionId = first!.feedback!.split('/').pop()!.replace('.xlsx', '');
+    const event: SqsEvent = { Records: [{ messageId: 'm1', body: JSON.stringify(s3) }] };
+    expect(await ingest(event)).toEqual({ batchItemFailures: [] });
+    expect(await ingest(event)).toEqual({ batchItemFailures: [] });
+    const versions = await store.versions({ institution: '150525-108', template: 'T-JC', period: '2025-03' });
+    expect(versions).toHaveLength(1);
+    const first = { feedback: versions[0]!.feedbackKey };
+    expect(first.feedback).toMatch(/^feedback\/150525\/150525-108\/T-JC\/2025-03\/[0-9a-f]{20}\.xlsx$/);
+    const versionId = versions[0]!.versionId;
 
     const alerts = await alertsWhere((a) => a.message.includes(versionId));
     expect(alerts).toHaveLength(1);

@@ -197,10 +197,11 @@ class Oracle {
     return a === undefined || b === undefined ? undefined : a - b;
   }
 
-  total(def: IndicatorTemplate, code: string, window: string[], own = true) {
+  total(def: IndicatorTemplate, code: string, window: string[], own = true, only?: string[]) {
     let sum = 0;
     let covered = 0;
     for (const i of this.owing(def)) {
+      if (only && !only.includes(i.code)) continue;
       const x = this.value(def, i.code, code, window, own);
       if (x === undefined) continue;
       sum += x;
@@ -209,13 +210,28 @@ class Oracle {
     return { value: covered ? sum : null, covered, owed: this.owing(def).length };
   }
 
-  rate(def: IndicatorTemplate, code: string, window: string[], own = true, types?: string[]) {
+  /** 环比/同比 on the comparable set: only the institutions that have every value needed in both windows */
+  comparable(def: IndicatorTemplate, code: string, a: string[], b: string[]) {
+    const x = def.indicators.find((i) => i.code === code);
+    const needs = x ? [...x.numerator, ...x.denominator] : [code];
+    const both = this.owing(def)
+      .filter((i) => needs.every((c) => this.value(def, i.code, c, a, true) !== undefined && this.value(def, i.code, c, b, true) !== undefined))
+      .map((i) => i.code);
+    if (x) {
+      const [ra, rb] = [a, b].map((w) => this.rate(def, code, w, true, undefined, both).value);
+      return { change: pointChange(ra!, rb!), covered: both.length };
+    }
+    const [ta, tb] = [a, b].map((w) => this.total(def, code, w, true, both).value);
+    return { change: pctChange(ta, tb), covered: both.length };
+  }
+
+  rate(def: IndicatorTemplate, code: string, window: string[], own = true, types?: string[], only?: string[]) {
     const x = def.indicators.find((i) => i.code === code)!;
     let n = 0;
     let d = 0;
     let covered = 0;
     for (const i of this.owing(def)) {
-      if (types && !types.includes(i.type)) continue;
+      if ((types && !types.includes(i.type)) || (only && !only.includes(i.code))) continue;
       const num = x.numerator.map((c) => this.value(def, i.code, c, window, own));
       const den = x.denominator.map((c) => this.value(def, i.code, c, window, own));
       if ([...num, ...den].some((v) => v === undefined)) continue;
@@ -336,8 +352,8 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
         check(bad, `${el.code} 本年累计`, row['本年累计'], sums[1]!);
         check(bad, `${el.code} ${prev}`, row[prev], sums[2]!);
         check(bad, `${el.code} 去年同期`, row['去年同期'], sums[3]!);
-        check(bad, `${el.code} 环比`, row['环比'], pctChange(sums[0]!, sums[2]!));
-        check(bad, `${el.code} 同比`, row['同比'], pctChange(sums[0]!, sums[3]!));
+        check(bad, `${el.code} 环比`, row['环比'], el.additive ? oracle.comparable(def, el.code, windows.current, windows.previous).change : null);
+        check(bad, `${el.code} 同比`, row['同比'], el.additive ? oracle.comparable(def, el.code, windows.current, windows.lastYear).change : null);
         check(bad, `${el.code} 实报`, row['实报'], c.covered);
         check(bad, `${el.code} 应报`, row['应报'], c.owed);
         compared += 8;
@@ -356,8 +372,8 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
         check(bad, `${x.code} 本年累计`, row['本年累计'], y);
         check(bad, `${x.code} ${prev}`, row[prev], p);
         check(bad, `${x.code} 去年同期`, row['去年同期'], l);
-        check(bad, `${x.code} 环比`, row['环比'], pointChange(c, p));
-        check(bad, `${x.code} 同比`, row['同比'], pointChange(c, l));
+        check(bad, `${x.code} 环比`, row['环比'], oracle.comparable(def, x.code, windows.current, windows.previous).change);
+        check(bad, `${x.code} 同比`, row['同比'], oracle.comparable(def, x.code, windows.current, windows.lastYear).change);
         const fmt = row._formats[cur]!;
         expect(fmt, x.code).toBe(x.unit === '%' ? '0.00"%"' : x.unit === '‰' ? '0.00"‰"' : x.unit === '1/10万' ? '0.00"/10万"' : '0.00');
         compared += 6;
@@ -375,12 +391,34 @@ describe.each(CASES)('consolidated workbook $period against the oracle', ({ peri
       const def = indicatorDefs.find((d) => d.indicators.some((x) => x.code === t.indicator))!;
       const measured = oracle.rate(def, t.indicator, windows.ytd, true, t.institutionTypes).value;
       const row = read.summary[t.indicator]!;
-      check(bad, `${t.indicator} 目标值`, row['目标值'], t.value);
+      check(bad, `${t.indicator} 年度目标`, row['年度目标'], t.value);
       check(bad, `${t.indicator} 考核值`, row['考核值'], measured);
-      const status = measured === null ? '无数据' : (t.direction === '>=' ? measured >= t.value : measured <= t.value) ? '达标' : '未达标';
-      check(bad, `${t.indicator} 达标情况`, row['达标情况'], status);
     }
     expect(bad).toEqual([]);
+  });
+
+  it('序时目标 and the verdicts, recomputed from the workbook’s own columns (年度目标, 序时方式, 考核值)', () => {
+    const m = windows.ytd.length;
+    const paced = `序时目标（${m}/12）`;
+    const bad: string[] = [];
+    let judged = 0;
+    for (const [code, row] of Object.entries(read.summary)) {
+      const target = row['年度目标'] as number | null;
+      if (target === null || target === undefined) continue;
+      const measured = row['考核值'] as number | null;
+      const linear = row['序时方式'] === '线性' && m < 12;
+      const due = linear ? (target * m) / 12 : target;
+      if (linear) check(bad, `${code} 序时目标`, row[paced], due);
+      else check(bad, `${code} 序时目标`, row[paced], null);
+      const lower = /"≤"/.test(row._formats['年度目标']!);
+      const ok = measured === null ? null : lower ? measured <= due + 1e-9 : measured >= due - 1e-9;
+      const gap = measured === null ? '' : `${Math.abs(measured - due).toFixed(2)} 个百分点`;
+      const verdict = ok === null ? '无数据' : linear ? (ok ? '达到序时进度' : `落后序时进度（${gap}）`) : ok ? '达标' : '未达标';
+      check(bad, `${code} 达标情况`, row['达标情况'], verdict);
+      judged++;
+    }
+    expect(bad).toEqual([]);
+    expect(judged).toBeGreaterThan(5);
   });
 
   it('every detail sheet: each institution’s values and rates, and the 合计 row', () => {
@@ -436,6 +474,26 @@ describe('the sample data itself', () => {
     const r = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
     const row = r.summary.flatMap((s) => s.rows).find((x) => x.code === 'JC01')!;
     expect(row.current.missing).toEqual([{ code: '150525-105', name: '治安镇中心卫生院', reason: '未通过' }]);
+  });
+
+  it('辖区常住人口 (JC01) does not fall in March: 环比 0.00 % over the 20 institutions present both months, so noted', async () => {
+    const r = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
+    const row = r.summary.flatMap((s) => s.rows).find((x) => x.code === 'JC01')!;
+    // as reported, February has 治安镇中心卫生院's 25,818 and March does not
+    expect(row.previous.value! - row.current.value!).toBe(25_818);
+    expect(row.mom).toEqual({ value: 0, kind: 'percent' });
+    expect(row.comparable.mom).toEqual({ covered: 20, excluded: [{ code: '150525-105', name: '治安镇中心卫生院', reason: '本月未通过' }] });
+    const bytes = await renderConsolidated(r);
+    const file = join(dir, 'jc01.xlsx');
+    await writeFile(file, bytes);
+    const read = await readWorkbook(file);
+    expect(read.summary.JC01!['环比']).toBe(0);
+    expect(String(read.summary.JC01!['备注'])).toContain('可比口径（20 家）：剔除本期或基期缺报的 1 家：治安镇中心卫生院（本月未通过）');
+    // 65岁及以上老年人健康管理率 against its 序时目标 in March: 62 × 3/12, never against 62
+    const elderly = read.summary['JC-I02']!;
+    expect(elderly['序时方式']).toBe('线性');
+    expect(elderly['序时目标（3/12）']).toBe(15.5);
+    expect(String(elderly['达标情况'])).toMatch(/^(达到序时进度|落后序时进度（\d+\.\d\d 个百分点）)$/);
   });
 
   it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals', async () => {

@@ -73,7 +73,8 @@ async function upload(institution: string, period: string, bytes: Buffer) {
   const key = `uploads/${institution.slice(0, 6)}/${institution}/T-JC/${period}/${institution}-${period}.xlsx`;
   await clients.s3.send(new PutObjectCommand({ Bucket: stack.endpoints.buckets.uploads, Key: key, Body: bytes }));
   sequence++;
-  const outcome = await ingestUpload({ bucket: stack.endpoints.buckets.uploads, key, size: bytes.length, sequencer: String(sequence), eventTime: new Date(Date.parse('2025-05-02T02:00:00Z') + sequence * 1000).toISOString() }, deps);
+  // an upload signed with IAM credentials (no uploader metadata): the principal names the uploader
+  const outcome = await ingestUpload({ bucket: stack.endpoints.buckets.uploads, key, size: bytes.length, sequencer: String(sequence), eventTime: new Date(Date.parse('2025-05-02T02:00:00Z') + sequence * 1000).toISOString(), principal: 'AWS:AIDAEXAMPLE' }, deps);
   if (outcome.kind !== 'processed') throw new Error(`ignored: ${outcome.reason}`);
   return outcome;
 }

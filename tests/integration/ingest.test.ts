@@ -1,5 +1,5 @@
 /**
- * The real ingest path: SDK PutObject → s3rver → event bridge → ingest handler → dynalite, and the
+ * The real ingest path: SDK PutObject → local S3 → ingest queue → ingest handler → dynalite, and the
  * handler invoked directly with crafted events (duplicates, late arrivals). Nothing is stubbed.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { waitIdle } from '../../functions/adapters/local/stack.ts';
 import { S3ObjectStore } from '../../functions/adapters/s3/objects.ts';
 import { ingestUpload, type UploadEvent } from '../../functions/core/ingest.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
-import type { S3Event } from '../../functions/handlers/s3-event.ts';
+import type { S3Event, SqsBatchResponse, SqsEvent } from '../../functions/handlers/s3-event.ts';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { buildCase } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
@@ -27,7 +27,7 @@ import { writeWorkbookBuffer } from '../../functions/core/render/deterministic.t
 const stack = inject('stack');
 let clients: Clients;
 let store: DynamoSubmissionStore;
-let handler: (event: S3Event) => Promise<unknown>;
+let handler: (event: SqsEvent) => Promise<SqsBatchResponse>;
 
 const fixture = (name: string) => readFile(caseFile(CASES.find((c) => c.name === name)!));
 /** each test its own institution so tests never share a submission */
@@ -42,10 +42,11 @@ async function reportOf(key: string): Promise<{ status: string; issues: Array<{ 
   return JSON.parse(await out.Body!.transformToString());
 }
 
-/** An S3 event as AWS delivers it (key URL-encoded, + for space). */
-function eventFor(bucket: string, key: string, size: number, sequencer: string, eventTime: string): S3Event {
+/** An S3 event as AWS delivers it to the ingest queue (key URL-encoded, + for space; an IAM principal), in an SQS event. */
+function eventFor(bucket: string, key: string, size: number, sequencer: string, eventTime: string): SqsEvent {
   const encoded = encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
-  return { Records: [{ eventName: 'ObjectCreated:Put', eventTime, s3: { bucket: { name: bucket }, object: { key: encoded, size, sequencer } } }] };
+  const s3: S3Event = { Records: [{ eventName: 'ObjectCreated:Put', eventTime, userIdentity: { principalId: 'AWS:AIDAEXAMPLE' }, s3: { bucket: { name: bucket }, object: { key: encoded, size, sequencer } } }] };
+  return { Records: [{ messageId: `m-${sequencer}`, body: JSON.stringify(s3) }] };
 }
 
 beforeAll(async () => {
@@ -190,7 +191,7 @@ describe('a transient DynamoDB fault', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('the server stops mid-ingest: the attempt throws (Lambda retries), the retry recovers and counts once', async () => {
+  it('the server stops mid-ingest: the attempt throws (the message is received again), the retry finishes the stored version and counts once', async () => {
     let dynamo = await startDynamo({ directory: join(dir, 'db'), tables: ['faulty'] });
     const port = dynamo.port;
     const db = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 2 });
@@ -208,14 +209,14 @@ describe('a transient DynamoDB fault', () => {
     const body = await fixture('valid-T-JC');
     const key = keyOf('150525-101', 'fault.xlsx');
     await put(key, body, stack.buckets.reports);
-    const event: UploadEvent = { bucket: stack.buckets.reports, key, size: body.length, sequencer: '0000000000000000C0', eventTime: '2025-04-02T00:00:00.000Z' };
+    const event: UploadEvent = { bucket: stack.buckets.reports, key, size: body.length, sequencer: '0000000000000000C0', eventTime: '2025-04-02T00:00:00.000Z', principal: 'AWS:AIDAEXAMPLE' };
     const deps = { definitions: bundledSource(), objects: new S3ObjectStore(clients.s3), reportsBucket: stack.buckets.reports, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T00:00:00Z') };
 
     await expect(ingestUpload(event, { ...deps, store: stopping })).rejects.toThrow();
     dynamo = await startDynamo({ directory: join(dir, 'db'), port, tables: ['faulty'] });
     try {
       const retry = await ingestUpload(event, { ...deps, store: real });
-      expect(retry).toMatchObject({ status: 'accepted', becameCurrent: true });
+      expect(retry).toMatchObject({ status: 'accepted', becameCurrent: true, resumed: true });
       expect(await real.versions({ institution: '150525-101', template: 'T-JC', period: '2025-03' })).toHaveLength(1);
       expect((await real.listPeriod('150525', '2025-03'))[0]!.latest!.versions).toBe(1);
     } finally {

@@ -1,7 +1,8 @@
 /**
  * The local stack with the real AWS SDK v3 clients (nothing stubbed): S3 bytes and pagination,
- * DynamoDB table and GSI, SNS Publish into alerts.jsonl, the S3 → Lambda trigger (encoding, filter,
- * retries, dead letters), endpoints.json, and persistence across a restart.
+ * DynamoDB table and GSI, SNS Publish into alerts.jsonl, the S3 → SQS → Lambda path (encoding, filter,
+ * versions, partial batch failures, redelivery, dead letters, redrive), endpoints.json, and
+ * persistence across a restart.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,9 +13,11 @@ import { Readable } from 'node:stream';
 import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, InvalidParameterException, ListTopicsCommand, NotFoundException, PublishCommand } from '@aws-sdk/client-sns';
+import { StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dynamoClient, makeClients, resetClients, s3Client, snsClient, type Clients } from '../../functions/adapters/aws/clients.ts';
-import { decodeS3EventKey, type S3NotificationEvent, type UploadHandler } from '../../functions/adapters/local/events.ts';
+import type { SqsRecord, UploadHandler } from '../../functions/adapters/local/queue.ts';
+import { decodeKey, s3RecordsOf, type S3EventRecord } from '../../functions/handlers/s3-event.ts';
 import { findOrStartStack, readEndpoints, startLocalStack, waitIdle, type LocalStack } from '../../functions/adapters/local/stack.ts';
 import { config, ConfigError, DEFAULT_MAX_UPLOAD_BYTES, ENV, loadConfig, resetConfig } from '../../functions/config.ts';
 
@@ -167,12 +170,13 @@ describe('the run-wide stack (globalSetup)', () => {
   });
 });
 
-describe('the S3 → Lambda trigger', () => {
+describe('the S3 → SQS → Lambda path', () => {
   let dataDir: string;
   let stack: LocalStack;
   let clients: Clients;
-  let target: UploadHandler = () => {};
-  const received: S3NotificationEvent[] = [];
+  let target: UploadHandler = () => ({ batchItemFailures: [] });
+  const received: SqsRecord[][] = [];
+  const records = () => received.flat().flatMap((m) => s3RecordsOf(m.body));
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hmis-trigger-'));
@@ -181,7 +185,7 @@ describe('the S3 → Lambda trigger', () => {
       dynamodbInMemory: true,
       retryDelaysMs: [20, 40],
       onUpload: (event, context) => {
-        received.push(event);
+        received.push(event.Records);
         return target(event, context);
       },
       log: () => {},
@@ -194,106 +198,133 @@ describe('the S3 → Lambda trigger', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('delivers an upload as S3 does: URL-encoded key, bucket ARN, size, eTag, sequencer', async () => {
+  it('delivers an upload as S3 does, in an SQS message: URL-encoded key, bucket ARN, size, eTag, sequencer, the version written, the principal', async () => {
     received.length = 0;
-    const keysSeenByHandler: string[] = [];
     const bodies: Buffer[] = [];
     target = async (event) => {
-      const key = decodeS3EventKey(event.Records[0]!.s3.object.key);
-      keysSeenByHandler.push(key);
-      bodies.push(await bytesOf(clients.s3, event.Records[0]!.s3.bucket.name, key));
+      for (const r of event.Records.flatMap((m) => s3RecordsOf(m.body))) bodies.push(await bytesOf(clients.s3, r.s3.bucket.name, decodeKey(r.s3.object.key)));
+      return { batchItemFailures: [] };
     };
     const body = randomBytes(5_000);
-    await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, Body: body }));
+    const put = await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, Body: body }));
     await stack.idle();
 
     expect(received).toHaveLength(1);
-    const record = received[0]!.Records[0]!;
+    expect(received[0]![0]).toMatchObject({ eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:hmis-ingest-queue', attributes: { ApproximateReceiveCount: '1' } });
+    const record = records()[0]! as S3EventRecord & Record<string, any>;
     expect(record).toMatchObject({
       eventSource: 'aws:s3',
       eventName: 'ObjectCreated:Put',
       awsRegion: 'us-east-1',
-      s3: { bucket: { name: 'hmis-uploads', arn: 'arn:aws:s3:::hmis-uploads' }, object: { size: 5_000 } },
+      userIdentity: { principalId: 'AWS:S3RVER' },
+      s3: { bucket: { name: 'hmis-uploads', arn: 'arn:aws:s3:::hmis-uploads' }, object: { size: 5_000, versionId: put.VersionId } },
     });
+    expect(put.VersionId).toMatch(/^[0-9A-F]{24}$/);
     expect(record.s3.object.key).toBe('uploads/150525/150525-101/T-JC/2025-03/%E4%B8%89%E6%9C%88+%E6%8A%A5%E8%A1%A8.xlsx');
-    expect(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '))).toBe(UPLOAD_KEY);
+    expect(decodeKey(record.s3.object.key)).toBe(UPLOAD_KEY);
     expect(record.s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);
     expect(record.s3.object.sequencer).toMatch(/^[0-9A-F]{16}$/);
     expect(Date.parse(record.eventTime)).not.toBeNaN();
-    expect(keysSeenByHandler).toEqual([UPLOAD_KEY]);
     expect(bodies[0]!.equals(body)).toBe(true);
   });
 
   it('encodes + and parentheses so that decoding gives the key back', async () => {
     received.length = 0;
-    target = () => {};
+    target = () => ({ batchItemFailures: [] });
     const key = 'uploads/150525/150525-101/T-JC/2025-03/a+b (2) 100%.xlsx';
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: key, Body: 'x' }));
     await stack.idle();
-    const encoded = received[0]!.Records[0]!.s3.object.key;
+    const encoded = records()[0]!.s3.object.key;
     expect(encoded).toBe('uploads/150525/150525-101/T-JC/2025-03/a%2Bb+%282%29+100%25.xlsx');
-    expect(decodeS3EventKey(encoded)).toBe(key);
+    expect(decodeKey(encoded)).toBe(key);
   });
 
-  it('orders repeated uploads of one key by sequencer', async () => {
+  it('keeps every PUT of a key as its own version: the event names it, GetObject with VersionId reads exactly its bytes', async () => {
     received.length = 0;
-    target = () => {};
-    for (let i = 0; i < 3; i++) await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, Body: `v${i}` }));
+    target = () => ({ batchItemFailures: [] });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, Body: `v${i}` }))).VersionId!);
     await stack.idle();
-    const sequencers = received.map((e) => e.Records[0]!.s3.object.sequencer);
-    expect(sequencers).toHaveLength(3);
+    const events = records().map((r) => r.s3.object);
+    expect(events.map((o) => o.versionId)).toEqual(ids);
+    const sequencers = events.map((o) => o.sequencer!);
     expect([...sequencers].sort()).toEqual(sequencers);
     expect(new Set(sequencers).size).toBe(3);
+    for (const [i, id] of ids.entries()) {
+      const out = await clients.s3.send(new GetObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY, VersionId: id }));
+      expect([out.VersionId, await out.Body!.transformToString()]).toEqual([id, `v${i}`]);
+    }
+    expect(await (await clients.s3.send(new GetObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY }))).Body!.transformToString()).toBe('v2');
   });
 
-  it('delivers every object created under uploads/, whatever its name (the handler decides); nothing for other prefixes, the reports bucket, or deletes', async () => {
+  it('filters on the prefix only (any file name under uploads/ is delivered); nothing for other prefixes, the reports bucket, or deletes', async () => {
     received.length = 0;
-    target = () => {};
+    target = () => ({ batchItemFailures: [] });
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-101/T-JC/2025-03/data.csv', Body: 'x' }));
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-101/T-JC/2025-03/DATA.XLSX', Body: 'x' }));
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'inbox/150525/report.xlsx', Body: 'x' }));
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-reports', Key: 'uploads/150525/report.xlsx', Body: 'x' }));
     await clients.s3.send(new DeleteObjectCommand({ Bucket: 'hmis-uploads', Key: UPLOAD_KEY }));
     await stack.idle();
-    expect(received.map((e) => decodeS3EventKey(e.Records[0]!.s3.object.key)).sort()).toEqual([
-      'uploads/150525/150525-101/T-JC/2025-03/DATA.XLSX',
-      'uploads/150525/150525-101/T-JC/2025-03/data.csv',
-    ]);
+    expect(records().map((r) => decodeKey(r.s3.object.key))).toEqual(['uploads/150525/150525-101/T-JC/2025-03/data.csv', 'uploads/150525/150525-101/T-JC/2025-03/DATA.XLSX']);
   });
 
-  it('retries a failing handler twice (3 attempts), then writes the event to dead-letter.jsonl', async () => {
+  it('receives only the failed messages of a batch again (ReportBatchItemFailures)', async () => {
     received.length = 0;
-    let attempts = 0;
+    const keys = ['a', 'b', 'c'].map((n) => `uploads/150525/150525-104/T-JC/2025-03/${n}.xlsx`);
+    let failB = true;
+    target = (event) => ({
+      batchItemFailures: event.Records.filter((m) => failB && decodeKey(s3RecordsOf(m.body)[0]!.s3.object.key).endsWith('/b.xlsx')).map((m) => ({ itemIdentifier: m.messageId })),
+    });
+    await Promise.all(keys.map((Key) => clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key, Body: 'x' }))));
+    setTimeout(() => (failB = false), 10);
+    await stack.idle();
+    const seen = records().map((r) => decodeKey(r.s3.object.key).split('/').pop());
+    expect(seen.filter((k) => k === 'a.xlsx')).toHaveLength(1);
+    expect(seen.filter((k) => k === 'c.xlsx')).toHaveLength(1);
+    expect(seen.filter((k) => k === 'b.xlsx')).toHaveLength(2);
+    expect(received.flat().find((m) => m.body.includes('b.xlsx') && m.attributes.ApproximateReceiveCount === '2')).toBeDefined();
+  });
+
+  it('after its last receive (3) a message waits in dead-letter.jsonl; StartMessageMoveTask (hmis replay) moves it back', async () => {
+    received.length = 0;
+    let down = true;
     target = () => {
-      attempts++;
-      throw new Error('DynamoDB is down');
+      if (down) throw new Error('DynamoDB is down');
+      return { batchItemFailures: [] };
     };
     const key = 'uploads/150525/150525-102/T-JC/2025-03/失败.xlsx';
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: key, Body: 'x' }));
     await stack.idle();
-    expect(attempts).toBe(3);
     expect(received).toHaveLength(3);
-    // the same event each time (as Lambda: same payload, same request id)
-    expect(new Set(received.map((e) => JSON.stringify(e))).size).toBe(1);
+    // the same message each time, counted
+    expect(new Set(received.map((r) => r[0]!.messageId)).size).toBe(1);
+    expect(received.map((r) => r[0]!.attributes.ApproximateReceiveCount)).toEqual(['1', '2', '3']);
     expect(stack.stats()).toMatchObject({ deadLettered: 1 });
     const dead = await jsonLines(join(dataDir, 'dead-letter.jsonl'));
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({
-      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-      responsePayload: { errorType: 'Error', errorMessage: 'DynamoDB is down' },
-    });
-    expect(decodeS3EventKey(dead[0].requestPayload.Records[0].s3.object.key)).toBe(key);
+    expect(dead[0]).toMatchObject({ receiveCount: 3, lastError: 'DynamoDB is down', sourceQueueArn: 'arn:aws:sqs:us-east-1:000000000000:hmis-ingest-queue' });
+    expect(decodeKey(s3RecordsOf(dead[0].body)[0]!.s3.object.key)).toBe(key);
+
+    down = false;
+    received.length = 0;
+    await expect(clients.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: 'arn:aws:sqs:us-east-1:000000000000:nope' }))).rejects.toThrow();
+    await clients.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: stack.endpoints.queues.deadLetters }));
+    await stack.idle();
+    expect(received.map((r) => r[0]!.body)).toEqual([dead[0].body]);
+    expect(await jsonLines(join(dataDir, 'dead-letter.jsonl'))).toHaveLength(0);
   });
 
-  it('succeeds on a retry without a dead letter', async () => {
+  it('succeeds on a second receive without a dead letter', async () => {
     let attempts = 0;
     target = () => {
       if (++attempts < 2) throw new Error('transient');
+      return { batchItemFailures: [] };
     };
     await clients.s3.send(new PutObjectCommand({ Bucket: 'hmis-uploads', Key: 'uploads/150525/150525-103/T-JC/2025-03/retry.xlsx', Body: 'x' }));
     await stack.idle();
     expect(attempts).toBe(2);
-    expect(await jsonLines(join(dataDir, 'dead-letter.jsonl'))).toHaveLength(1);
+    expect(await jsonLines(join(dataDir, 'dead-letter.jsonl'))).toHaveLength(0);
   });
 
   it('is found, not started twice, by findOrStartStack', async () => {

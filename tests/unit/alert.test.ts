@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { CASES } from '../../fixtures/workbooks/cases.ts';
 import { caseFile } from '../../fixtures/workbooks/make.ts';
-import { deadlineDigest, deadlineEnd, isDigestDay, isWorkingDay, outstandingOf } from '../../functions/core/alert/digest.ts';
+import { deadlineDigest, deadlinesOf, isDigestDay, isWorkingDay, outstandingOf } from '../../functions/core/alert/digest.ts';
 import { SUBJECT_MAX_CHARS } from '../../functions/core/alert/format.ts';
 import { feedbackLocationOf, FIRST_ISSUES, rejectionAlert, shouldAlert } from '../../functions/core/alert/messages.ts';
 import { makeIssue, statusOf, type Issue, type Report } from '../../functions/core/report.ts';
@@ -205,7 +205,7 @@ describe('deadline digest', () => {
   it('lists exactly the missing and the rejected-without-accepted returns, with contacts and 应报/实报', () => {
     const entries = periodEntries();
     const o = outstandingOf(bundledDefinitions(), COUNTY, PERIOD, entries);
-    const owed = COUNTY.institutions.reduce((n, i) => n + bundledDefinitions().templatesOf(i).length, 0);
+    const owed = COUNTY.institutions.reduce((n, i) => n + bundledDefinitions().owed(i, PERIOD).length, 0);
     expect(o).toMatchObject({ owed, accepted: owed - 3, missing: 2, rejected: 1 });
     expect(o.institutions.map((r) => [r.institution.code, r.missing, r.rejected.map((x) => x.template)])).toEqual([
       ['150525-101', [], ['T-TZ']],
@@ -249,22 +249,22 @@ describe('deadline digest', () => {
   it('deadline: 23:59 Beijing time of the deadline day is still in time, midnight is not', () => {
     const before = new Date('2025-04-05T23:59:00+08:00');
     const after = new Date('2025-04-06T00:00:00+08:00');
-    expect(deadlineEnd(COUNTY, PERIOD).toISOString()).toBe('2025-04-05T16:00:00.000Z');
+    expect(deadlinesOf(bundledDefinitions(), COUNTY, PERIOD).map((d) => d.at.toISOString())).toEqual(['2025-04-05T15:59:59.999Z']);
     expect(deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: before, entries: [] })).toBeNull();
     expect(deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: new Date('2025-04-05T23:59:59.999+08:00'), entries: [] })).toBeNull();
     expect(deadlineDigest({ defs: bundledDefinitions(), county: '150525', period: PERIOD, now: after, entries: [] })).not.toBeNull();
     // December's returns are due in January of the next year
-    expect(deadlineEnd(COUNTY, '2024-12').toISOString()).toBe('2025-01-05T16:00:00.000Z');
+    expect(deadlinesOf(bundledDefinitions(), COUNTY, '2024-12').map((d) => d.at.toISOString())).toEqual(['2025-01-05T15:59:59.999Z']);
   });
 
   it('is sent on working days (Beijing time) after the deadline', () => {
     const at = (s: string) => new Date(s);
-    expect(isDigestDay(at('2025-04-04T10:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Friday, before
-    expect(isDigestDay(at('2025-04-05T10:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Saturday, deadline day
-    expect(isDigestDay(at('2025-04-06T09:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Sunday, passed
-    expect(isDigestDay(at('2025-04-07T09:00:00+08:00'), COUNTY, PERIOD)).toBe(true); // Monday
-    expect(isDigestDay(at('2025-04-11T09:00:00+08:00'), COUNTY, PERIOD)).toBe(true); // Friday
-    expect(isDigestDay(at('2025-04-12T09:00:00+08:00'), COUNTY, PERIOD)).toBe(false); // Saturday
+    expect(isDigestDay(at('2025-04-04T10:00:00+08:00'), bundledDefinitions(), COUNTY, PERIOD)).toBe(false); // Friday, before
+    expect(isDigestDay(at('2025-04-05T10:00:00+08:00'), bundledDefinitions(), COUNTY, PERIOD)).toBe(false); // Saturday, deadline day
+    expect(isDigestDay(at('2025-04-06T09:00:00+08:00'), bundledDefinitions(), COUNTY, PERIOD)).toBe(false); // Sunday, passed
+    expect(isDigestDay(at('2025-04-07T09:00:00+08:00'), bundledDefinitions(), COUNTY, PERIOD)).toBe(true); // Monday
+    expect(isDigestDay(at('2025-04-11T09:00:00+08:00'), bundledDefinitions(), COUNTY, PERIOD)).toBe(true); // Friday
+    expect(isDigestDay(at('2025-04-12T09:00:00+08:00'), bundledDefinitions(), COUNTY, PERIOD)).toBe(false); // Saturday
     // 00:30 Monday in Beijing is still Sunday in UTC
     expect(isWorkingDay(at('2025-04-06T16:30:00Z'))).toBe(true);
     expect(isWorkingDay(at('2025-04-06T15:30:00Z'))).toBe(false);

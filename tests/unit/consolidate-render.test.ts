@@ -128,7 +128,7 @@ describe('the consolidated workbook', () => {
     const wb = await load(await renderConsolidated(consolidate(input(BASIC))));
     const ws = wb.getWorksheet('指标汇总')!;
     const h = header(ws, 3);
-    for (const name of ['代码', '本月', '本年累计', '上月', '环比', '去年同期', '同比', '目标值', '考核值', '达标情况', '目标来源', '实报', '应报', '备注']) expect(h.has(name), name).toBe(true);
+    for (const name of ['代码', '本月', '本年累计', '上月', '环比', '去年同期', '同比', '年度目标', '序时方式', '序时目标（3/12）', '考核值', '差距', '达标情况', '目标来源', '实报', '应报', '备注']) expect(h.has(name), name).toBe(true);
     expect(ws.getCell(3, 1).value).toBe('代码');
     expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 3 });
 
@@ -136,21 +136,24 @@ describe('the consolidated workbook', () => {
     expect(flow.getCell(h.get('本月')!).value).toBe(120);
     expect(flow.getCell(h.get('本月')!).numFmt).toBe('#,##0');
     expect(flow.getCell(h.get('上月')!).value).toBe(150);
+    // 环比 over the comparable set: 乙 is missing in March, so March's 120 is compared with 甲's 100 of February
     const mom = flow.getCell(h.get('环比')!);
-    expect(mom.value).toBeCloseTo(-20, 10);
+    expect(mom.value).toBeCloseTo(20, 10);
     expect(mom.numFmt).toContain('"%"');
     expect(flow.getCell(h.get('实报')!).value).toBe(1);
     expect(flow.getCell(h.get('应报')!).value).toBe(2);
     expect(String(flow.getCell(h.get('备注')!).value)).toContain('本月缺报 1 家：乙镇卫生院（未上报）');
+    expect(String(flow.getCell(h.get('备注')!).value)).toContain('环比可比口径（1 家）：剔除本期或基期缺报的 1 家：乙镇卫生院（本月未上报）');
 
     const rate = findRow(ws, 'TT-I02');
     expect(rate.getCell(h.get('本月')!).value).toBe(70);
     expect(rate.getCell(h.get('本月')!).numFmt).toBe('0.00"%"');
     expect(rate.getCell(h.get('上月')!).value).toBe((80 / 150) * 100);
-    expect(rate.getCell(h.get('环比')!).value).toBeCloseTo(70 - (80 / 150) * 100, 10);
+    // the rate over the comparable set too: 甲's 70/100 against its 60/100; the 上月 column stays as reported
+    expect(rate.getCell(h.get('环比')!).value).toBeCloseTo(10, 10);
     expect(rate.getCell(h.get('环比')!).numFmt).toContain('个百分点');
-    expect(rate.getCell(h.get('目标值')!).value).toBe(60);
-    expect(rate.getCell(h.get('目标值')!).numFmt).toBe('"≥"0"%"');
+    expect(rate.getCell(h.get('年度目标')!).value).toBe(60);
+    expect(rate.getCell(h.get('年度目标')!).numFmt).toBe('"≥"0"%"');
     expect(rate.getCell(h.get('达标情况')!).value).toBe('达标');
     expect((rate.getCell(h.get('达标情况')!).fill as ExcelJS.FillPattern).fgColor!.argb).toBe('FFC6EFCE');
     expect(rate.getCell(h.get('目标来源')!).value).toBe('奈卫健字〔2025〕24号');

@@ -9,7 +9,7 @@ import type { IndicatorTemplate, LedgerTemplate, Target, TemplateDefinition } fr
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
-import { loadCityConsolidationInput, loadConsolidationInput, monthsNeeded } from '../../functions/core/consolidate/load.ts';
+import { loadCityConsolidationInput, loadConsolidationInput, periodsNeeded } from '../../functions/core/consolidate/load.ts';
 import { deadlineOf, parsePeriod, previousPeriod, PeriodError } from '../../functions/core/consolidate/period.ts';
 import type { ConsolidationInput, ConsolidationResult, CountyUnit, SummaryRow } from '../../functions/core/consolidate/types.ts';
 import { makeIssue } from '../../functions/core/report.ts';
@@ -140,9 +140,22 @@ describe('periods', () => {
   });
 
   it('reads the windows and the months before them that a ytd difference needs', () => {
-    expect(monthsNeeded(parsePeriod('2025-03'), ['2025-03'])).toEqual(['2024-02', '2024-03', '2025-01', '2025-02', '2025-03']);
+    expect(periodsNeeded(parsePeriod('2025-03'), ['2025-03'])).toEqual(['2024-02', '2024-03', '2025-01', '2025-02', '2025-03']);
     // January: 上月 is December (its own part needs November), 去年同期 January needs no base
-    expect(monthsNeeded(parsePeriod('2025-01'), ['2025-01'])).toEqual(['2024-01', '2024-11', '2024-12', '2025-01']);
+    expect(periodsNeeded(parsePeriod('2025-01'), ['2025-01'])).toEqual(['2024-01', '2024-11', '2024-12', '2025-01']);
+    // a month holds no quarter or year: a month's consolidation reads no quarterly or annual return
+    expect(periodsNeeded(parsePeriod('2025-03'), ['2025-03'], ['quarter', 'year'])).toEqual([]);
+  });
+
+  it('reads whole quarters and years for templates of that 周期', () => {
+    // 2025-Q2: 本季 Q2, 本年累计 Q1+Q2 (Q1 also 上季), 去年同期 2024-Q2 and its base 2024-Q1
+    expect(periodsNeeded(parsePeriod('2025-Q2'), parsePeriod('2025-Q2').months, ['quarter'])).toEqual(['2024-Q1', '2024-Q2', '2025-Q1', '2025-Q2']);
+    // a year: 本年 2025, 上年 and 去年同期 2024; its quarters, and the year's months for monthly templates
+    const year = parsePeriod('2025');
+    expect(periodsNeeded(year, year.months, ['year'])).toEqual(['2024', '2025']);
+    expect(periodsNeeded(year, year.months, ['quarter'])).toEqual(['2024-Q1', '2024-Q2', '2024-Q3', '2024-Q4', '2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']);
+    // a running year (January to May): whole quarters only, no year yet
+    expect(periodsNeeded(year, year.months.slice(0, 5), ['quarter', 'year'])).toEqual(['2024-Q1', '2024-Q2', '2024-Q3', '2024-Q4', '2025-Q1']);
   });
 });
 
@@ -463,6 +476,73 @@ describe('targets', () => {
   });
 });
 
+describe('序时进度: annual targets judged against the time elapsed', () => {
+  // TT-I01 健康管理率 = TT02 (ytd) / TT05 (stock): accumulates through the year
+  const target = (t: Partial<Target>): Target => ({ indicator: 'TT-I01', direction: '>=', value: 62, year: 2025, pace: 'linear', document: '考核文件', quote: '', ...t });
+  const month = (period: string, ytd: number): EntrySpec => ({ institution: A, template: 'T-TT', period, values: { TT02: ytd, TT05: 1000 } });
+  const run = (period: string, entries: EntrySpec[], t: Target) => rowOf(consolidate(inputOf({ period, entries, targets: [t], counties: [countyOf([[A, NAMES[A]!]])] })), 'TT-I01').target!;
+
+  it('linear: in March the 62 % of the year is due as 15.5 %; 12.59 % is behind by 2.91 points, 16 % is on pace', () => {
+    const behind = run('2025-03', [month('2025-03', 125.9)], target({}));
+    expect(behind).toMatchObject({ pace: 'linear', elapsed: 3, paced: 15.5, status: '未达标', verdict: '落后序时进度（2.91 个百分点）' });
+    expect(behind.gap).toBeCloseTo(12.59 - 15.5, 10);
+    expect(run('2025-03', [month('2025-03', 160)], target({}))).toMatchObject({ paced: 15.5, status: '达标', verdict: '达到序时进度' });
+  });
+
+  it('at year end the annual target itself: 全年达标 or 全年未达标', () => {
+    expect(run('2025-12', [month('2025-12', 666.6)], target({}))).toMatchObject({ paced: null, elapsed: 12, status: '达标', verdict: '全年达标' });
+    expect(run('2025-12', [month('2025-12', 600)], target({}))).toMatchObject({ status: '未达标', verdict: '全年未达标' });
+    // a year consolidation is judged at its end as well
+    expect(run('2025', MONTHS.filter((m) => m.startsWith('2025')).map((m, i) => month(m, 60 * (i + 1))), target({}))).toMatchObject({ elapsed: 12, verdict: '全年达标' });
+  });
+
+  it('不适用: the target holds all year and is judged as it stands, as before', () => {
+    expect(run('2025-03', [month('2025-03', 125.9)], target({ pace: 'none' }))).toMatchObject({ paced: null, status: '未达标', verdict: '未达标' });
+    expect(run('2025-03', [month('2025-03', 125.9)], target({ pace: undefined }))).toMatchObject({ pace: 'none', verdict: '未达标' });
+  });
+
+  it('季度节点: the milestone of the latest quarter ended; before the first, not judged yet', () => {
+    const t = target({ pace: 'quarterly', milestones: [10, 25, 45, 62] });
+    expect(run('2025-02', [month('2025-02', 90)], t)).toMatchObject({ paced: null, status: '无数据', verdict: '未到考核节点' });
+    expect(run('2025-03', [month('2025-03', 110)], t)).toMatchObject({ paced: 10, verdict: '达到序时进度' });
+    expect(run('2025-07', [month('2025-07', 240)], t)).toMatchObject({ paced: 25, verdict: '落后序时进度（1.00 个百分点）' });
+    expect(run('2025-Q2', [month('2025-04', 200), month('2025-05', 230), month('2025-06', 260)], t)).toMatchObject({ elapsed: 6, paced: 25, verdict: '达到序时进度' });
+  });
+});
+
+describe('可比口径: 环比 and 同比 over the institutions present in both periods', () => {
+  const entries: EntrySpec[] = [
+    { institution: A, template: 'T-TT', period: '2025-02', values: { TT01: 100, TT03: 500, TT05: 1000 } },
+    { institution: B, template: 'T-TT', period: '2025-02', values: { TT01: 40, TT03: 300, TT05: 400 } },
+    { institution: A, template: 'T-TT', period: '2025-03', values: { TT01: 100, TT03: 500, TT05: 1000 } },
+    { institution: A, template: 'T-TT', period: '2024-03', values: { TT01: 80, TT03: 450, TT05: 900 } },
+    { institution: B, template: 'T-TT', period: '2024-03', values: { TT01: 50, TT03: 250, TT05: 400 } },
+  ];
+  const r = consolidate(inputOf({ period: '2025-03', entries }));
+
+  it('a stock unchanged in the institutions present both months has 环比 0, whatever the one missing in March had', () => {
+    const stock = rowOf(r, 'TT03');
+    expect(stock.previous.value).toBe(800); // the 上月 column: every institution that reported February
+    expect(stock.mom).toEqual({ value: 0, kind: 'percent' });
+    expect(stock.comparable.mom).toEqual({ covered: 1, excluded: [{ code: B, name: NAMES[B], reason: '本月未上报' }] });
+    expect(stock.yoy!.value).toBeCloseTo(((500 - 450) / 450) * 100, 10);
+    expect(stock.comparable.yoy.covered).toBe(1);
+  });
+
+  it('a rate compares Σ numerator / Σ denominator over the comparable set, in points', () => {
+    const rate = rowOf(r, 'TT-I02');
+    expect(rate.previous.value).toBeCloseTo((800 / 1400) * 100, 10); // as reported
+    expect(rate.mom).toEqual({ value: 0, kind: 'points' });
+    expect(rate.yoy!.value).toBeCloseTo(50 - 50, 10);
+  });
+
+  it('everyone present both times: nothing left out', () => {
+    const full = consolidate(inputOf({ period: '2025-03', entries: [...entries, { institution: B, template: 'T-TT', period: '2025-03', values: { TT01: 44, TT03: 300, TT05: 400 } }] }));
+    expect(rowOf(full, 'TT01').comparable.mom).toEqual({ covered: 2, excluded: [] });
+    expect(rowOf(full, 'TT01').mom!.value).toBeCloseTo((144 - 140) / 1.4, 10);
+  });
+});
+
 describe('上报情况 and 任务台账', () => {
   it('timeliness against the deadline; 未上报 after the deadline is 逾期未报, before it 未到期', () => {
     const entries: EntrySpec[] = [
@@ -496,6 +576,128 @@ describe('上报情况 and 任务台账', () => {
       ['2025-02', '10', false],
       ['2025-02', '11', true],
     ]);
+  });
+});
+
+describe('quarterly and annual returns (周期)', () => {
+  /** a quarterly return: a flow, a year-to-date count, a stock, a rate */
+  const TQ: IndicatorTemplate = {
+    ...TT,
+    id: 'T-TQ',
+    title: '测试季报',
+    sheetName: '测试季报',
+    periodType: 'quarter',
+    deadlineDay: 15,
+    elements: [el('TQ01', '上门服务人次', 'flow', { unit: '人次' }), el('TQ02', '累计签约人数', 'ytd'), el('TQ03', '团队数', 'stock', { unit: '个' })],
+    indicators: [{ code: 'TQ-I01', name: '团队平均服务人次', numerator: ['TQ01'], denominator: ['TQ03'], factor: 1, unit: '比值', source: 'test' }],
+  };
+  /** an annual return, due March 31 of the next year */
+  const TY: IndicatorTemplate = {
+    ...TT,
+    id: 'T-TY',
+    title: '测试年报',
+    sheetName: '测试年报',
+    periodType: 'year',
+    deadlineDay: 31,
+    deadlineMonth: 3,
+    elements: [el('TY01', '常住人口', 'stock'), el('TY02', '托位数', 'stock', { unit: '个' })],
+    indicators: [{ code: 'TY-I01', name: '每千人口托位数', numerator: ['TY02'], denominator: ['TY01'], factor: 1000, unit: '‰', source: 'test' }],
+  };
+  const QUARTERS = ['2024-Q1', '2024-Q2', '2024-Q3', '2024-Q4', '2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4'];
+  /** quarter t: flow 100+t, ytd increments 10+t reset each first quarter, stock 5+t */
+  const q = (t: number) => {
+    let ytd = 0;
+    for (let k = t < 4 ? 0 : 4; k <= t; k++) ytd += 10 + k;
+    return { TQ01: 100 + t, TQ02: ytd, TQ03: 5 + t };
+  };
+  const counties = [{ ...countyOf([[A, NAMES[A]!], [B, NAMES[B]!]]), institutions: countyOf([[A, NAMES[A]!], [B, NAMES[B]!]]).institutions.map((i) => ({ ...i, owes: ['T-TT', 'T-TQ', 'T-TY'] })) }];
+  const entries: EntrySpec[] = [
+    ...allMonths(A),
+    ...QUARTERS.map((period, t) => ({ institution: A, template: 'T-TQ', period, values: q(t) })),
+    // B: only 2025-Q1 and 2025-Q2
+    ...QUARTERS.slice(4, 6).map((period, t) => ({ institution: B, template: 'T-TQ', period, values: q(t + 4) })),
+    { institution: A, template: 'T-TY', period: '2024', values: { TY01: 375_000, TY02: 1_740 } },
+    { institution: A, template: 'T-TY', period: '2025', values: { TY01: 374_000, TY02: 1_880 } },
+    { institution: B, template: 'T-TY', period: '2025', values: { TY01: 1_000, TY02: 20 } },
+  ];
+  const run = (period: string, generatedAt = new Date('2026-05-01T00:00:00Z')) => consolidate(inputOf({ period, entries, counties, templates: [TT, TQ, TY], generatedAt }));
+  const templatesOf = (r: ConsolidationResult) => r.summary.map((x) => x.template.id);
+
+  it('a month holds no quarter: neither a quarterly nor an annual return is owed, shown or counted', () => {
+    const r = run('2025-03');
+    expect(templatesOf(r)).toEqual(['T-TT']);
+    expect(r.details.map((d) => d.template.id)).toEqual(['T-TT']);
+    expect(new Set(r.status.rows.map((x) => x.template))).toEqual(new Set(['T-TT']));
+  });
+
+  it('a quarter: the quarterly return is the quarter’s own; 上季 and 去年同期 are quarters; status per quarter with its own deadline', () => {
+    const r = run('2025-Q2');
+    expect(templatesOf(r)).toEqual(['T-TT', 'T-TQ']);
+    const flow = rowOf(r, 'TQ01');
+    // both institutions: A 105 + B 105
+    expect(flow.current).toMatchObject({ value: 210, covered: 2, owed: 2 });
+    // 上季 2025-Q1: A 104 + B 104; 去年同期 2024-Q2: A 101 only, B missing
+    expect(flow.previous).toMatchObject({ value: 208, covered: 2 });
+    expect(flow.lastYear).toMatchObject({ value: 101, covered: 1, missing: [{ code: B, reason: '未上报' }] });
+    // 本年累计: Q1 + Q2
+    expect(flow.ytd.value).toBe(2 * (104 + 105));
+    // ytd: the quarter's own part is the difference from the previous quarter of the same year
+    expect(rowOf(r, 'TQ02').current.value).toBe(2 * (q(5).TQ02 - q(4).TQ02));
+    expect(rowOf(r, 'TQ02').ytd.value).toBe(2 * q(5).TQ02);
+    // stock: the quarter's value
+    expect(rowOf(r, 'TQ03').current.value).toBe(2 * q(5).TQ03);
+    expect(rowOf(r, 'TQ-I01').current.value).toBeCloseTo(210 / (2 * q(5).TQ03), 12);
+    // 同比 on the comparable set: A only
+    expect(flow.yoy).toMatchObject({ value: ((105 - 101) / 101) * 100, kind: 'percent' });
+    expect(flow.comparable.yoy.excluded).toEqual([{ code: B, name: NAMES[B], reason: '去年同期未上报' }]);
+    const status = r.status.rows.filter((x) => x.template === 'T-TQ');
+    expect(status.map((x) => [x.institution, x.period, x.status, x.timeliness])).toEqual([
+      [A, '2025-Q2', '已通过', '按时'],
+      [B, '2025-Q2', '已通过', '按时'],
+    ]);
+    const detail = r.details.find((d) => d.template.id === 'T-TQ')!;
+    expect(detail.rows.map((x) => [x.code, x.status])).toEqual([
+      [A, '已通过'],
+      [B, '已通过'],
+    ]);
+  });
+
+  it('a quarterly return is late after day 15 of the month after the quarter; missing before then is 未到期', () => {
+    const late = consolidate(inputOf({ period: '2025-Q1', entries: [{ institution: A, template: 'T-TQ', period: '2025-Q1', values: q(4), uploadedAt: '2025-04-15T16:30:00Z' }], counties, templates: [TQ], generatedAt: new Date('2025-04-14T00:00:00Z') }));
+    expect(late.status.rows.map((x) => [x.institution, x.status, x.timeliness])).toEqual([
+      [A, '已通过', '逾期'],
+      [B, '未上报', '未到期'],
+    ]);
+  });
+
+  it('a year: a quarterly flow sums its quarters, a stock its last; the annual return is the year’s; missing quarters are named', () => {
+    const r = run('2025');
+    expect(templatesOf(r)).toEqual(['T-TT', 'T-TQ', 'T-TY']);
+    const flow = rowOf(r, 'TQ01');
+    expect(flow.current).toMatchObject({ value: 104 + 105 + 106 + 107, covered: 1, owed: 2 });
+    expect(flow.current.missing).toEqual([{ code: B, name: NAMES[B], reason: '第3季度未上报、第4季度未上报' }]);
+    expect(rowOf(r, 'TQ03').current).toMatchObject({ value: q(7).TQ03, covered: 1 });
+    const detail = r.details.find((d) => d.template.id === 'T-TQ')!;
+    expect(detail.rows.find((x) => x.code === B)!.status).toBe('已报 2/4 个季度');
+    // the annual return: 本年 2025, 上年 2024 (A only)
+    const rate = rowOf(r, 'TY-I01');
+    expect(rate.current.value).toBeCloseTo(((1_880 + 20) / (374_000 + 1_000)) * 1000, 12);
+    expect(rate.previous).toMatchObject({ covered: 1, owed: 2 });
+    expect(rate.previous.value).toBeCloseTo(4.64, 12);
+    // 环比 over the comparable set (A): 1880/374000 vs 1740/375000, in points
+    expect(rate.mom!.value).toBeCloseTo((1_880 / 374_000 - 1_740 / 375_000) * 1000, 12);
+    const status = r.status.rows.filter((x) => x.template === 'T-TY');
+    expect(status.map((x) => [x.institution, x.period])).toEqual([
+      [A, '2025'],
+      [B, '2025'],
+    ]);
+    expect(r.status.rows.filter((x) => x.template === 'T-TQ')).toHaveLength(8);
+  });
+
+  it('a running year holds whole quarters only: January to May shows the first quarter, no annual return', () => {
+    const r = consolidate(inputOf({ period: '2025', months: parsePeriod('2025').months.slice(0, 5), entries, counties, templates: [TT, TQ, TY] }));
+    expect(templatesOf(r)).toEqual(['T-TT', 'T-TQ']);
+    expect(rowOf(r, 'TQ01').current.value).toBe(2 * 104);
   });
 });
 
@@ -560,7 +762,9 @@ describe('loader', () => {
     const store = await storeWith([{ institution: '150525-101', template: 'T-JC', period: '2025-03', values: { JC01: 1000 } }]);
     const input = await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', now);
     expect(input.counties[0]!.institutions).toHaveLength(bundledDefinitions().county('150525')!.institutions.length);
-    expect(input.templates.map((t) => t.id)).toEqual(['T-JC', 'T-YY', 'T-FY', 'T-JK', 'T-TZ']);
+    expect(input.templates.map((t) => t.id)).toEqual(['T-JC', 'T-YY', 'T-FY', 'T-JK', 'T-QY', 'T-ND', 'T-TZ']);
+    // a month holds no quarter or year: only the months are read, no quarterly or annual return is owed
+    expect([...input.entries.keys()].every((p) => /^\d{4}-\d{2}$/.test(p))).toBe(true);
     expect(input.stats).toMatchObject({ periodReads: 5, entries: 1 });
     const r = consolidate(input);
     const jc = r.status.rows.filter((x) => x.template === 'T-JC');

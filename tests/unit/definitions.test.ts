@@ -211,7 +211,7 @@ describe('the definitions workbook', () => {
     expect(headers('数据项')).toEqual(['报表', '指标代码', '指标名称', '单位', '类型', '必填', '口径', '可加总', '下限', '上限', '来源', '说明', '总结章节', '总结句式']);
     expect(headers('校验规则')).toEqual(['报表', '规则编号', '左边', '运算符', '右边', '级别', '条件', '说明', '容差(%)']);
     expect(headers('计算指标')).toEqual(['报表', '指标代码', '指标名称', '分子', '分母', '系数', '单位', '来源', '总结章节', '总结句式']);
-    expect(headers('目标')).toEqual(['旗县代码', '年度', '指标代码', '方向', '目标值', '机构类型', '序时方式', '文件', '原文']);
+    expect(headers('目标')).toEqual(['旗县代码', '年度', '指标代码', '方向', '目标值', '机构类型', '序时方式', '文件', '原文', '季度节点', '序时说明']);
     const inst = wb.getWorksheet('机构')!;
     expect(inst.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
     expect(inst.getCell('D2').dataValidation).toMatchObject({ type: 'list', formulae: ["'机构类型'!$B$2:$B$200"] });

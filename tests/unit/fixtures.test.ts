@@ -12,7 +12,9 @@ import { ISSUE_CODES } from '../../functions/core/validate/codes.ts';
 import { apportion, mulberry32, scatter } from '../../fixtures/sample/alloc.ts';
 import { periodEnd } from '../../fixtures/sample/ledger.ts';
 import {
+  SAMPLE_ALL_PERIODS,
   SAMPLE_PERIODS,
+  SAMPLE_QUARTERS,
   SAMPLE_SEED,
   findRecord,
   generateSamples,
@@ -22,7 +24,6 @@ import {
 } from '../../fixtures/sample/values.ts';
 import { WRONG_CASES, draftOf, ledgerCell, valueCell } from '../../fixtures/sample/wrong.ts';
 import { HISTORY_WARNINGS } from '../../fixtures/sample/history.ts';
-import { deadlineEnd } from '../../functions/core/alert/digest.ts';
 import { checkHistory, shiftPeriod, type HistoryPoint } from '../../functions/core/validate/history.ts';
 import { manifestOf, planFixtures, writeFixtures, type Manifest } from '../../fixtures/sample/write.ts';
 import { LEDGER_STATUSES, type IndicatorTemplate, type Rule, bundledDefinitions } from '../../schemas/index.ts';
@@ -72,9 +73,29 @@ describe('value model', () => {
     expect(SAMPLE_PERIODS[14]).toBe('2025-03');
     const keys = set.records.map((r) => `${r.institution}|${r.template}|${r.period}`);
     expect(new Set(keys).size).toBe(keys.length);
-    const expected = county.institutions.flatMap((i) => bundledDefinitions().templatesOf(i).flatMap((t) => SAMPLE_PERIODS.map((p) => `${i.code}|${t}|${p}`)));
+    // each return of its own 周期: monthly ones every month, T-QY every quarter, T-ND for 2024
+    const expected = county.institutions.flatMap((i) => SAMPLE_ALL_PERIODS.flatMap((p) => bundledDefinitions().owed(i, p).map((t) => `${i.code}|${t}|${p}`)));
     expect(keys.sort()).toEqual(expected.sort());
     expect(PRIMARY).toHaveLength(21);
+    expect(set.records.filter((r) => r.template === 'T-QY').map((r) => r.period)).toHaveLength(21 * 5);
+    expect(set.records.filter((r) => r.template === 'T-ND').map((r) => `${r.institution} ${r.period}`)).toEqual(['150525-000 2024']);
+    expect(set.records.filter((r) => r.template === 'T-JC' && r.period.includes('Q'))).toEqual([]);
+  });
+
+  it('gives 奈曼旗 seed 000’s 4.64 托位 per thousand, and family doctor teams shaped like seed 001’s', () => {
+    const nd = indicators('T-ND', '2024')[0]!.values;
+    // seed 000 “全旗托位总数达到1740个，每千人口拥有3岁以下婴幼儿托位数达到4.64个”
+    expect(nd.ND04).toBe(1_740);
+    expect(Number((((nd.ND04 as number) / (nd.ND01 as number)) * 1000).toFixed(2))).toBe(4.64);
+    const q4 = (code: string) => total('T-QY', '2024-Q4', code);
+    near(q4('QY01'), 126, 0.03);
+    // seed 001: 476 members in 115 primary teams, ≈ 4.1 a team
+    expect(q4('QY02') / q4('QY01')).toBeGreaterThan(3.7);
+    expect(q4('QY02') / q4('QY01')).toBeLessThan(4.5);
+    // flows: each quarter its own, growing through the year
+    const visits = SAMPLE_QUARTERS.slice(0, 4).map((q) => total('T-QY', q, 'QY04'));
+    near(visits.reduce((a, b) => a + b), 7_200);
+    expect(visits[3]).toBeGreaterThan(visits[0]!);
   });
 
   it('sums the 21 primary institutions to seed 000’s figures in 2024-12', () => {
@@ -333,12 +354,14 @@ describe('deliberate errors and the upload plan', () => {
     const beijing = (f: (typeof files)[number]) => new Date(Date.parse(f.uploadedAt) + 8 * 3_600_000);
     for (const f of files) {
       const t = beijing(f);
-      // in the month after the period, 08:30–17:30 Beijing time (a re-upload up to a day later)
-      expect(t.toISOString().slice(0, 7), f.file).toBe(shiftPeriod(f.period, 1));
+      // in the month the return is due in (a month's or quarter's: the next; a year's: March), 08:30–17:30 Beijing time (a re-upload up to a day later)
+      const due = new Date(bundledDefinitions().deadlineOf(county, f.template, f.period).getTime() + 8 * 3_600_000);
+      const dueMonth = due.toISOString().slice(0, 7);
+      expect([dueMonth, shiftPeriod(dueMonth, 1)], f.file).toContain(t.toISOString().slice(0, 7));
       expect(t.getUTCHours() * 60 + t.getUTCMinutes(), f.file).toBeGreaterThanOrEqual(8 * 60 + 30);
       expect(t.getUTCHours() * 60 + t.getUTCMinutes(), f.file).toBeLessThan(19 * 60 + 30);
     }
-    const late = (f: (typeof files)[number]) => Date.parse(f.uploadedAt) >= deadlineEnd(county, f.period).getTime();
+    const late = (f: (typeof files)[number]) => Date.parse(f.uploadedAt) > bundledDefinitions().deadlineOf(county, f.template, f.period).getTime();
     for (const period of SAMPLE_PERIODS) {
       const firsts = files.filter((f) => f.period === period && !f.note);
       expect(firsts.filter(late).length, period).toBeLessThanOrEqual(Math.ceil(firsts.length * 0.15));

@@ -18,7 +18,7 @@ function setup() {
   const deps = { definitions: bundledSource(), objects, store, reportsBucket: REPORTS, maxUploadBytes: 10 * 1024 * 1024, now: () => new Date('2025-04-03T10:00:00+08:00') };
   const upload = async (bytes: Uint8Array, key = KEY, at = `2025-04-0${1 + (seq % 5)}T08:00:00.000Z`): Promise<UploadEvent> => {
     await objects.put(UPLOADS, key, bytes, 'application/octet-stream');
-    return { bucket: UPLOADS, key, size: bytes.length, sequencer: (++seq).toString(16).padStart(16, '0'), eventTime: at };
+    return { bucket: UPLOADS, key, size: bytes.length, sequencer: (++seq).toString(16).padStart(16, '0'), eventTime: at, principal: 'AWS:AIDATEST' };
   };
   return { objects, store, deps, upload };
 }

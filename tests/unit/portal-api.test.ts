@@ -348,8 +348,9 @@ describe('regenerate cooldown', () => {
 describe('an institution reads and writes only its own data', () => {
   it('reads its own submissions, report and feedback', async () => {
     const token = await login(INST);
-    const subs = data(await get(`/api/submissions?period=2025-03`, token)) as { rows: Array<{ template: string; versions: unknown[] }> };
-    expect(subs.rows.map((r) => r.template)).toEqual(['T-JC', 'T-TZ']);
+    const subs = data(await get(`/api/submissions?period=2025-03`, token)) as { rows: Array<{ template: string; period: string; versions: unknown[] }> };
+    // March's reporting window: the month's returns and the first quarter's
+    expect(subs.rows.map((r) => [r.template, r.period])).toEqual([['T-JC', '2025-03'], ['T-TZ', '2025-03'], ['T-QY', '2025-Q1']]);
     expect(subs.rows[0]!.versions).toHaveLength(1);
     const report = data(await get(`/api/report?institution=${INST}&template=T-JC&period=2025-03&versionId=aaaaaaaaaaaaaaaaaaaa`, token)) as { issues: Array<{ message: string }>; feedback: boolean };
     expect(report.issues[0]!.message).toBe(`${INST} 的问题`);

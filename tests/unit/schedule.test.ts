@@ -54,35 +54,63 @@ describe('schedules (Asia/Shanghai)', () => {
 });
 
 describe('runTask', () => {
-  it('nightly writes a new workbook per run and the latest copy of the reporting month; nothing is overwritten but latest', async () => {
+  it('nightly writes a new workbook per run and the latest copy of each period in window; nothing is overwritten but latest', async () => {
     const { deps, keys, alerter } = await setup();
     const first = await runTask({ task: 'nightly' }, deps, beijing('2025-04-03T02:00:00'));
     await runTask({ task: 'nightly' }, deps, beijing('2025-04-04T02:00:00'));
+    // in April: March, the first quarter (T-QY due April 15) and 2024 (T-ND was due March 31: a month of grace)
+    expect(first.published.map((p) => p.period)).toEqual(['2025-03', '2025-Q1', '2024']);
     expect(first.published[0]).toMatchObject({ code: '150525', period: '2025-03', latestKey: 'consolidated/150525/latest/2025-03.xlsx' });
-    expect(keys()).toEqual([
+    expect(keys().filter((k) => k.includes('/2025-03/') || k.includes('/latest/'))).toEqual([
       'consolidated/150525/2025-03/奈曼旗卫生健康统计月报汇总（2025年3月）_20250403-020000.xlsx',
       'consolidated/150525/2025-03/奈曼旗卫生健康统计月报汇总（2025年3月）_20250404-020000.xlsx',
+      'consolidated/150525/latest/2024.xlsx',
       'consolidated/150525/latest/2025-03.xlsx',
+      'consolidated/150525/latest/2025-Q1.xlsx',
     ]);
+    expect(keys()).toHaveLength(3 * 2 + 3);
     expect(alerter.sent).toHaveLength(0);
+    // May: April; the first quarter until May 15; 2024 no more (its last deadline was more than a month ago)
+    expect((await runTask({ task: 'nightly' }, deps, beijing('2025-05-10T02:00:00'))).published.map((p) => p.period)).toEqual(['2025-04', '2025-Q1']);
+    expect((await runTask({ task: 'nightly' }, deps, beijing('2025-05-16T02:00:00'))).published.map((p) => p.period)).toEqual(['2025-04']);
+    // February: January, and last year (annual returns due by March 31); the fourth quarter was due January 15
+    expect((await runTask({ task: 'nightly' }, deps, beijing('2025-02-10T02:00:00'))).published.map((p) => p.period)).toEqual(['2025-01', '2024-Q4', '2024']);
   });
 
-  it('after-deadline does nothing before the deadline, nor on a weekend after it', async () => {
+  it('after-deadline does nothing before a deadline, nor on a weekend after it; each period by its own deadline', async () => {
     const { deps, keys, alerter } = await setup();
-    expect(await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-03T09:00:00'))).toMatchObject({ published: [], digests: [] });
+    // Thursday 2025-04-03: March's returns are due April 5, the first quarter's April 15; 2024's annual ones were due March 31
+    const thursday = await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-03T09:00:00'));
+    expect(thursday.digests).toEqual([{ county: '150525', period: '2024', sent: true }]);
+    expect(keys().filter((k) => k.includes('/latest/'))).toEqual(['consolidated/150525/latest/2024.xlsx']);
+    expect(alerter.sent[0]!.message).toContain('150525-000'); // the commission owes T-ND
+    expect(alerter.sent[0]!.message).toContain('卫生资源与健康素养年报（T-ND）');
+    expect(alerter.sent[0]!.message).toContain('截止时间 2025年3月31日23:59 已过');
     // Saturday 2025-04-12
     expect(await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-12T09:00:00'))).toMatchObject({ published: [], digests: [] });
-    expect(keys()).toEqual([]);
-    expect(alerter.sent).toHaveLength(0);
+    // Wednesday 2025-04-16: all three
+    expect((await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-16T09:00:00'))).digests.map((d) => d.period)).toEqual(['2025-03', '2025-Q1', '2024']);
+    // Friday 2025-05-02: April's not due yet (May 5), 2024 past its month, the first quarter still owed
+    expect((await runTask({ task: 'after-deadline' }, deps, beijing('2025-05-02T09:00:00'))).digests.map((d) => d.period)).toEqual(['2025-Q1']);
+    const quarterly = alerter.sent.at(-1)!;
+    expect(quarterly.subject).toBe('【逾期提醒】奈曼旗 2025年第1季度：未上报21份，未通过0份');
+    expect(quarterly.message).toContain('截止时间 2025年4月15日23:59 已过');
+    expect(quarterly.message).toContain('家庭医生签约服务季报（T-QY）');
+    expect(quarterly.message).not.toContain('（T-JC）');
   });
 
   it('after the deadline, on a working day: consolidates and sends one digest naming the missing and the rejected', async () => {
     const { deps, keys, alerter } = await setup();
     const out = await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-07T09:00:00'));
-    expect(out.digests).toEqual([{ county: '150525', period: '2025-03', sent: true }]);
+    expect(out.digests).toEqual([
+      { county: '150525', period: '2025-03', sent: true },
+      { county: '150525', period: '2024', sent: true },
+    ]);
     expect(keys()).toContain('consolidated/150525/latest/2025-03.xlsx');
-    expect(alerter.sent).toHaveLength(1);
+    expect(alerter.sent).toHaveLength(2);
     const digest = alerter.sent[0]!;
+    expect(digest.message).not.toContain('T-QY'); // not due yet
+    expect(digest.message).not.toContain('T-ND'); // another period's
     expect(digest.attributes).toMatchObject({ county: '150525', kind: 'digest', period: '2025-03' });
     expect(digest.message).toContain('150525-102'); // rejected, nothing accepted
     expect(digest.message).toContain('150525-103'); // missing
@@ -91,12 +119,13 @@ describe('runTask', () => {
 
   it('the schedule delivered twice on a day sends one digest; the next working day sends again; a failed publish is retried', async () => {
     const { deps, alerter } = await setup();
+    const monthly = (d: { attributes: { period?: string } }) => d.attributes.period === '2025-03';
     await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-07T09:00:00'));
     const again = await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-07T09:00:30'));
-    expect(again.digests).toEqual([{ county: '150525', period: '2025-03', sent: false }]);
-    expect(alerter.sent).toHaveLength(1);
+    expect(again.digests.filter((d) => d.period === '2025-03')).toEqual([{ county: '150525', period: '2025-03', sent: false }]);
+    expect(alerter.sent.filter(monthly)).toHaveLength(1);
     await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-08T09:00:00'));
-    expect(alerter.sent).toHaveLength(2);
+    expect(alerter.sent.filter(monthly)).toHaveLength(2);
 
     const publish = alerter.publish.bind(alerter);
     alerter.publish = async () => {
@@ -105,10 +134,10 @@ describe('runTask', () => {
     await expect(runTask({ task: 'after-deadline' }, deps, beijing('2025-04-09T09:00:00'))).rejects.toThrow('SNS unavailable');
     alerter.publish = publish;
     expect((await runTask({ task: 'after-deadline' }, deps, beijing('2025-04-09T09:02:00'))).digests[0]!.sent).toBe(true);
-    expect(alerter.sent).toHaveLength(3);
+    expect(alerter.sent.filter(monthly)).toHaveLength(3);
     // on demand it always goes out
     await runTask({ task: 'digest', county: '150525', period: '2025-03' }, deps, beijing('2025-04-09T10:00:00'));
-    expect(alerter.sent).toHaveLength(4);
+    expect(alerter.sent.filter(monthly)).toHaveLength(4);
   });
 
   it('on demand: a county quarter, a city year, a digest; refused tasks are schema errors', async () => {
@@ -116,7 +145,7 @@ describe('runTask', () => {
     await runTask({ task: 'consolidate', level: 'county', code: '150525', period: '2025-Q1' }, deps, beijing('2025-04-10T12:00:00'));
     await runTask({ task: 'consolidate', level: 'city', code: '1505', period: '2025' }, deps, beijing('2025-04-10T12:00:00'));
     expect(keys().filter((k) => k.includes('/latest/'))).toEqual(['consolidated/1505/latest/2025.xlsx', 'consolidated/150525/latest/2025-Q1.xlsx']);
-    for (const bad of [{}, { task: 'nightly', extra: 1 }, { task: 'consolidate', code: '150525', period: '2025-13' }, { task: 'consolidate', level: 'city', code: '150525', period: '2025' }, { task: 'digest', county: '150525', period: '2025-Q1' }]) {
+    for (const bad of [{}, { task: 'nightly', extra: 1 }, { task: 'consolidate', code: '150525', period: '2025-13' }, { task: 'consolidate', level: 'city', code: '150525', period: '2025' }, { task: 'digest', county: '150525', period: '2025-3' }]) {
       expect(ScheduledTask.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }
     expect(ScheduledTask.parse({ task: 'consolidate', code: '150525', period: '2025-03' })).toMatchObject({ level: 'county' });

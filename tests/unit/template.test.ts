@@ -338,7 +338,7 @@ describe('T-JC cell positions', () => {
 describe('building', () => {
   it('refuses a malformed period', () => {
     const { def, county, institution } = subject('T-JC', '150525-101');
-    for (const p of ['2025-3', '2025-13', '202503', '']) expect(() => buildTemplateWorkbook(def, county, institution, p)).toThrow(/YYYY-MM/);
+    for (const p of ['2025-3', '2025-13', '202503', '', '2025-Q1', '2025']) expect(() => buildTemplateWorkbook(def, county, institution, p)).toThrow(/a month period is needed for T-JC/);
   });
 
   it('takes values set into input cells, as a sample generator does', async () => {

@@ -1,9 +1,9 @@
 /**
  * AWS SDK v3 clients, the same in Lambda and on one machine.
  *
- * - `s3Client()`, `dynamoClient()`, `snsClient()`: one client per process (created at first use),
+ * - `s3Client()`, `dynamoClient()`, `snsClient()`, `sqsClient()`: one client per process (created at first use),
  *   configured from the environment. Endpoints, region and credentials come from the SDK's own
- *   standard variables (AWS_ENDPOINT_URL_S3 / _DYNAMODB / _SNS, AWS_REGION, AWS_ACCESS_KEY_ID…):
+ *   standard variables (AWS_ENDPOINT_URL_S3 / _DYNAMODB / _SNS / _SQS, AWS_REGION, AWS_ACCESS_KEY_ID…):
  *   the SDK reads them itself, so in AWS nothing is set and the real endpoints are used.
  * - `makeClients(endpoints)`: explicit clients for tests and the CLI, built from an endpoints object
  *   (the local stack's endpoints.json), never reading process.env for endpoints or credentials.
@@ -15,6 +15,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from '../../config.ts';
 
 /** SDK default is 3 (1 try + 2 retries, with backoff and throttling-aware retry): keep it explicit. */
@@ -31,6 +32,7 @@ const CHECKSUMS = { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksu
 let s3: S3Client | undefined;
 let dynamo: DynamoDBClient | undefined;
 let sns: SNSClient | undefined;
+let sqs: SQSClient | undefined;
 
 export function s3Client(): S3Client {
   s3 ??= new S3Client({
@@ -52,12 +54,18 @@ export function snsClient(): SNSClient {
   return sns;
 }
 
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({ maxAttempts: MAX_ATTEMPTS, requestHandler: REQUEST_HANDLER });
+  return sqs;
+}
+
 /** Closes the per-process clients' sockets and forgets them (CLI shutdown, tests that change env). */
 export function resetClients(): void {
   s3?.destroy();
   dynamo?.destroy();
   sns?.destroy();
-  s3 = dynamo = sns = undefined;
+  sqs?.destroy();
+  s3 = dynamo = sns = sqs = undefined;
 }
 
 /** Where the services are: the shape of the local stack's endpoints.json (extra fields ignored). */
@@ -65,6 +73,7 @@ export interface ClientEndpoints {
   s3: string;
   dynamodb: string;
   sns: string;
+  sqs: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
@@ -73,7 +82,8 @@ export interface Clients {
   s3: S3Client;
   dynamodb: DynamoDBClient;
   sns: SNSClient;
-  /** closes the three clients' sockets */
+  sqs: SQSClient;
+  /** closes the clients' sockets */
   destroy(): void;
 }
 
@@ -92,10 +102,12 @@ export function makeClients(endpoints: ClientEndpoints, options: { maxAttempts?:
     s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true, ...CHECKSUMS }),
     dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
     sns: new SNSClient({ ...common, endpoint: endpoints.sns }),
+    sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
     destroy() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
       clients.sns.destroy();
+      clients.sqs.destroy();
     },
   };
   return clients;

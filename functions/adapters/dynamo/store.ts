@@ -3,7 +3,7 @@
  * none, and none are needed): versions are written under their own keys, then one conditional
  * write flips "current".
  *
- *   SUB#<inst>#<tpl>#<period> / V#<order>#<versionId>   a version (audit), values map when accepted
+ *   SUB#<inst>#<tpl>#<period> / V#<versionId>           a version (audit), values map when accepted (V#<order>#<versionId> before issue 14)
  *   SUB#<inst>#<tpl>#<period> / R#<versionId>#<nnnn>     ledger rows of a version, JSON text in chunks of ≤ 300 KB
  *   CP#<county>#<period>      / CUR#<tpl>#<inst>         current accepted version (GSI1: H#<inst>#<tpl> / <period>)
  *   CP#<county>#<period>      / ATT#<tpl>#<inst>         latest attempt and the set of version ids
@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LedgerRow, Submission } from '../../core/normalize/submission.ts';
-import type { AttemptSummary, CurrentSubmission, PeriodEntry, SubmissionIdentityKey, SubmissionStore, SubmissionVersion, VersionRef } from '../../ports/index.ts';
+import type { AttemptSummary, CurrentSubmission, PeriodEntry, StoredVersion, SubmissionIdentityKey, SubmissionStore, SubmissionVersion, VersionRef } from '../../ports/index.ts';
 
 /**
  * Ledger rows are stored as JSON text in chunk items of at most this many bytes (DynamoDB's item limit
@@ -59,7 +59,8 @@ export const TASK_KEY_PREFIX = 'TASK#';
 
 export const keys = {
   submission: (inst: string, tpl: string, period: string) => `SUB#${inst}#${tpl}#${period}`,
-  version: (order: string, versionId: string) => `V#${order}#${versionId}`,
+  /** one item per version id, whatever order the first delivery computed: no path can write a version twice */
+  version: (versionId: string) => `V#${versionId}`,
   rows: (versionId: string, chunk: number) => `R#${versionId}#${String(chunk).padStart(4, '0')}`,
   countyPeriod: (county: string, period: string) => `CP#${county}#${period}`,
   current: (tpl: string, inst: string) => `CUR#${tpl}#${inst}`,
@@ -77,7 +78,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
     private readonly table: string,
   ) {}
 
-  async putVersion(version: SubmissionVersion, submission: Submission | null): Promise<void> {
+  async putVersion(version: SubmissionVersion, submission: Submission | null): Promise<boolean> {
     const pk = keys.submission(version.institution, version.template, version.period);
     let stored: Submission | null = submission;
     if (submission?.kind === 'ledger') {
@@ -87,8 +88,30 @@ export class DynamoSubmissionStore implements SubmissionStore {
       await batchWrite(this.db, this.table, chunks);
       stored = { ...submission, rows: [] };
     }
-    const item = { PK: pk, SK: keys.version(version.order, version.versionId), ...toItem(version), submission: stored ?? undefined };
-    await this.conditionally(new PutItemCommand({ TableName: this.table, Item: marshall(item, MARSHALL), ConditionExpression: 'attribute_not_exists(PK)' }));
+    const item = { PK: pk, SK: keys.version(version.versionId), ...toItem(version), submission: stored ?? undefined };
+    return this.conditionally(new PutItemCommand({ TableName: this.table, Item: marshall(item, MARSHALL), ConditionExpression: 'attribute_not_exists(PK)' }));
+  }
+
+  async findVersion(identity: SubmissionIdentityKey, versionId: string): Promise<StoredVersion | null> {
+    const out = await this.db.send(
+      new GetItemCommand({ TableName: this.table, Key: marshall({ PK: keys.submission(identity.institution, identity.template, identity.period), SK: keys.version(versionId) }), ConsistentRead: true }),
+    );
+    if (!out.Item) return null;
+    const { submission, ...version } = fromItem(unmarshall(out.Item));
+    return { version, submission: (submission as Submission | undefined) ?? null };
+  }
+
+  async processedVersions(county: string, period: string): Promise<Array<SubmissionIdentityKey & { versionIds: string[] }>> {
+    const items = await queryAll(this.db, this.capacity, {
+      TableName: this.table,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :att)',
+      ProjectionExpression: 'SK, versionIds',
+      ExpressionAttributeValues: marshall({ ':pk': keys.countyPeriod(county, period), ':att': 'ATT#' }),
+    });
+    return items.map((item) => {
+      const [, template, institution] = String(item.SK).split('#') as [string, string, string];
+      return { institution, template, period, versionIds: [...((item.versionIds as Set<string> | undefined) ?? [])] };
+    });
   }
 
   async makeCurrent(current: CurrentSubmission): Promise<boolean> {
@@ -177,7 +200,8 @@ export class DynamoSubmissionStore implements SubmissionStore {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :v)',
       ExpressionAttributeValues: marshall({ ':pk': keys.submission(identity.institution, identity.template, identity.period), ':v': 'V#' }),
     });
-    return items.map((i) => fromItem(i));
+    // oldest first: by order (version items are keyed by id alone)
+    return items.map((i) => fromItem(i)).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   }
 
   async claimAlert(version: VersionRef & SubmissionIdentityKey, now: Date, leaseMs: number): Promise<boolean> {
@@ -231,7 +255,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   private versionKey(v: VersionRef & SubmissionIdentityKey): Record<string, AttributeValue> {
-    return marshall({ PK: keys.submission(v.institution, v.template, v.period), SK: keys.version(v.order, v.versionId) });
+    return marshall({ PK: keys.submission(v.institution, v.template, v.period), SK: keys.version(v.versionId) });
   }
 
   async ledgerRows(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]> {
@@ -254,7 +278,7 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 }
 
-const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'feedbackKey', 'firstIssues'] as const;
+const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'feedbackKey', 'firstIssues', 'objectVersionId', 'uploader'] as const;
 
 function toItem(v: SubmissionVersion): Record<string, unknown> {
   const out: Record<string, unknown> = {};

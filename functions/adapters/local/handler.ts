@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeS3EventKey, type UploadHandler } from './events.ts';
+import { decodeKey, s3RecordsOf } from '../../handlers/s3-event.ts';
+import type { UploadHandler } from './queue.ts';
 
 export const INGEST_HANDLER_URL = new URL('../../handlers/ingest-upload.ts', import.meta.url);
 
@@ -18,9 +19,10 @@ export function applyEnv(env: Record<string, string>): void {
 /** Used while the ingest handler does not exist yet: logs what it would have been given. */
 export function loggingHandler(log: (line: string) => void = console.log): UploadHandler {
   return (event) => {
-    for (const r of event.Records) {
-      log(`[local lambda] (no handler) ${r.eventName} s3://${r.s3.bucket.name}/${decodeS3EventKey(r.s3.object.key)} (${r.s3.object.size} B)`);
+    for (const r of event.Records.flatMap((m) => s3RecordsOf(m.body))) {
+      log(`[local lambda] (no handler) ${r.eventName} s3://${r.s3.bucket.name}/${decodeKey(r.s3.object.key)} (${r.s3.object.size} B)`);
     }
+    return { batchItemFailures: [] };
   };
 }
 

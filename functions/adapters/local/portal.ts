@@ -2,8 +2,8 @@
  * The portal on one machine: one HTTP server that serves the page (functions/portal/web) and the
  * same API core as the Lambda (functions/portal/api.ts), over the local stack's S3 and DynamoDB.
  *
- * The browser uploads straight to s3rver with the presigned POST, as it would to S3: the uploads
- * bucket gets a CORS rule for that (in AWS the CDK stack sets the same rule). The secret is
+ * The browser uploads straight to the local S3 with the presigned POST, as it would to S3: the uploads
+ * bucket gets a CORS rule for the portal's origin (in AWS the CDK stack sets the same rule). The secret is
  * PORTAL_SECRET when set, else <dataDir>/portal-secret, generated once and kept.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,6 +27,7 @@ import { StoredDefinitions } from '../../core/definitions/source.ts';
 import { localDefinitionsStore } from './definitions.ts';
 import type { StackEndpoints } from './stack.ts';
 import { portalCsp } from '../../portal/csp.ts';
+import { closeServer } from './listen.ts';
 
 export const WEB_DIR = fileURLToPath(new URL('../../portal/web/', import.meta.url));
 export const PORTAL_DEFAULT_PORT = 8080;
@@ -139,13 +140,6 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
   const store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table);
   const reportsBucket = endpoints.buckets.reports;
 
-  // the page (another origin) posts to s3rver and reads the answer: CORS, as the CDK stack sets on the uploads bucket
-  await clients.s3.send(
-    new PutBucketCorsCommand({
-      Bucket: endpoints.buckets.uploads,
-      CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }] },
-    }),
-  );
 
   const definitionsStore = localDefinitionsStore(endpoints, clients);
   const definitions = new StoredDefinitions(definitionsStore);
@@ -223,6 +217,21 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     server.listen(options.port ?? PORTAL_DEFAULT_PORT, options.host ?? '127.0.0.1', () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
+  // the page (another origin) posts to S3 and reads the answer: CORS for the portal's own origin only,
+  // as the CDK stack sets on the uploads bucket (the S3 front echoes the matched origin, never *)
+  const origins = [...new Set([options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1', 'localhost', '127.0.0.1'])].map((h) => `http://${h}:${port}`);
+  try {
+    await clients.s3.send(
+      new PutBucketCorsCommand({
+        Bucket: endpoints.buckets.uploads,
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: origins, AllowedMethods: ['POST'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }] },
+      }),
+    );
+  } catch (err) {
+    server.close();
+    clients.destroy();
+    throw err;
+  }
   const users = portalUsers(await definitions.latest(), secret);
   const usersFile = join(resolve(options.dataDir), 'portal-users.txt');
   await writeFile(usersFile, `${accessCodeTable(users)}\n`, { mode: 0o600 });
@@ -234,13 +243,9 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     usersFile,
     api,
     async close() {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), 2_000);
       try {
-        await closed;
+        await closeServer(server);
       } finally {
-        clearTimeout(timer);
         clients.destroy();
       }
     },

@@ -11,7 +11,8 @@ export interface LocalScheduler {
   stop(): void;
 }
 
-export function startScheduler(run: (task: ScheduledTask, name: string) => Promise<void>, now: () => Date = () => new Date()): LocalScheduler {
+/** `run` gets the schedule's own time (what Scheduler passes as <aws.scheduler.scheduled-time>), not the clock's. */
+export function startScheduler(run: (task: ScheduledTask, name: string, at: Date) => Promise<void>, now: () => Date = () => new Date()): LocalScheduler {
   const timers = new Map<string, NodeJS.Timeout>();
   const nextAt = new Map<string, Date>();
   let stopped = false;
@@ -22,7 +23,7 @@ export function startScheduler(run: (task: ScheduledTask, name: string) => Promi
     // setTimeout holds at most ~24.8 days; re-arm in steps of at most a day
     const wait = Math.min(at.getTime() - now().getTime(), 86_400_000);
     const timer = setTimeout(async () => {
-      if (now().getTime() >= at.getTime() - 1_000) await run(schedule.task, schedule.name).catch(() => {});
+      if (now().getTime() >= at.getTime() - 1_000) await run(schedule.task, schedule.name, at).catch(() => {});
       arm(schedule);
     }, Math.max(wait, 0));
     timer.unref();

@@ -1,26 +1,37 @@
 /**
- * The whole AWS side on one machine, in-process: s3rver (S3), dynalite (DynamoDB), a query-protocol
- * SNS endpoint, and the S3 → Lambda trigger. The handlers run unchanged with the real AWS SDK
- * clients: only the environment (`stack.env`) differs from AWS.
+ * The whole AWS side on one machine, in-process: S3 (s3rver behind the S3 front, with object
+ * versions in the uploads bucket), dynalite (DynamoDB), a query-protocol SNS endpoint, and the
+ * S3 → SQS → ingest path (a local queue with SQS's redelivery and dead letters). The handlers run
+ * unchanged with the real AWS SDK clients: only the environment (`stack.env`) differs from AWS.
+ *
+ * It survives a kill -9: an upload is answered only once its version is on disk; at start, what a
+ * kill left half-written in S3 is mended (s3.ts repairS3) and every upload version is reconciled
+ * with the table (core/reconcile.ts): what the queue held when the process died is ingested then.
  *
  * <dataDir>/
- *   s3/                 s3rver's objects
+ *   s3/                 s3rver's objects (the current object of each key)
+ *   s3-versions/        every version of every upload (versions.ts)
  *   dynamodb/           dynalite's LevelDB (unless dynamodbInMemory)
  *   alerts.jsonl        every SNS Publish, one JSON line each
- *   dead-letter.jsonl   upload events whose handler failed 3 times (Lambda's on-failure record)
+ *   dead-letter.jsonl   queue messages whose last receive failed (the DLQ; `hmis replay` moves them back)
  *   endpoints.json      written once everything answers (the portal too, when there is one), removed by stop()
  *   stack.lock          pid of the process using the data dir (LevelDB allows one), removed by stop()
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ClientEndpoints } from '../aws/clients.ts';
-import { AWS_ENV, ENV } from '../../config.ts';
+import { makeClients, type ClientEndpoints } from '../aws/clients.ts';
+import { DynamoSubmissionStore } from '../dynamo/store.ts';
+import { S3ObjectStore } from '../s3/objects.ts';
+import { AWS_ENV, ENV, UPLOAD_PREFIX } from '../../config.ts';
+import { reconcile, type ReconcileReport } from '../../core/reconcile.ts';
+import { s3EventOf } from '../../handlers/s3-event.ts';
 import { seedLocalDefinitions } from './definitions.ts';
 import { startDynamo, type LocalDynamo } from './dynamo.ts';
-import { createUploadBridge, type BridgeStats, type UploadHandler } from './events.ts';
+import { createLocalQueue, startSqs, type LocalQueue, type LocalSqs, type QueueStats, type UploadHandler } from './queue.ts';
 import { startS3, type LocalS3 } from './s3.ts';
 import { startSns, type LocalSns, type SnsMessage } from './sns.ts';
+import type { VersionMeta } from './versions.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -32,6 +43,8 @@ export const LOCAL_NAMES = {
   table: 'hmis-sheets',
   alertsTopic: 'hmis-alerts',
   opsTopic: 'hmis-ops',
+  uploadQueue: 'hmis-ingest-queue',
+  deadLetterQueue: 'hmis-ingest-dead-letters',
 } as const;
 
 /** The content of <dataDir>/endpoints.json. */
@@ -39,6 +52,8 @@ export interface StackEndpoints extends ClientEndpoints {
   buckets: { uploads: string; reports: string };
   table: string;
   topics: { alerts: string; ops: string };
+  /** the ingest queue (URL) and its dead-letter queue (ARN, for StartMessageMoveTask) */
+  queues: { uploads: string; deadLetters: string };
   /** the portal's address, when one runs on this stack (`hmis serve`); alerts link to its pages */
   portal?: string;
   /** the process hosting the servers */
@@ -51,15 +66,16 @@ export interface StartLocalStackOptions {
   s3Port?: number;
   dynamodbPort?: number;
   snsPort?: number;
-  /** the S3 → Lambda trigger's target; none: uploads are stored, nothing runs */
+  sqsPort?: number;
+  /** the ingest function the queue calls; none: uploads are stored, nothing runs */
   onUpload?: UploadHandler;
   /** every SNS message, as it arrives (also in alerts.jsonl) */
   onAlert?: (message: SnsMessage) => void;
   /** DynamoDB in memory instead of <dataDir>/dynamodb (faster; lost at stop) */
   dynamodbInMemory?: boolean;
-  /** the trigger's waits before retries 1 and 2 (default 1 s, 2 s) */
+  /** the queue's waits before receives 2 and 3 (default 1 s, 2 s); then the dead-letter file */
   retryDelaysMs?: number[];
-  /** uploads handled at once (different keys; the same key is always sequential); default 2 */
+  /** batches handled at once (a key is never handled twice at once); default 2 */
   concurrency?: number;
   /** how long stop() waits for running handlers (default 30 s) */
   drainTimeoutMs?: number;
@@ -78,7 +94,7 @@ export interface RunningStack {
   dataDir: string;
   /** whether this process started it (false: found running, stop() does nothing) */
   started: boolean;
-  /** resolves when no upload event is queued, waiting for a retry, or running */
+  /** resolves when the start-up reconciliation is done and no upload event is queued, waiting for a retry, or running */
   idle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -86,7 +102,11 @@ export interface RunningStack {
 export interface LocalStack extends RunningStack {
   started: true;
   files: { endpoints: string; alerts: string; deadLetter: string };
-  stats(): BridgeStats;
+  stats(): QueueStats;
+  /** the reconciliation at start (null without a handler): what the previous run left unprocessed */
+  startup: Promise<ReconcileReport | null>;
+  /** what the start mended in S3 */
+  repaired: LocalS3['repaired'];
 }
 
 export const stackFiles = (dataDir: string) => ({
@@ -94,6 +114,7 @@ export const stackFiles = (dataDir: string) => ({
   alerts: join(dataDir, 'alerts.jsonl'),
   deadLetter: join(dataDir, 'dead-letter.jsonl'),
   s3: join(dataDir, 's3'),
+  s3Versions: join(dataDir, 's3-versions'),
   dynamodb: join(dataDir, 'dynamodb'),
   lock: join(dataDir, 'stack.lock'),
 });
@@ -140,6 +161,8 @@ export function envFor(endpoints: StackEndpoints): Record<string, string> {
     [AWS_ENV.endpointS3]: endpoints.s3,
     [AWS_ENV.endpointDynamoDb]: endpoints.dynamodb,
     [AWS_ENV.endpointSns]: endpoints.sns,
+    [AWS_ENV.endpointSqs]: endpoints.sqs,
+    [ENV.uploadQueueUrl]: endpoints.queues.uploads,
     [AWS_ENV.region]: endpoints.region,
     [AWS_ENV.accessKeyId]: endpoints.credentials.accessKeyId,
     [AWS_ENV.secretAccessKey]: endpoints.credentials.secretAccessKey,
@@ -171,23 +194,33 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   let sns: LocalSns | undefined;
   let dynamo: LocalDynamo | undefined;
   let s3: LocalS3 | undefined;
+  let sqs: LocalSqs | undefined;
   const closeAll = async () => {
-    await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close()]);
+    await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close(), sqs?.close()]);
     await unlock();
   };
-  const bridge = options.onUpload
-    ? createUploadBridge({
+  const arn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+  const queue: LocalQueue | undefined = options.onUpload
+    ? createLocalQueue({
         handler: options.onUpload,
-        bucket: LOCAL_NAMES.uploadsBucket,
-        region: LOCAL_REGION,
+        queueArn: arn(LOCAL_NAMES.uploadQueue),
         deadLetterFile: files.deadLetter,
         log,
         ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-        ...(options.clock ? { clock: options.clock } : {}),
       })
     : undefined;
-  const idle = () => bridge?.idle() ?? Promise.resolve();
+  // the bucket notification: ObjectCreated under uploads/ of the uploads bucket → the ingest queue
+  const notify = (v: VersionMeta) => {
+    if (!queue || v.bucket !== LOCAL_NAMES.uploadsBucket || !v.key.startsWith(UPLOAD_PREFIX) || !v.eventName.startsWith('ObjectCreated:')) return;
+    const event = { bucket: v.bucket, key: v.key, size: v.size, sequencer: v.sequencer, eTag: v.etag, eventTime: v.lastModified, objectVersionId: v.versionId, ...(v.principal ? { principal: v.principal } : {}) };
+    queue.send(JSON.stringify(s3EventOf(event, v.eventName, LOCAL_REGION)));
+  };
+  let startup: Promise<ReconcileReport | null> = Promise.resolve(null);
+  const idle = async () => {
+    await startup;
+    await queue?.idle();
+  };
 
   const started = await Promise.allSettled([
     startSns({
@@ -201,7 +234,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       health: () => ({ dataDir }),
       idle: async () => {
         await idle();
-        return { idle: true, ...bridge?.stats() };
+        return { idle: true, ...queue?.stats() };
       },
     }).then((x) => (sns = x)),
     startDynamo({
@@ -212,34 +245,54 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     }).then((x) => (dynamo = x)),
     startS3({
       directory: files.s3,
+      versionsDirectory: files.s3Versions,
       port: options.s3Port ?? 0,
       buckets: [LOCAL_NAMES.uploadsBucket, LOCAL_NAMES.reportsBucket],
+      versioned: [LOCAL_NAMES.uploadsBucket],
+      credentials: LOCAL_CREDENTIALS,
+      region: LOCAL_REGION,
+      onObjectCreated: notify,
+      ...(options.clock ? { clock: options.clock } : {}),
+      log,
     }).then((x) => (s3 = x)),
+    startSqs({
+      port: options.sqsPort ?? 0,
+      queueName: LOCAL_NAMES.uploadQueue,
+      deadLetterQueueName: LOCAL_NAMES.deadLetterQueue,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      ...(queue ? { queue } : {}),
+    }).then((x) => (sqs = x)),
   ]);
-  const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [[['SNS', 'DynamoDB', 'S3'][i]!, r.reason] as const] : []));
+  const names = ['SNS', 'DynamoDB', 'S3', 'SQS'] as const;
+  const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [[names[i]!, r.reason] as const] : []));
   if (failures.length) {
     await closeAll();
-    const ports = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port };
+    const ports = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port, SQS: options.sqsPort };
     const lines = failures.map(([service, err]) => {
-      if (portInUse(err)) return `${service}: port ${ports[service as keyof typeof ports]} is in use (another hmis serve? choose another port, or 0 for a free one)`;
+      if (portInUse(err)) return `${service}: port ${ports[service]} is in use (another hmis serve? choose another port, or 0 for a free one)`;
       const message = err instanceof Error ? err.message : String(err);
       if (service === 'DynamoDB' && /LOCK|lock/.test(message)) return `DynamoDB: ${files.dynamodb} is in use by another process (${message})`;
       return `${service}: ${message}`;
     });
     throw new Error(`local stack did not start:\n  ${lines.join('\n  ')}`);
   }
-
-  if (bridge) s3!.server.on('event', bridge.onS3Event);
+  const { removed, restored, adopted } = s3!.repaired;
+  if (removed.length + restored.length + adopted.length) {
+    log(`[local stack] mended after an unclean stop: ${removed.length} half-written objects removed, ${restored.length} current objects restored from their versions, ${adopted.length} unversioned objects kept as versions`);
+  }
 
   const endpoints: StackEndpoints = {
     s3: s3!.url,
     dynamodb: dynamo!.url,
     sns: sns!.url,
+    sqs: sqs!.url,
     region: LOCAL_REGION,
     credentials: { ...LOCAL_CREDENTIALS },
     buckets: { uploads: LOCAL_NAMES.uploadsBucket, reports: LOCAL_NAMES.reportsBucket },
     table: LOCAL_NAMES.table,
     topics: { alerts: sns!.topicArn(LOCAL_NAMES.alertsTopic), ops: sns!.topicArn(LOCAL_NAMES.opsTopic) },
+    queues: { uploads: sqs!.queueUrl, deadLetters: arn(LOCAL_NAMES.deadLetterQueue) },
     pid: process.pid,
   };
   try {
@@ -252,6 +305,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   const tmp = `${files.endpoints}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(endpoints, null, 2)}\n`, 'utf8');
   await rename(tmp, files.endpoints);
+  if (queue) startup = reconcileAtStart(endpoints, queue, log);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -259,10 +313,10 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       // first: nobody should find a stack that is going away
       const current = await readEndpoints(dataDir);
       if (current?.pid === process.pid) await rm(files.endpoints, { force: true });
-      if (bridge) {
-        s3!.server.off('event', bridge.onS3Event);
+      if (queue) {
+        await startup;
         const drained = await Promise.race([
-          bridge.close().then(() => true),
+          queue.close().then(() => true),
           new Promise<false>((r) => setTimeout(() => r(false), options.drainTimeoutMs ?? 30_000).unref()),
         ]);
         if (!drained) log('[local stack] stopping with upload handlers still running');
@@ -277,9 +331,34 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     started: true,
     files: { endpoints: files.endpoints, alerts: files.alerts, deadLetter: files.deadLetter },
     idle,
-    stats: () => bridge?.stats() ?? { received: 0, delivered: 0, succeeded: 0, failedAttempts: 0, deadLettered: 0 },
+    stats: () => queue?.stats() ?? { received: 0, delivered: 0, succeeded: 0, failedAttempts: 0, deadLettered: 0 },
+    startup,
+    repaired: s3!.repaired,
     stop,
   };
+}
+
+/** Every upload version against the table: what the queue held when the last run died is ingested now. */
+async function reconcileAtStart(endpoints: StackEndpoints, queue: LocalQueue, log: (line: string) => void): Promise<ReconcileReport | null> {
+  const clients = makeClients(endpoints);
+  try {
+    const report = await reconcile(
+      { now: new Date() },
+      {
+        listing: new S3ObjectStore(clients.s3),
+        store: new DynamoSubmissionStore(clients.dynamodb, endpoints.table),
+        queue: { send: async (events) => void events.forEach((e) => queue.send(JSON.stringify(s3EventOf(e, 'ObjectCreated:Put', endpoints.region)))) },
+        uploadsBucket: endpoints.buckets.uploads,
+      },
+    );
+    if (report.found) log(`[local stack] start-up reconciliation: ${report.missing.length} uploads not ingested, ${report.halfDone.length} half-processed (sent to ingest), ${report.orphans.length} versions without their object`);
+    return report;
+  } catch (err) {
+    log(`[local stack] start-up reconciliation failed: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  } finally {
+    clients.destroy();
+  }
 }
 
 /** <dataDir>/endpoints.json, or null when absent or unreadable. */

@@ -4,7 +4,7 @@
  *
  * The POST policy S3 enforces: the exact key, 1 byte … maxBytes, Content-Type exactly xlsx, and
  * x-amz-meta-uploader exactly the signed-in institution (ingest checks it against the key).
- * s3rver ignores POST policies: locally, only the API's choice of key protects other prefixes.
+ * Locally the S3 front (functions/adapters/local/s3-front.ts) enforces the same policy.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';

@@ -1,8 +1,8 @@
-/** ObjectStore over S3 (or s3rver locally): bounded reads, plain puts. */
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { ObjectStore, ObjectSummary, StoredObject } from '../../ports/index.ts';
+/** ObjectStore and UploadListing over S3 (or the local stack's S3): bounded reads, plain puts, listings. */
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, NotFound, PutObjectCommand, paginateListObjectsV2, type ListObjectVersionsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore, ObjectSummary, ObjectVersionSummary, StoredObject, UploadListing } from '../../ports/index.ts';
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, UploadListing {
   constructor(private readonly s3: S3Client) {}
 
   async get(bucket: string, key: string, maxBytes: number): Promise<Uint8Array | null> {
@@ -43,5 +43,45 @@ export class S3ObjectStore implements ObjectStore {
       }
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (err instanceof NotFound || (err as { name?: string }).name === 'NotFound') return false;
+      throw err;
+    }
+  }
+
+  /** (over ListObjectVersions: the uploads bucket keeps versions, and a prefix with only old versions still counts) */
+  async listPrefixes(bucket: string, prefix: string): Promise<string[]> {
+    const out = new Set<string>();
+    await this.versionPages(bucket, prefix, '/', (page) => {
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.add(p.Prefix);
+    });
+    return [...out].sort();
+  }
+
+  async listVersions(bucket: string, prefix: string): Promise<ObjectVersionSummary[]> {
+    const out: ObjectVersionSummary[] = [];
+    await this.versionPages(bucket, prefix, undefined, (page) => {
+      for (const v of page.Versions ?? []) {
+        if (!v.Key || !v.VersionId) continue;
+        out.push({ key: v.Key, versionId: v.VersionId, size: v.Size ?? 0, ...(v.ETag ? { eTag: v.ETag.replace(/"/g, '') } : {}), lastModified: (v.LastModified ?? new Date(0)).toISOString() });
+      }
+    });
+    return out;
+  }
+
+  private async versionPages(bucket: string, prefix: string, delimiter: string | undefined, each: (page: ListObjectVersionsCommandOutput) => void): Promise<void> {
+    let KeyMarker: string | undefined;
+    let VersionIdMarker: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, KeyMarker, VersionIdMarker }));
+      each(page);
+      ({ NextKeyMarker: KeyMarker, NextVersionIdMarker: VersionIdMarker } = page.IsTruncated ? page : { NextKeyMarker: undefined, NextVersionIdMarker: undefined });
+    } while (KeyMarker);
   }
 }

@@ -1,14 +1,17 @@
 /**
- * The deadline digest: after a county's deadline for a period, one message per county listing who
- * owes a return and has not submitted, and whose submission failed with nothing accepted, with the
- * contacts from the registry. The scheduled function sends it on the first working day after the
- * deadline and every working day after that until nothing is outstanding (then this returns null).
+ * The deadline digest: after a county's deadline for a period (a month, a quarter, a year), one message
+ * per county listing who owes a return due by now and has not submitted, and whose submission failed
+ * with nothing accepted, with the contacts from the registry. Each template has its own deadline (its
+ * 截止日, else the county's); a return not yet due is not outstanding. The scheduled function sends it on
+ * the first working day after the deadline and every working day after that, for DIGEST_MONTHS, until
+ * nothing is outstanding (then this returns null).
  *
  * Pure: the caller lists the period (SubmissionStore.listPeriod) and publishes.
  */
 import type { County, Institution } from '../../../schemas/model.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { Alert, AttemptSummary, PeriodEntry } from '../../ports/index.ts';
+import { deadlineLabel } from '../consolidate/period.ts';
 import { BEIJING_OFFSET_MS, beijingTime, capMessage, oneLine, periodText, smsOf, subjectOf } from './format.ts';
 import { portalBase, smsAction } from './messages.ts';
 
@@ -17,7 +20,7 @@ export interface DigestInput {
   defs: Definitions;
   /** county code */
   county: string;
-  /** YYYY-MM */
+  /** 2025-03, 2025-Q1 or 2025 */
   period: string;
   now: Date;
   entries: readonly PeriodEntry[];
@@ -45,33 +48,28 @@ export interface Outstanding {
   institutions: OutstandingInstitution[];
 }
 
-function parsePeriod(period: string): { year: number; month: number } {
-  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
-  if (!m) throw new Error(`deadlineDigest: period must be YYYY-MM, got ${JSON.stringify(period)}`);
-  return { year: Number(m[1]), month: Number(m[2]) };
-}
+/** a period's digest goes out for this many months after its first deadline passed (then the next period's takes over) */
+export const DIGEST_MONTHS = 1;
 
 /**
- * The deadline of a period: day `deadlineDay` of the following month, 23:59 Asia/Shanghai. Returns the
- * first instant after it (the next day 00:00 Beijing time), so 23:59:59 is still in time.
+ * The deadlines of the returns a county owes for a period, earliest first, one per distinct time,
+ * with the templates due then: a return is late from the instant after 23:59:59.999 Beijing time.
  */
-export function deadlineEnd(county: County, period: string): Date {
-  const { deadlineDay } = county;
-  const { year, month } = parsePeriod(period);
-  // month is 1-based: Date.UTC(year, month, …) is the following month
-  return new Date(Date.UTC(year, month, deadlineDay + 1) - BEIJING_OFFSET_MS);
+export function deadlinesOf(defs: Definitions, county: County, period: string): Array<{ at: Date; templates: string[] }> {
+  const byTime = new Map<number, Set<string>>();
+  for (const i of county.institutions) {
+    for (const t of defs.owed(i, period)) {
+      const at = defs.deadlineOf(county, t, period).getTime();
+      byTime.set(at, (byTime.get(at) ?? new Set()).add(t));
+    }
+  }
+  return [...byTime].sort((a, b) => a[0] - b[0]).map(([at, templates]) => ({ at: new Date(at), templates: [...templates] }));
 }
 
-/** 2025年4月5日23:59 */
-export function deadlineText(county: County, period: string): string {
-  const { deadlineDay } = county;
-  const { year, month } = parsePeriod(period);
-  const next = month === 12 ? { y: year + 1, m: 1 } : { y: year, m: month + 1 };
-  return `${next.y}年${next.m}月${deadlineDay}日23:59`;
-}
-
-export function deadlinePassed(now: Date, county: County, period: string): boolean {
-  return now.getTime() >= deadlineEnd(county, period).getTime();
+/** Whether a deadline of the period has passed (some return of the county is due by now). */
+export function deadlinePassed(now: Date, defs: Definitions, county: County, period: string): boolean {
+  const first = deadlinesOf(defs, county, period)[0];
+  return !!first && now.getTime() > first.at.getTime();
 }
 
 /**
@@ -83,9 +81,16 @@ export function isWorkingDay(now: Date): boolean {
   return day >= 1 && day <= 5;
 }
 
-/** The deadline has passed and today is a working day: the scheduled function sends the digest. */
-export function isDigestDay(now: Date, county: County, period: string): boolean {
-  return deadlinePassed(now, county, period) && isWorkingDay(now);
+/**
+ * A deadline of the period has passed, no more than DIGEST_MONTHS ago, and today is a working day:
+ * the scheduled function sends the digest.
+ */
+export function isDigestDay(now: Date, defs: Definitions, county: County, period: string): boolean {
+  const first = deadlinesOf(defs, county, period)[0];
+  if (!first || now.getTime() <= first.at.getTime() || !isWorkingDay(now)) return false;
+  const until = new Date(first.at);
+  until.setUTCMonth(until.getUTCMonth() + DIGEST_MONTHS);
+  return now.getTime() <= until.getTime();
 }
 
 /**
@@ -93,14 +98,15 @@ export function isDigestDay(now: Date, county: County, period: string): boolean 
  * a current accepted version nor any upload; rejected when it has no current version and its latest
  * upload was rejected. A rejected latest upload beside an accepted current one is not outstanding
  * (the accepted version counts). Entries for returns the definitions do not ask for are ignored, and so
- * are institutions not active in the period.
+ * are institutions not active in the period. With `now`, only returns due by then count.
  */
-export function outstandingOf(defs: Definitions, county: County, period: string, entries: readonly PeriodEntry[]): Outstanding {
+export function outstandingOf(defs: Definitions, county: County, period: string, entries: readonly PeriodEntry[], now?: Date): Outstanding {
   const byKey = new Map(entries.map((e) => [`${e.institution}#${e.template}`, e]));
   const result: Outstanding = { owed: 0, accepted: 0, missing: 0, rejected: 0, institutions: [] };
   for (const institution of county.institutions) {
     const row: OutstandingInstitution = { institution, missing: [], rejected: [] };
     for (const template of defs.owed(institution, period)) {
+      if (now && now.getTime() <= defs.deadlineOf(county, template, period).getTime()) continue;
       result.owed++;
       const entry = byKey.get(`${institution.code}#${template}`);
       if (entry?.current) {
@@ -123,8 +129,9 @@ export function outstandingOf(defs: Definitions, county: County, period: string,
 export function deadlineDigest(input: DigestInput): Alert | null {
   const county = input.defs.county(input.county);
   if (!county) throw new Error(`deadlineDigest: county ${input.county} is not in the definitions`);
-  if (!deadlinePassed(input.now, county, input.period)) return null;
-  const o = outstandingOf(input.defs, county, input.period, input.entries);
+  const passed = deadlinesOf(input.defs, county, input.period).filter((d) => input.now.getTime() > d.at.getTime());
+  if (!passed.length) return null;
+  const o = outstandingOf(input.defs, county, input.period, input.entries, input.now);
   const templateName = (id: string) => {
     const title = input.defs.template(id)?.title;
     return title ? `${title}（${id}）` : id;
@@ -134,8 +141,11 @@ export function deadlineDigest(input: DigestInput): Alert | null {
   const period = periodText(input.period);
   const rate = o.owed ? `${((o.accepted / o.owed) * 100).toFixed(1)}%` : '—';
   const portal = portalBase(input.portalBaseUrl);
+  // one deadline, or each with its returns (a template with its own 截止日)
+  const deadline =
+    passed.length === 1 ? `报送截止时间 ${deadlineLabel(passed[0]!.at)} 已过` : `报送截止时间已过：${passed.map((d) => `${d.templates.map((t) => input.defs.template(t)?.title ?? t).join('、')} ${deadlineLabel(d.at)}`).join('；')}`;
   const lines = [
-    `${county.name}卫生健康统计月报 ${period}（${input.period}）的报送截止时间 ${deadlineText(county, input.period)} 已过。`,
+    `${county.name}卫生健康统计报表 ${period}（${input.period}）的${deadline}。`,
     `截至 ${beijingTime(input.now)}（北京时间）：应报 ${o.owed} 份，实报 ${o.accepted} 份（已通过校验，上报率 ${rate}），未上报 ${o.missing} 份，未通过 ${o.rejected} 份。`,
     // before the lists, which the cap may cut
     ...(portal ? [`报送平台（本期上报情况）：${portalPeriodLink(portal, input.period)}`] : []),

@@ -2,6 +2,7 @@
  * Text helpers shared by the alert messages: SNS's limits, Beijing time, one-line cleaning.
  */
 import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
+import { ANY_PERIOD_PATTERN, periodLabel } from '../layout.ts';
 
 /** SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long." */
 export const SUBJECT_MAX_CHARS = 99;
@@ -83,8 +84,7 @@ export function beijingTime(at: string | Date): string {
 
 export const BEIJING_OFFSET_MS = SHANGHAI_OFFSET_MS;
 
-/** 2025-03 → 2025年3月 (anything else as it is) */
+/** 2025-03 → 2025年3月, 2025-Q1 → 2025年第1季度, 2025 → 2025年 (anything else as it is) */
 export function periodText(period: string): string {
-  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
-  return m ? `${m[1]}年${Number(m[2])}月` : oneLine(period, 20);
+  return ANY_PERIOD_PATTERN.test(period) ? periodLabel(period) : oneLine(period, 20);
 }

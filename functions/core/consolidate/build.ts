@@ -3,6 +3,7 @@
  * benchmark's synthetic province, and anyone who wants a consolidation of hand-made data.
  */
 import type { Issue } from '../report.ts';
+import { lastMonthOf } from './period.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
 import type { AttemptSummary, CurrentSubmission, PeriodEntry } from '../../ports/index.ts';
 
@@ -20,7 +21,7 @@ export interface EntrySpec {
   warnings?: Issue[];
   /** a rejected upload, newer than the accepted one (or the only one) */
   rejected?: Issue[];
-  /** ISO time of the accepted upload; default: the 2nd of the following month, 10:00 Asia/Shanghai */
+  /** ISO time of the accepted upload; default: the 2nd of the month after the period, 10:00 Asia/Shanghai */
   uploadedAt?: string;
   rejectedAt?: string;
   versions?: number;
@@ -29,7 +30,8 @@ export interface EntrySpec {
 /** One PeriodEntry, as SubmissionStore.listPeriod would return it. */
 export function makeEntry(spec: EntrySpec): PeriodEntry {
   const county = spec.county ?? spec.institution.slice(0, 6);
-  const [y, m] = spec.period.split('-').map(Number) as [number, number];
+  // the period's last month (a quarter's or a year's too); Date.UTC's 1-based month is the following one
+  const [y, m] = lastMonthOf(spec.period).split('-').map(Number) as [number, number];
   const uploadedAt = spec.uploadedAt ?? new Date(Date.UTC(y, m, 2, 2, 0, 0)).toISOString();
   const base = {
     county,
@@ -79,7 +81,7 @@ export function makeEntry(spec: EntrySpec): PeriodEntry {
   return { institution: spec.institution, template: spec.template, current, latest };
 }
 
-/** Groups entries by month, as ConsolidationInput.entries wants them. */
+/** Groups entries by period (month, quarter, year), as ConsolidationInput.entries wants them. */
 export function byMonth(entries: readonly PeriodEntry[], months: readonly string[] = []): Map<string, PeriodEntry[]> {
   const out = new Map<string, PeriodEntry[]>(months.map((m) => [m, []]));
   for (const e of entries) {

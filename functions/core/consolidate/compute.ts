@@ -15,6 +15,9 @@
  *   level; never an average of rates, never a typed-in rate.
  * - Non-additive elements (satisfaction %, average hours) are never summed: per institution only.
  * - Targets are judged on 本年累计, over the institution types the target names.
+ * - Quarterly and annual returns (a template's 周期) count in the windows that hold whole quarters or
+ *   years: a quarter's in a quarter's and a year's consolidation, never in a month's; flow, ytd and
+ *   stock apply across quarters as across months.
  * - Lifecycle (definitions): an institution owes a template in a month when it is active then (启用期 ≤
  *   month < 停用期) and the template is in force; months it does not owe are neither counted nor missing.
  *   An institution merged into another one that is active at the period's end counts under it: the
@@ -26,17 +29,24 @@ import type { CurrentSubmission, PeriodEntry } from '../../ports/index.ts';
 import {
   columnLabels,
   deadlineOf,
+  deadlineRule,
+  dueWith,
+  lastMonthOf,
   monthEnd,
   monthLabel,
   parsePeriod,
+  periodsWithin,
   previousPeriod,
   SHANGHAI_OFFSET_MS,
+  shanghaiMonth,
   shiftMonths,
   yearOf,
   yearToDate,
+  type PeriodKind,
   type PeriodSpec,
 } from './period.ts';
 import { shiftPeriod } from '../validate/history.ts';
+import { periodKind, periodLabel } from '../layout.ts';
 import { openRejectionOf, timelinessOf } from './slot.ts';
 import type {
   Change,
@@ -88,6 +98,8 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
   const summary: SummarySection[] = [];
   const details: DetailSheet[] = [];
   for (const def of indicatorTemplates) {
+    // a quarterly or annual return counts only where the period holds its quarter or year
+    if (!ctx.periodsOf(def.id).length) continue;
     const t = new TemplateData(ctx, def);
     summary.push(t.summary(windows, input.level === 'county' ? input.targets.filter((x) => x.year === spec.year) : []));
     details.push(t.detail(months, input.level));
@@ -107,7 +119,8 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
     definitionsVersion: input.definitionsVersion ?? null,
     counties: [...input.counties]
       .sort((a, b) => cmp(a.code, b.code))
-      .map((c) => ({ code: c.code, name: c.name, institutions: c.institutions.filter((i) => i.owes.some((t) => months.some((m) => ctx.owedAt(i, t, m)))).length, deadlineDay: c.deadlineDay })),
+      .map((c) => ({ code: c.code, name: c.name, institutions: c.institutions.filter((i) => i.owes.some((t) => ctx.periodsOf(t).some((p) => ctx.owedAt(i, t, p)))).length, deadlineDay: c.deadlineDay })),
+    dueNext: dueNextOf(input),
     status: statusOf(ctx),
     summary,
     details,
@@ -122,6 +135,8 @@ class Context {
   readonly units: Unit[];
   private readonly slots = new Map<string, PeriodEntry>();
   private readonly templateFrom: Map<string, string>;
+  private readonly kinds: Map<string, PeriodKind>;
+  readonly labels: ReturnType<typeof columnLabels>;
 
   constructor(
     readonly input: ConsolidationInput,
@@ -129,6 +144,8 @@ class Context {
     readonly months: string[],
   ) {
     this.templateFrom = new Map(input.templates.map((t) => [t.id, t.from]));
+    this.kinds = new Map(input.templates.map((t) => [t.id, t.periodType]));
+    this.labels = columnLabels(spec.kind);
     this.units = [...input.counties]
       .sort((a, b) => cmp(a.code, b.code))
       .flatMap((county) => [...county.institutions].sort((a, b) => cmp(a.code, b.code)).map((i) => ({ ...i, county })));
@@ -160,18 +177,24 @@ class Context {
     return this.units.filter((u) => u.owes.includes(template));
   }
 
-  /** Whether a unit owes a template in a month: active then, and the template in force. */
-  owedAt(u: InstitutionUnit, template: string, month: string): boolean {
+  /** Whether a unit owes a template for a period (its own kind): active in its last month, the template in force. */
+  owedAt(u: InstitutionUnit, template: string, period: string): boolean {
+    const month = lastMonthOf(period);
     if (!u.owes.includes(template) || (u.from && month < u.from) || (u.until && month >= u.until)) return false;
     const from = this.templateFrom.get(template);
     return !from || from <= month;
   }
 
+  /** The periods of a template's own kind the consolidation covers: months, whole quarters, whole years. */
+  periodsOf(template: string): string[] {
+    return periodsWithin(this.kinds.get(template) ?? 'month', this.months);
+  }
+
   dataAsOf(): string | null {
     let latest: string | null = null;
-    for (const m of this.months) {
-      for (const u of this.units) {
-        for (const t of u.owes) {
+    for (const u of this.units) {
+      for (const t of u.owes) {
+        for (const m of this.periodsOf(t)) {
           if (!this.owedAt(u, t, m)) continue;
           const c = this.current(m, t, u.code);
           if (c && (latest === null || c.uploadedAt > latest)) latest = c.uploadedAt;
@@ -212,7 +235,7 @@ class Win {
     const el = this.t.def.elements[j]!;
     const variant = el.semantics === 'flow' ? 'all' : el.semantics === 'ytd' && this.base ? 'base' : 'last';
     const needed = variant === 'all' ? this.window : variant === 'base' ? [this.base!, this.window[this.window.length - 1]!] : [this.window[this.window.length - 1]!];
-    const absent = needed.filter((m) => this.t.month(m)[k] === null);
+    const absent = needed.filter((m) => this.t.period(m)[k] === null);
     // every needed month is there: the element itself was left empty
     const key = absent.length ? variant : 'empty';
     let list = this.missingCache.get(key);
@@ -228,19 +251,25 @@ class Win {
 }
 
 /**
- * A unit's month: its values (and those of the institutions merged into it, summed), null when one
- * of them owing that month has no accepted submission, undefined when none of them owes it.
+ * A unit's period: its values (and those of the institutions merged into it, summed), null when one
+ * of them owing that period has no accepted submission, undefined when none of them owes it.
  */
-type MonthRow = Float64Array | null | undefined;
+type PeriodRow = Float64Array | null | undefined;
 
-/** The values of one indicator template: a dense grid month × institution × element. */
+/**
+ * The values of one indicator template: a dense grid period × institution × element. Its periods are
+ * those of the template's 周期 (months, quarters or years); windows arrive in months and are taken
+ * in whole periods (`within`).
+ */
 class TemplateData {
   readonly units: Unit[];
   /** per unit: itself and the institutions merged into it (recursively), whose months count under it */
   private readonly members: Unit[][];
   private readonly codes: string[];
-  private readonly grid = new Map<string, MonthRow[]>();
+  private readonly grid = new Map<string, PeriodRow[]>();
   private readonly wins = new Map<string, Win>();
+  /** the template's 周期: its rows are months, quarters or years */
+  readonly kind: PeriodKind;
 
   constructor(
     readonly ctx: Context,
@@ -248,7 +277,9 @@ class TemplateData {
   ) {
     const owing = ctx.owing(def.id);
     const byCode = new Map(owing.map((u) => [u.code, u]));
-    const last = ctx.months[ctx.months.length - 1]!;
+    this.kind = def.periodType;
+    const periods = ctx.periodsOf(def.id);
+    const last = periods[periods.length - 1]!;
     // a predecessor counts under its successor when the successor owes this template at the period's end
     const home = (u: Unit): Unit => {
       let at = u;
@@ -269,28 +300,33 @@ class TemplateData {
     this.codes = def.elements.map((e) => e.code);
   }
 
-  /** values of a month, per unit (see MonthRow). Non-finite numbers are absent. */
-  month(month: string): MonthRow[] {
-    let rows = this.grid.get(month);
+  /** values of a period of the template's 周期, per unit (see PeriodRow). Non-finite numbers are absent. */
+  period(period: string): PeriodRow[] {
+    let rows = this.grid.get(period);
     if (rows) return rows;
     rows = this.members.map((members) => {
-      let acc: MonthRow;
+      let acc: PeriodRow;
       for (const u of members) {
-        if (!this.ctx.owedAt(u, this.def.id, month)) continue;
-        const v = this.own(month, u);
+        if (!this.ctx.owedAt(u, this.def.id, period)) continue;
+        const v = this.own(period, u);
         if (!v) return null;
         if (!acc) acc = v;
         else for (let j = 0; j < v.length; j++) acc[j] = acc[j]! + v[j]!;
       }
       return acc;
     });
-    this.grid.set(month, rows);
+    this.grid.set(period, rows);
     return rows;
   }
 
-  /** one institution's own accepted values of a month (a fresh array), null when it has none */
-  private own(month: string, u: Unit): Float64Array | null {
-    const s = this.ctx.current(month, this.def.id, u.code)?.submission;
+  /** A window of months in the template's own periods: the months, or the whole quarters or years within them. */
+  within(window: readonly string[]): string[] {
+    return periodsWithin(this.kind, window);
+  }
+
+  /** one institution's own accepted values of a period (a fresh array), null when it has none */
+  private own(period: string, u: Unit): Float64Array | null {
+    const s = this.ctx.current(period, this.def.id, u.code)?.submission;
     if (!s || s.kind !== 'indicator') return null;
     const v = new Float64Array(this.codes.length);
     const values = s.values;
@@ -305,7 +341,7 @@ class TemplateData {
 
   /** whether unit k owes some month of a window (it has a row in the detail, a place in the totals) */
   owesIn(k: number, window: readonly string[]): boolean {
-    return window.some((m) => this.month(m)[k] !== undefined);
+    return window.some((m) => this.period(m)[k] !== undefined);
   }
 
   /** the names of the institutions merged into unit k that count in a window */
@@ -326,11 +362,17 @@ class TemplateData {
     const key = `${mode}:${window.join(',')}`;
     const cached = this.wins.get(key);
     if (cached) return cached;
+    if (!window.length) {
+      // no whole period of the template's 周期 in the window: nobody owes anything in it
+      const none = new Win(this, window, mode, null, this.units.map(() => new Float64Array(this.codes.length).fill(NaN)), new Uint8Array(this.units.length), new Uint8Array(this.units.length));
+      this.wins.set(key, none);
+      return none;
+    }
     const last = window[window.length - 1]!;
     const base = mode === 'own' ? this.base(window) : null;
-    const lastRows = this.month(last);
-    const baseRows = base ? this.month(base) : null;
-    const all = window.map((m) => this.month(m));
+    const lastRows = this.period(last);
+    const baseRows = base ? this.period(base) : null;
+    const all = window.map((m) => this.period(m));
     const E = this.codes.length;
     const kinds = this.def.elements.map((el) => (el.semantics === 'flow' ? 0 : el.semantics === 'stock' || !baseRows ? 1 : 2));
     const owesAny = new Uint8Array(this.units.length);
@@ -380,7 +422,7 @@ class TemplateData {
       return { m, word: this.ctx.absentWord(m, this.def.id, (self ?? lacking[0] ?? this.units[k]!).code) + who };
     });
     if (window.length === 1 && words.length === 1 && absent[0] === window[0]) return words[0]!.word;
-    return words.map(({ m, word }) => `${monthLabel(m, this.ctx.spec.year)}${word}`).join('、');
+    return words.map(({ m, word }) => `${shortLabel(m, this.ctx.spec.year)}${word}`).join('、');
   }
 
   private elementMeasure(j: number, window: readonly string[], mode: Mode, subset?: Set<number>): Measure {
@@ -444,8 +486,11 @@ class TemplateData {
     return { value: covered > 0 && d > 0 ? rate(n, d, x.factor) : null, covered, owed, missing, numerator: n, denominator: d };
   }
 
-  summary(windows: ConsolidationResult['windows'], targets: Target[]): SummarySection {
+  summary(months: ConsolidationResult['windows'], targets: Target[]): SummarySection {
     const rows: SummaryRow[] = [];
+    // months of the year 本年累计 covers: the m of 序时进度's m/12
+    const elapsed = months.ytd.length;
+    const windows = { current: this.within(months.current), ytd: this.within(months.ytd), previous: this.within(months.previous), lastYear: this.within(months.lastYear) };
     const byType = (types: readonly string[] | undefined) =>
       types ? new Set(this.units.flatMap((u, k) => (types.includes(u.type) ? [k] : []))) : undefined;
     this.def.elements.forEach((el, j) => {
@@ -468,12 +513,13 @@ class TemplateData {
         ytd: m(windows.ytd),
         previous,
         lastYear,
-        mom: change(current, previous, 'percent'),
-        yoy: change(current, lastYear, 'percent'),
-        target: target ? this.elementTarget(target, j, windows.ytd, byType(target.institutionTypes)) : null,
+        ...this.comparisons([j], windows, (v, ks) => (el.additive && ks.length ? ks.reduce((s, k) => s + v[k]![j]!, 0) : null), 'percent'),
+        target: target ? this.elementTarget(target, j, windows.ytd, elapsed, byType(target.institutionTypes)) : null,
       });
     });
     for (const x of this.def.indicators) {
+      const num = this.indexes(x.numerator);
+      const den = this.indexes(x.denominator);
       const m = (w: readonly string[], subset?: Set<number>) => this.rateMeasure(x, w, 'own', subset);
       const current = m(windows.current);
       const previous = m(windows.previous);
@@ -483,7 +529,7 @@ class TemplateData {
       let targetResult: TargetResult | null = null;
       if (target) {
         const scoped = target.institutionTypes ? m(windows.ytd, byType(target.institutionTypes)) : ytd;
-        targetResult = judge(target, scoped.value, [], scoped.covered, scoped.owed, this.scopeNames(target));
+        targetResult = judge(target, scoped.value, elapsed, x.unit, [], scoped.covered, scoped.owed, this.scopeNames(target));
       }
       rows.push({
         kind: 'indicator',
@@ -499,12 +545,41 @@ class TemplateData {
         ytd,
         previous,
         lastYear,
-        mom: change(current, previous, 'points'),
-        yoy: change(current, lastYear, 'points'),
+        ...this.comparisons([...num, ...den], windows, (v, ks) => rateOver(v, num, den, x.factor, new Set(ks)).value, 'points'),
         target: targetResult,
       });
     }
     return { template: this.def, owed: this.units.filter((_, k) => this.owesIn(k, windows.current)).length, rows };
+  }
+
+  /** 环比 and 同比 over the comparable sets (可比口径): the units with every needed column in both windows. */
+  private comparisons(need: number[], windows: ConsolidationResult['windows'], value: (values: Float64Array[], ks: number[]) => number | null, kind: Change['kind']) {
+    const labels = this.ctx.labels;
+    const mom = this.comparable(need, windows.current, windows.previous, value, [labels.current, labels.previous]);
+    const yoy = this.comparable(need, windows.current, windows.lastYear, value, [labels.current, labels.lastYear]);
+    return { mom: change(mom.current, mom.base, kind), yoy: change(yoy.current, yoy.base, kind), comparable: { mom: mom.set, yoy: yoy.set } };
+  }
+
+  private comparable(need: number[], a: readonly string[], b: readonly string[], value: (values: Float64Array[], ks: number[]) => number | null, labels: [string, string]) {
+    const wa = this.win(a, 'own');
+    const wb = this.win(b, 'own');
+    const ks: number[] = [];
+    const excluded: MissingUnit[] = [];
+    for (let k = 0; k < this.units.length; k++) {
+      const owedA = need.every((j) => wa.owes(k, j));
+      const owedB = need.every((j) => wb.owes(k, j));
+      if (!owedA && !owedB) continue;
+      const lackA = owedA ? need.find((j) => Number.isNaN(wa.values[k]![j]!)) : -1;
+      const lackB = owedB ? need.find((j) => Number.isNaN(wb.values[k]![j]!)) : -1;
+      if (lackA === undefined && lackB === undefined) {
+        ks.push(k);
+        continue;
+      }
+      const u = this.units[k]!;
+      const why = (label: string, w: Win, lack: number | undefined) => (lack === undefined ? null : lack < 0 ? `${label}不应报` : `${label}${w.missing(k, lack).reason}`);
+      excluded.push({ code: u.code, name: u.name, reason: [why(labels[0], wa, lackA), why(labels[1], wb, lackB)].filter(Boolean).join('、') });
+    }
+    return { current: value(wa.values, ks), base: value(wb.values, ks), set: { covered: ks.length, excluded } };
   }
 
   private scopeNames(target: Target): string[] | null {
@@ -513,29 +588,32 @@ class TemplateData {
     return target.institutionTypes.map((t) => names.get(t) ?? t);
   }
 
-  private elementTarget(target: Target, j: number, ytd: readonly string[], subset: Set<number> | undefined): TargetResult {
+  private elementTarget(target: Target, j: number, ytd: readonly string[], elapsed: number, subset: Set<number> | undefined): TargetResult {
     const el = this.def.elements[j]!;
     const m = this.elementMeasure(j, ytd, 'own', subset);
-    if (el.additive) return judge(target, m.value, [], m.covered, m.owed, this.scopeNames(target));
+    if (el.additive) return judge(target, m.value, elapsed, el.unit, [], m.covered, m.owed, this.scopeNames(target));
     // not summable: every institution in scope is judged on its own value
     const values = this.aggregate(ytd, 'own');
     const failing: string[] = [];
-    let judged = 0;
+    let judgedCount = 0;
+    const due = dueOf(target, elapsed).judged;
     const w = this.win(ytd, 'own');
     this.units.forEach((u, k) => {
       if ((subset && !subset.has(k)) || !w.owes(k, j)) return;
       const x = values[k]![j]!;
-      if (Number.isNaN(x)) return;
-      judged++;
-      if (!meets(target, x)) failing.push(u.name);
+      if (Number.isNaN(x) || due === null) return;
+      judgedCount++;
+      if (!meets(target.direction, x, due)) failing.push(u.name);
     });
     return {
-      ...judge(target, null, failing, m.covered, m.owed, this.scopeNames(target)),
-      status: judged === 0 ? '无数据' : failing.length ? '未达标' : '达标',
+      ...judge(target, null, elapsed, el.unit, failing, m.covered, m.owed, this.scopeNames(target)),
+      status: judgedCount === 0 ? '无数据' : failing.length ? '未达标' : '达标',
+      verdict: judgedCount === 0 ? '无数据' : failing.length ? `${failing.length} 家未达标` : '均达标',
     };
   }
 
-  detail(window: readonly string[], level: ConsolidationInput['level']): DetailSheet {
+  detail(months: readonly string[], level: ConsolidationInput['level']): DetailSheet {
+    const window = this.within(months);
     const columns: DetailColumn[] = [
       ...this.def.elements.map((el) => ({
         kind: 'element' as const,
@@ -599,7 +677,7 @@ class TemplateData {
     const missing: MissingUnit[] = [];
     for (const k of inWindow) {
       const u = this.units[k]!;
-      const absent = window.filter((m) => this.month(m)[k] === null);
+      const absent = window.filter((m) => this.period(m)[k] === null);
       if (absent.length) missing.push({ code: u.code, name: u.name, reason: this.absentText(k, absent, window) });
     }
     return { template: this.def, columns, rows, total, covered, owed: inWindow.length, missing };
@@ -630,7 +708,7 @@ class TemplateData {
       let complete = 0;
       const missing: string[] = [];
       for (const k of ks) {
-        const absent = window.filter((m) => this.month(m)[k] === null);
+        const absent = window.filter((m) => this.period(m)[k] === null);
         if (!absent.length) complete++;
         else missing.push(`${this.units[k]!.name}（${this.absentText(k, absent, window)}）`);
       }
@@ -653,16 +731,16 @@ class TemplateData {
       if (c) return c.status === 'accepted_with_warnings' ? '有警告' : '已通过';
       return this.ctx.absentWord(window[0]!, this.def.id, u.code);
     }
-    const owed = window.filter((m) => this.month(m)[k] !== undefined);
-    const n = owed.filter((m) => this.month(m)[k]).length;
+    const owed = window.filter((m) => this.period(m)[k] !== undefined);
+    const n = owed.filter((m) => this.period(m)[k]).length;
     if (window.length === 1) return n ? '已通过' : this.absentText(k, owed, window);
-    return n === 0 ? '未上报' : `已报 ${n}/${owed.length} 个月`;
+    return n === 0 ? '未上报' : `已报 ${n}/${owed.length} ${this.kind === 'quarter' ? '个季度' : this.kind === 'year' ? '年' : '个月'}`;
   }
 
   private unitNote(k: number, window: readonly string[], v: Float64Array): string {
     const parts: string[] = [];
-    const owed = window.filter((m) => this.month(m)[k] !== undefined);
-    const absent = owed.filter((m) => this.month(m)[k] === null);
+    const owed = window.filter((m) => this.period(m)[k] !== undefined);
+    const absent = owed.filter((m) => this.period(m)[k] === null);
     if (absent.length && window.length > 1 && absent.length < owed.length) parts.push(`缺${this.absentText(k, absent, window)}`);
     const merged = this.mergedIn(k, window);
     if (merged.length) parts.push(`含并入机构 ${merged.join('、')} 并入前的数据`);
@@ -677,7 +755,7 @@ class TemplateData {
       if (!s || s.kind !== 'indicator') continue;
       for (const code of this.codes) {
         const r = Object.hasOwn(s.remarks ?? {}, code) ? s.remarks[code] : undefined;
-        if (typeof r === 'string' && r.trim()) parts.push(`${window.length > 1 ? monthLabel(m, this.ctx.spec.year) + ' ' : ''}${code}：${r.trim()}`);
+        if (typeof r === 'string' && r.trim()) parts.push(`${window.length > 1 ? shortLabel(m, this.ctx.spec.year) + ' ' : ''}${code}：${r.trim()}`);
       }
     }
     return parts.join('；');
@@ -713,9 +791,7 @@ function rateOver(values: Float64Array[], num: number[], den: number[], factor: 
 }
 
 /** 环比/同比: a count's change in percent (empty on a missing or zero base), a rate's in points. */
-export function change(current: Measure, base: Measure, kind: Change['kind']): Change | null {
-  const c = current.value;
-  const b = base.value;
+export function change(c: number | null, b: number | null, kind: Change['kind']): Change | null {
   if (c === null || b === null) return null;
   if (kind === 'percent') {
     if (b === 0) return null;
@@ -726,11 +802,41 @@ export function change(current: Measure, base: Measure, kind: Change['kind']): C
   return Number.isFinite(v) ? { value: v, kind } : null;
 }
 
-function meets(target: Target, value: number): boolean {
-  return target.direction === '>=' ? value >= target.value - TARGET_EPSILON : value <= target.value + TARGET_EPSILON;
+function meets(direction: Target['direction'], value: number, due: number): boolean {
+  return direction === '>=' ? value >= due - TARGET_EPSILON : value <= due + TARGET_EPSILON;
 }
 
-function judge(target: Target, measured: number | null, failing: string[], covered: number, owed: number, scope: string[] | null): TargetResult {
+/**
+ * What a target asks for after `elapsed` months of its year (序时进度): the annual value at year end or
+ * without pace; linear: value × elapsed / 12; quarterly: the milestone of the latest quarter ended (none
+ * before the first: not judged yet).
+ */
+export function dueOf(target: Target, elapsed: number): { paced: number | null; judged: number | null; yearEnd: boolean } {
+  const pace = target.pace ?? 'none';
+  const yearEnd = elapsed >= 12;
+  if (pace === 'none' || yearEnd) return { paced: null, judged: target.value, yearEnd };
+  if (pace === 'linear') {
+    const paced = (target.value * elapsed) / 12;
+    return { paced, judged: paced, yearEnd };
+  }
+  const quarters = Math.floor(elapsed / 3);
+  const paced = quarters > 0 && target.milestones ? target.milestones[quarters - 1]! : null;
+  return { paced, judged: paced, yearEnd };
+}
+
+/** The target's judgement of a measured value (null: no data); `unit` words the gap. */
+function judge(target: Target, measured: number | null, elapsed: number, unit: string, failing: string[], covered: number, owed: number, scope: string[] | null): TargetResult {
+  const pace = target.pace ?? 'none';
+  const { paced, judged, yearEnd } = dueOf(target, elapsed);
+  const ok = measured !== null && judged !== null ? meets(target.direction, measured, judged) : null;
+  const gap = measured !== null && judged !== null ? measured - judged : null;
+  const behind = gap === null ? '' : unit === '%' ? `${Math.abs(gap).toFixed(2)} 个百分点` : `差 ${Number(Math.abs(gap).toFixed(2))} ${unit}`;
+  const verdict =
+    measured === null ? '无数据'
+    : judged === null ? '未到考核节点'
+    : paced !== null ? (ok ? '达到序时进度' : `落后序时进度（${behind}）`)
+    : pace !== 'none' && yearEnd ? (ok ? '全年达标' : '全年未达标')
+    : ok ? '达标' : '未达标';
   return {
     direction: target.direction,
     value: target.value,
@@ -739,7 +845,12 @@ function judge(target: Target, measured: number | null, failing: string[], cover
     quote: target.quote,
     scope,
     measured,
-    status: measured === null ? '无数据' : meets(target, measured) ? '达标' : '未达标',
+    pace,
+    elapsed,
+    paced,
+    gap,
+    status: ok === null ? '无数据' : ok ? '达标' : '未达标',
+    verdict,
     failing,
     covered,
     owed,
@@ -753,18 +864,18 @@ export function listNames(names: readonly string[], max = 10): string {
 // ---- 上报情况 ----
 
 function statusOf(ctx: Context): ConsolidationResult['status'] {
-  const titles = new Map(ctx.input.templates.map((t) => [t.id, t.title]));
-  const deadlineDays = new Map(ctx.input.templates.map((t) => [t.id, t.deadlineDay]));
+  const templates = new Map(ctx.input.templates.map((t) => [t.id, t]));
   const rows: StatusRow[] = [];
   for (const u of ctx.units) {
     for (const template of [...u.owes].sort()) {
-      if (!titles.has(template)) continue;
-      for (const month of ctx.months) {
-        if (!ctx.owedAt(u, template, month)) continue;
-        const e = ctx.slot(month, template, u.code);
+      const def = templates.get(template);
+      if (!def) continue;
+      for (const period of ctx.periodsOf(template)) {
+        if (!ctx.owedAt(u, template, period)) continue;
+        const e = ctx.slot(period, template, u.code);
         const current = e?.current ?? null;
         const latest = e?.latest ?? null;
-        const deadline = deadlineOf(month, deadlineDays.get(template) ?? u.county.deadlineDay);
+        const deadline = deadlineOf(period, def.deadlineDay ?? u.county.deadlineDay, def.deadlineMonth);
         const status: SlotStatus = current ? (current.status === 'accepted_with_warnings' ? '有警告' : '已通过') : latest ? '未通过' : '未上报';
         const uploadedAt = current?.uploadedAt ?? latest?.uploadedAt ?? null;
         const timeliness = timelinessOf(e, deadline, ctx.input.generatedAt);
@@ -778,8 +889,8 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
           institution: u.code,
           name: u.name,
           template,
-          templateTitle: titles.get(template)!,
-          month,
+          templateTitle: def.title,
+          period,
           status,
           uploadedAt,
           timeliness,
@@ -812,6 +923,31 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
   return { rows, byTemplate, byCounty, overall: total('', '合计', rows) };
 }
 
+/** 3月 / 第1季度 within the consolidation's year; with the year otherwise (2024年12月, 2024年) */
+function shortLabel(period: string, year: number): string {
+  if (periodKind(period) === 'month') return monthLabel(period, year);
+  return period.startsWith(String(year)) && period.length > 4 ? periodLabel(period).slice(5) : periodLabel(period);
+}
+
+/**
+ * Each quarterly or annual template's next period due as of generatedAt: the latest one ended (dueWith
+ * of the month before generatedAt's), or the one after it when its deadline has passed.
+ */
+function dueNextOf(input: ConsolidationInput): ConsolidationResult['dueNext'] {
+  const owed = new Set(input.counties.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
+  const day = input.counties[0]?.deadlineDay ?? 5;
+  const month = shiftPeriod(shanghaiMonth(input.generatedAt), -1);
+  const out: ConsolidationResult['dueNext'] = [];
+  for (const t of input.templates) {
+    if (t.periodType === 'month' || !owed.has(t.id)) continue;
+    const deadline = (p: string) => deadlineOf(p, t.deadlineDay ?? day, t.deadlineMonth);
+    let period = dueWith(month)[t.periodType];
+    if (deadline(period).getTime() < input.generatedAt.getTime()) period = shiftPeriod(period, 1);
+    out.push({ template: t.id, title: t.title, periodType: t.periodType, period, deadline: deadline(period).toISOString(), rule: deadlineRule(t.periodType, t.deadlineDay ?? day, t.deadlineMonth) });
+  }
+  return out;
+}
+
 function shortTime(iso: string): string {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return iso;
@@ -825,7 +961,7 @@ function ledgerOf(ctx: Context, def: LedgerTemplate): LedgerLine[] {
   for (const u of ctx.units) {
     if (!u.owes.includes(def.id)) continue;
     // a ledger is a snapshot: the latest month of the period that has an accepted one
-    const month = [...ctx.months].reverse().find((m) => ctx.owedAt(u, def.id, m) && ctx.current(m, def.id, u.code));
+    const month = [...ctx.periodsOf(def.id)].reverse().find((m) => ctx.owedAt(u, def.id, m) && ctx.current(m, def.id, u.code));
     if (!month) continue;
     const current = ctx.current(month, def.id, u.code)!;
     const stored = current.submission.kind === 'ledger' ? current.submission.rows : [];
@@ -845,10 +981,10 @@ function issuesOf(ctx: Context): IssueLine[] {
   const lines: IssueLine[] = [];
   for (const u of ctx.units) {
     for (const template of [...u.owes].sort()) {
-      for (const month of ctx.months) {
-        const e = ctx.slot(month, template, u.code);
-        if (!e || !ctx.owedAt(u, template, month)) continue;
-        const base = { institution: u.code, name: u.name, template, month };
+      for (const period of ctx.periodsOf(template)) {
+        const e = ctx.slot(period, template, u.code);
+        if (!e || !ctx.owedAt(u, template, period)) continue;
+        const base = { institution: u.code, name: u.name, template, period };
         const { current, latest } = e;
         const open = latest && latest.status === 'rejected' && (!current || latest.order > current.order) ? latest : null;
         if (open) {

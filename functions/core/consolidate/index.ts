@@ -6,7 +6,7 @@
  *   const bytes = await renderConsolidated(result); // or writeConsolidated(result, stream)
  */
 export { consolidate, rate, change } from './compute.ts';
-export { loadConsolidationInput, loadCityConsolidationInput, monthsNeeded, type LoadOptions } from './load.ts';
+export { loadConsolidationInput, loadCityConsolidationInput, periodsNeeded, type LoadOptions } from './load.ts';
 export { parsePeriod, previousPeriod, PeriodError, type PeriodSpec, type PeriodKind } from './period.ts';
 export type * from './types.ts';
 export { renderConsolidated, writeConsolidated, detailSheetName, SHEET, type RenderStats } from '../render/consolidated.ts';

@@ -8,7 +8,7 @@ import type { County, TemplateDefinition } from '../../../schemas/model.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
 import type { PeriodEntry, SubmissionStore } from '../../ports/index.ts';
-import { PeriodError, parsePeriod, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodSpec } from './period.ts';
+import { PeriodError, parsePeriod, periodsWithin, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodKind, type PeriodSpec } from './period.ts';
 import { shiftPeriod } from '../validate/history.ts';
 import type { ConsolidationInput, CountyUnit } from './types.ts';
 
@@ -31,15 +31,25 @@ export async function loadCityConsolidationInput(store: SubmissionStore, defs: D
   return load(store, defs, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, options);
 }
 
-/** The months a consolidation of `covered` (months of `spec`) reads: windows and their base months. */
-export function monthsNeeded(spec: PeriodSpec, covered: readonly string[]): string[] {
+/**
+ * The periods a consolidation of `covered` (months of `spec`) reads, for templates of the given 周期:
+ * each window's months, whole quarters or whole years, and the period before it in the same year (a
+ * ytd value's base). None for a 周期 with no whole period in `covered` (a month holds no quarter).
+ */
+export function periodsNeeded(spec: PeriodSpec, covered: readonly string[], kinds: readonly PeriodKind[] = ['month']): string[] {
   const last = covered[covered.length - 1]!;
   const windows = [covered, yearToDate(last), previousPeriod(spec).months, shiftMonths(covered, -12)];
   const out = new Set<string>();
-  for (const w of windows) {
-    w.forEach((m) => out.add(m));
-    const before = shiftPeriod(w[0]!, -1);
-    if (yearOf(before) === yearOf(w[w.length - 1]!)) out.add(before);
+  for (const kind of kinds) {
+    // a template whose 周期 has no whole period in the covered months is not consolidated
+    if (!periodsWithin(kind, covered).length) continue;
+    for (const months of windows) {
+      const w = periodsWithin(kind, months);
+      if (!w.length) continue;
+      w.forEach((p) => out.add(p));
+      const before = shiftPeriod(w[0]!, -1);
+      if (yearOf(before) === yearOf(w[w.length - 1]!)) out.add(before);
+    }
   }
   return [...out].sort();
 }
@@ -64,17 +74,17 @@ async function load(
   const owed = new Set(units.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
   const templates: TemplateDefinition[] = defs.templates.filter((t) => owed.has(t.id));
 
-  // read every (county, month) needed, a few at a time
-  const needed = monthsNeeded(spec, begun);
-  const jobs = needed.flatMap((month) => counties.map((c) => ({ month, county: c.code })));
-  const results = await pool(jobs, options.concurrency ?? 4, (j) => store.listPeriod(j.county, j.month));
-  const entries = new Map<string, PeriodEntry[]>(needed.map((m) => [m, []]));
-  jobs.forEach((j, n) => entries.get(j.month)!.push(...results[n]!));
+  // read every (county, period) needed, a few at a time: months, and quarters or years of templates of that 周期
+  const needed = periodsNeeded(spec, begun, [...new Set(templates.map((t) => t.periodType))]);
+  const jobs = needed.flatMap((period) => counties.map((c) => ({ period, county: c.code })));
+  const results = await pool(jobs, options.concurrency ?? 4, (j) => store.listPeriod(j.county, j.period));
+  const entries = new Map<string, PeriodEntry[]>(needed.map((p) => [p, []]));
+  jobs.forEach((j, n) => entries.get(j.period)!.push(...results[n]!));
 
   // a running quarter or year ends at the latest month anything was submitted for
   let months = begun;
   if (spec.kind !== 'month') {
-    while (months.length > 1 && !entries.get(months[months.length - 1]!)!.length) months = months.slice(0, -1);
+    while (months.length > 1 && !entries.get(months[months.length - 1]!)?.length) months = months.slice(0, -1);
   }
 
   // ledger rows of the ledger each institution shows: the latest month of the period with an accepted one

@@ -91,11 +91,60 @@ export function monthsLabel(months: readonly string[]): string {
 /** Asia/Shanghai is UTC+8 all year (no daylight saving). */
 export const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
-/** A month's submission deadline: `deadlineDay` of the following month, 23:59:59.999 Asia/Shanghai. */
-export function deadlineOf(month: string, deadlineDay: number): Date {
+/**
+ * A period's submission deadline, 23:59:59.999 Asia/Shanghai: day `deadlineDay` of the `monthsAfter`-th
+ * month after the period ends (a month or a quarter: the next month, day 5 or 15; a year: e.g. 3-31 of
+ * the next year). A day past the month's end is its last day.
+ */
+export function deadlineOf(period: string, deadlineDay: number, monthsAfter = 1): Date {
+  const last = lastMonthOf(period);
+  const y = yearOf(last);
+  const m = monthNumber(last) - 1 + monthsAfter; // 0-based month index of the deadline's month
+  const day = Math.min(deadlineDay, new Date(Date.UTC(y, m + 1, 0)).getUTCDate());
+  return new Date(Date.UTC(y, m, day, 23, 59, 59, 999) - SHANGHAI_OFFSET_MS);
+}
+
+/** A template's deadline as a rule: 次月5日, 季度终了后次月15日, 次年3月31日 (24时前, Beijing time). */
+export function deadlineRule(kind: PeriodKind, deadlineDay: number, monthsAfter = 1): string {
+  if (kind === 'year') return `次年${monthsAfter}月${deadlineDay}日`;
+  const after = monthsAfter === 1 ? '次月' : `第${monthsAfter}个月`;
+  return kind === 'quarter' ? `季度终了后${after}${deadlineDay}日` : `${after}${deadlineDay}日`;
+}
+
+/** 2025年4月5日23:59, for messages */
+export function deadlineLabel(deadline: Date): string {
+  const t = new Date(deadline.getTime() + SHANGHAI_OFFSET_MS);
+  return `${t.getUTCFullYear()}年${t.getUTCMonth() + 1}月${t.getUTCDate()}日23:59`;
+}
+
+/** The last month of a period: 2025-03 → 2025-03, 2025-Q1 → 2025-03, 2025 → 2025-12. */
+export function lastMonthOf(period: string): string {
+  const months = parsePeriod(period).months;
+  return months[months.length - 1]!;
+}
+
+/** The periods of one kind that lie wholly within some months (a quarter needs all its three). */
+export function periodsWithin(kind: PeriodKind, months: readonly string[]): string[] {
+  if (kind === 'month') return [...months];
+  const have = new Set(months);
+  const out: string[] = [];
+  for (const m of months) {
+    const id = kind === 'quarter' ? `${m.slice(0, 4)}-Q${Math.ceil(monthNumber(m) / 3)}` : m.slice(0, 4);
+    if (!out.includes(id) && parsePeriod(id).months.every((x) => have.has(x))) out.push(id);
+  }
+  return out;
+}
+
+/**
+ * The period of each kind a return is due for in the reporting window that a month opens: the month
+ * itself, the latest quarter ended by then, the latest year ended by then. In May the returns due are
+ * April's, the first quarter's and last year's.
+ */
+export function dueWith(month: string): Record<PeriodKind, string> {
   const y = yearOf(month);
-  const m = monthNumber(month); // 1-based: as a 0-based index it is the following month
-  return new Date(Date.UTC(y, m, deadlineDay, 23, 59, 59, 999) - SHANGHAI_OFFSET_MS);
+  const m = monthNumber(month);
+  const q = Math.floor(m / 3);
+  return { month, quarter: q ? `${y}-Q${q}` : `${y - 1}-Q4`, year: m === 12 ? String(y) : String(y - 1) };
 }
 
 /** The last day of a month, YYYY-MM-DD. */

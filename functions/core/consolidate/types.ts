@@ -2,7 +2,7 @@
  * The data of a consolidation: what goes in (pure data, no I/O; the loader fills it from the
  * SubmissionStore port) and what comes out (everything the workbook shows, already computed).
  */
-import type { IndicatorTemplate, LedgerTemplate, Semantics, Target, TemplateDefinition } from '../../../schemas/model.ts';
+import type { IndicatorTemplate, LedgerTemplate, Pace, Semantics, Target, TemplateDefinition } from '../../../schemas/model.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
 import type { Issue } from '../report.ts';
 import type { PeriodEntry } from '../../ports/index.ts';
@@ -53,9 +53,10 @@ export interface ConsolidationInput {
   /** the county's targets (any year: those of the period's year are used); none at city level */
   targets: Target[];
   /**
-   * month (YYYY-MM) → every entry of the area for that month (all counties at city level). Holds the
-   * period's months and those the comparisons need: 上期, 去年同期, Jan… for 本年累计, and the month
-   * before each of them (a year-to-date value's own part is a difference).
+   * period (2025-03, 2025-Q1, 2025) → every entry of the area for it (all counties at city level).
+   * Holds the period's months (and whole quarters and years, for templates of that 周期) and those the
+   * comparisons need: 上期, 去年同期, Jan… for 本年累计, and the period before each of them (a
+   * year-to-date value's own part is a difference).
    */
   entries: Map<string, PeriodEntry[]>;
   /** versionId → ledger rows of current ledger versions (stored apart from the submission) */
@@ -102,12 +103,19 @@ export interface Measure {
 
 export type ChangeKind = 'percent' | 'points';
 
+/** The institutions a change compares (可比口径): present in both windows; the others left out, and why. */
+export interface Comparable {
+  covered: number;
+  excluded: MissingUnit[];
+}
+
 export interface Change {
   /** percent: (本期 − 基期) / 基期 × 100; points: 本期 − 基期 in the rate's own unit */
   value: number;
   kind: ChangeKind;
 }
 
+/** against the value judged (the 序时目标 during the year, the annual target at year end or without pace) */
 export type TargetStatus = '达标' | '未达标' | '无数据';
 
 export interface TargetResult {
@@ -120,7 +128,17 @@ export interface TargetResult {
   scope: string[] | null;
   /** the value judged: 本年累计 over the scoped institutions (null for a non-additive element, judged per institution) */
   measured: number | null;
+  /** 序时方式 */
+  pace: Pace;
+  /** months of the year 本年累计 covers (the m of m/12) */
+  elapsed: number;
+  /** 序时目标: what is due by now (linear: value × elapsed/12; quarterly: the latest milestone); null: judged on the annual value */
+  paced: number | null;
+  /** measured − the value judged against, in the target's unit (null without data) */
+  gap: number | null;
   status: TargetStatus;
+  /** in words: 达到序时进度, 落后序时进度（n 个百分点）, 全年达标, 全年未达标, 达标, 未达标, 未到考核节点, 无数据 */
+  verdict: string;
   /** non-additive element targets: institutions that miss it */
   failing: string[];
   /** institutions the judged value covers / owe */
@@ -147,8 +165,11 @@ export interface SummaryRow {
   ytd: Measure;
   previous: Measure;
   lastYear: Measure;
+  /** over the comparable set: the institutions with the value in both windows */
   mom: Change | null;
   yoy: Change | null;
+  /** who the comparisons leave out (reported in one window, not the other) */
+  comparable: { mom: Comparable; yoy: Comparable };
   target: TargetResult | null;
 }
 
@@ -206,7 +227,8 @@ export interface StatusRow {
   name: string;
   template: string;
   templateTitle: string;
-  month: string;
+  /** the return's period, of the template's 周期: 2025-03, 2025-Q1 or 2025 */
+  period: string;
   status: SlotStatus;
   /** ISO */
   uploadedAt: string | null;
@@ -245,7 +267,8 @@ export interface IssueLine {
   institution: string;
   name: string;
   template: string;
-  month: string;
+  /** the return's period, of the template's 周期 */
+  period: string;
   /** 未解决: the latest upload was rejected; 已接收: a warning of the accepted version */
   state: '未解决' | '已接收';
   severity: Issue['severity'];
@@ -273,6 +296,11 @@ export interface ConsolidationResult {
   labels: { current: string; previous: string; ytd: string; lastYear: string; mom: string; yoy: string };
   windows: { current: string[]; ytd: string[]; previous: string[]; lastYear: string[] };
   counties: Array<{ code: string; name: string; institutions: number; deadlineDay: number }>;
+  /**
+   * The quarterly and annual returns the area owes (templates of another 周期 than the month), each with
+   * the next period due as of generatedAt and its deadline (ISO): 说明 tells the reader what comes next.
+   */
+  dueNext: Array<{ template: string; title: string; periodType: 'quarter' | 'year'; period: string; deadline: string; rule: string }>;
   status: { rows: StatusRow[]; byTemplate: StatusTotal[]; byCounty: StatusTotal[]; overall: StatusTotal };
   summary: SummarySection[];
   details: DetailSheet[];

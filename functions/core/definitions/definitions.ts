@@ -8,6 +8,8 @@
  * the institution it was merged into (predecessorsOf).
  */
 import type { County, DefinitionsContent, Institution, InstitutionType, Target, TemplateDefinition } from '../../../schemas/model.ts';
+import { deadlineOf, dueWith, lastMonthOf } from '../consolidate/period.ts';
+import { periodKind } from '../layout.ts';
 
 export interface Located {
   county: County;
@@ -77,15 +79,32 @@ export class Definitions {
     return [...new Set([...(type?.templates ?? []), ...institution.extraTemplates])].filter((id) => this.template(id)).sort();
   }
 
-  /** Whether an institution owes returns in a month (YYYY-MM): 启用期 ≤ month < 停用期. */
-  active(institution: Institution, month: string): boolean {
+  /** Whether an institution owes returns in a period: 启用期 ≤ its last month < 停用期. */
+  active(institution: Institution, period: string): boolean {
+    const month = lastMonthOf(period);
     return (!institution.from || institution.from <= month) && (!institution.until || month < institution.until);
   }
 
-  /** Templates owed for a month: the institution is active and each template is in force (its 启用期 has come). */
-  owed(institution: Institution, month: string): string[] {
-    if (!this.active(institution, month)) return [];
-    return this.templatesOf(institution).filter((id) => this.template(id)!.from <= month);
+  /**
+   * Templates owed for a period (a month, a quarter, a year): those of its kind, the institution active and
+   * each template in force (its 启用期 come) in the period's last month.
+   */
+  owed(institution: Institution, period: string): string[] {
+    const month = lastMonthOf(period);
+    const kind = periodKind(period);
+    if (!this.active(institution, period)) return [];
+    return this.templatesOf(institution).filter((id) => {
+      const t = this.template(id)!;
+      return t.periodType === kind && t.from <= month;
+    });
+  }
+
+  /**
+   * The returns due in the reporting window a month opens: the month's, and the latest quarter's and
+   * year's ended by then (a quarterly return shows with its quarter's months until the next one ends).
+   */
+  returnsFor(institution: Institution, month: string): Array<{ template: string; period: string }> {
+    return Object.values(dueWith(month)).flatMap((period) => this.owed(institution, period).map((template) => ({ template, period })));
   }
 
   /** Institutions of a county active in a month, in definitions order. */
@@ -112,6 +131,11 @@ export class Definitions {
   /** The deadline day of a template in a county: the template's own, else the county's. */
   deadlineDay(county: County, template?: string): number {
     return (template ? this.template(template)?.deadlineDay : undefined) ?? county.deadlineDay;
+  }
+
+  /** When a return of a template for a period is due in a county (23:59:59.999 Asia/Shanghai). */
+  deadlineOf(county: County, template: string, period: string): Date {
+    return deadlineOf(period, this.deadlineDay(county, template), this.template(template)?.deadlineMonth ?? 1);
   }
 
   /** A county's targets for a year. */

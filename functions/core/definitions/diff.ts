@@ -186,6 +186,7 @@ function templateWords(before: TemplateDefinition, after: TemplateDefinition, re
     ['sheetName', '工作表名'],
     ['periodType', '周期'],
     ['deadlineDay', '截止日'],
+    ['deadlineMonth', '截止月'],
     ['source', '来源'],
   ];
   for (const [f, word] of fields) if (!same(before[f] ?? null, after[f] ?? null)) out.push(`${id} ${word}由“${String(show(before[f]))}”改为“${String(show(after[f]))}”`);

@@ -48,7 +48,7 @@ export const SHEETS = {
       col('名称', 26, '报表标题', '基层医疗卫生机构月报'),
       col('工作表名', 14, '空白报表中数据所在工作表的名称（不超过 28 个字）', '基层月报'),
       col('周期', 8, '月报、季报或年报', '月报'),
-      col('截止日', 8, '次月几日 23:59 前报送（1–28）；留空则用旗县的截止日', '5'),
+      col('截止日', 8, '月报、季报：报告期结束后的次月几日 23:59 前报送（如 5、15）；年报：次年几月几日（如 3-31）；留空则用旗县的截止日', '5'),
       col('启用期', 10, '这一版报表从哪个月起使用（YYYY-MM）；新报表留空则取导入时的生效期', '2025-04'),
     ],
   },
@@ -124,6 +124,25 @@ export const SHEETS = {
 } as const satisfies Record<string, { name: string; columns: readonly ColumnSpec[] }>;
 
 export type SheetKey = keyof typeof SHEETS;
+
+/**
+ * Columns an export writes after the fixed ones: a reader uses them when they are there and keeps the
+ * stored value when somebody deleted them.
+ */
+const SUMMARY_COLUMNS = [
+  col('总结章节', 12, '工作总结数据稿中这句话所在的部分（基本公共卫生、医疗服务、妇幼健康、疾病防控、中医药、重点任务，或自拟）；台账在「报表」表填写', '基本公共卫生'),
+  col('总结句式', 60, '工作总结数据稿的句子，花括号中的占位按同期汇总表填入（见定义管理指南）；留空则不写', '截至{期末}，{地区}规范管理率{JC-I03}，较上年同期{JC-I03.同比}。'),
+];
+export const EXTRA_COLUMNS: Partial<Record<SheetKey, ColumnSpec[]>> = {
+  institutions: [col('来源', 30, '机构信息依据的文件', '')],
+  templates: [col('来源', 30, '报表依据的文件', ''), ...SUMMARY_COLUMNS],
+  elements: SUMMARY_COLUMNS,
+  indicators: SUMMARY_COLUMNS,
+  targets: [
+    col('季度节点', 16, '序时方式为“季度节点”时：第一至第四季度末应达到的值，用顿号分隔', '15、30、45、62'),
+    col('序时说明', 40, '为什么这样考核（随全年累积的指标用线性；全年都应保持的率用不适用）', '分子为本年累计，分母为全年应管理人数'),
+  ],
+};
 export type SheetName = (typeof SHEETS)[SheetKey]['name'];
 
 /** The sheets in workbook order, after 说明. */

@@ -21,6 +21,7 @@ import {
   type Indicator,
   type Institution,
   type InstitutionType,
+  type Pace,
   type Rule,
   type RuleOp,
   type Target,
@@ -42,6 +43,7 @@ import {
   SEVERITY_WORDS,
   SHEET_ORDER,
   SHEETS,
+  EXTRA_COLUMNS,
   TYPE_WORDS,
   YES,
   reverse,
@@ -81,7 +83,7 @@ export async function writeDefinitionsWorkbook(content: DefinitionsContent, base
       c.institutions.map((i) => [c.code, i.code, i.name, typeName.get(i.type) ?? i.type, i.extraTemplates.join('、') || null, i.contact?.name || null, i.contact?.phone ?? null, i.contact?.email ?? null, i.from ?? null, i.until ?? null, i.mergedInto ?? null, i.source || null]),
     ),
     types: content.institutionTypes.map((t) => [t.code, t.name, t.templates.join('、')]),
-    templates: content.templates.map((t) => [t.id, t.version, t.title, t.sheetName, PERIOD_WORDS[t.periodType], t.deadlineDay ?? null, t.from, t.source || null, ...(t.kind === 'ledger' ? [t.section ?? null, t.sentence ?? null] : [])]),
+    templates: content.templates.map((t) => [t.id, t.version, t.title, t.sheetName, PERIOD_WORDS[t.periodType], t.deadlineMonth ? `${t.deadlineMonth}-${t.deadlineDay ?? 1}` : (t.deadlineDay ?? null), t.from, t.source || null, ...(t.kind === 'ledger' ? [t.section ?? null, t.sentence ?? null] : [])]),
     elements: content.templates.flatMap((t) =>
       t.kind === 'indicator'
         ? t.elements.map((e) => [t.id, e.code, e.name, e.unit, TYPE_WORDS[e.type], e.required ? YES : NO, SEMANTICS_WORDS[e.semantics], e.additive ? YES : NO, e.min ?? null, e.max ?? null, e.source || null, e.hint ?? null, e.section ?? null, e.sentence ?? null])
@@ -94,25 +96,13 @@ export async function writeDefinitionsWorkbook(content: DefinitionsContent, base
     ),
     indicators: content.templates.flatMap((t) => (t.kind === 'indicator' ? t.indicators.map((x) => [t.id, x.code, x.name, x.numerator.join('+'), x.denominator.join('+'), x.factor, x.unit, x.source || null, x.section ?? null, x.sentence ?? null]) : [])),
     targets: content.counties.flatMap((c) =>
-      c.targets.map((t) => [c.code, t.year, t.indicator, t.direction, t.value, (t.institutionTypes ?? []).map((x) => typeName.get(x) ?? x).join('、') || null, PACE_WORDS[t.pace ?? 'none'], t.document, t.quote || null]),
+      c.targets.map((t) => [c.code, t.year, t.indicator, t.direction, t.value, (t.institutionTypes ?? []).map((x) => typeName.get(x) ?? x).join('、') || null, PACE_WORDS[t.pace ?? 'none'], t.document, t.quote || null, t.milestones?.join('、') ?? null, t.paceNote ?? null]),
     ),
   };
   for (const key of SHEET_ORDER) addDataSheet(wb, key, rows[key]);
   addMetaSheet(wb, base, exportedAt);
   return writeWorkbookBuffer(wb);
 }
-
-/** The extra columns an export writes after the fixed ones (a reader ignores them when they are gone). */
-const SUMMARY_COLUMNS = [
-  { header: '总结章节', width: 12 },
-  { header: '总结句式', width: 60 },
-];
-const EXTRA_COLUMNS: Partial<Record<SheetKey, Array<{ header: string; width: number }>>> = {
-  institutions: [{ header: '来源', width: 30 }],
-  templates: [{ header: '来源', width: 30 }, ...SUMMARY_COLUMNS],
-  elements: SUMMARY_COLUMNS,
-  indicators: SUMMARY_COLUMNS,
-};
 
 function addDataSheet(wb: ExcelJS.Workbook, key: SheetKey, rows: Array<Array<string | number | null>>): void {
   const spec = SHEETS[key];
@@ -156,7 +146,7 @@ function addDataSheet(wb: ExcelJS.Workbook, key: SheetKey, rows: Array<Array<str
       showErrorMessage: true,
       errorStyle: 'stop',
       errorTitle: c.header,
-      error: `请从下拉列表中选择${'help' in c ? `：${c.help}` : ''}`,
+      error: `请从下拉列表中选择：${c.help}`,
     });
   });
   ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
@@ -224,7 +214,7 @@ function addHelpSheet(wb: ExcelJS.Workbook, base: WorkbookBase): void {
     cell.border = BORDER_THIN;
   });
   for (const key of SHEET_ORDER) {
-    for (const c of SHEETS[key].columns) {
+    for (const c of [...SHEETS[key].columns, ...(EXTRA_COLUMNS[key] ?? [])]) {
       r++;
       const row = ws.getRow(r);
       [SHEETS[key].name, c.header, c.help, c.example].forEach((v, n) => {
@@ -463,6 +453,20 @@ class Reader {
     return month;
   }
 
+  /** 截止日: a day of the next month (5), or a month and day after the period (3-31, 3月31日: a year's return) */
+  private deadline(sheet: string, r: Row): { deadlineDay?: number; deadlineMonth?: number } | null {
+    const v = r.code('截止日');
+    if (!v) return {};
+    const m = /^(?:(\d{1,2})\s*(?:-|月|\/|\.)\s*)?(\d{1,2})\s*日?$/.exec(v);
+    const month = m?.[1] ? Number(m[1]) : undefined;
+    const day = m ? Number(m[2]) : NaN;
+    if (!m || day < 1 || day > 31 || (month !== undefined && (month < 1 || month > 12))) {
+      this.fail('definitions-value-invalid', sheet, r, '截止日', '格式不对：填次月几日（如 5），或报告期结束后第几个月的几日（如年报 3-31，即次年3月31日）');
+      return null;
+    }
+    return { deadlineDay: day, ...(month !== undefined ? { deadlineMonth: month } : {}) };
+  }
+
   /** JC03+JC04 (left, 分子, 分母): element codes only */
   private codes(sheet: string, r: Row, header: string): string[] | null {
     const side = this.side(sheet, r, header, false);
@@ -587,11 +591,10 @@ class Reader {
       const title = this.required(S, r, '名称');
       const sheetName = this.required(S, r, '工作表名');
       const periodType = this.word(S, r, '周期', PERIOD_WORDS, 'month');
-      const deadlineDay = this.number(S, r, '截止日', { integer: true, min: 1, max: 28 });
+      const deadline = this.deadline(S, r);
       const from = this.month(S, r, '启用期');
       if (sheetName && sheetName.length > 28) this.fail('definitions-value-invalid', S, r, '工作表名', '超过 28 个字');
-      if (periodType && periodType !== 'month') this.fail('definitions-value-invalid', S, r, '周期', '暂只支持月报；季报、年报将在后续版本支持');
-      if (id === null || title === null || sheetName === null || !periodType || deadlineDay === null || from === null || !this.key(S, id, r, '报表')) continue;
+      if (id === null || title === null || sheetName === null || !periodType || deadline === null || from === null || !this.key(S, id, r, '报表')) continue;
       ids.add(id);
       const before = baseOf.get(id);
       const common = {
@@ -601,7 +604,7 @@ class Reader {
         title,
         sheetName,
         periodType,
-        ...(deadlineDay !== undefined ? { deadlineDay } : {}),
+        ...deadline,
         source: hasSource ? r.get('来源') : (before?.source ?? ''),
       };
       if (before?.kind === 'ledger') {
@@ -728,8 +731,12 @@ class Reader {
       const direction = this.op(S, r, '方向');
       if (direction && direction !== '>=' && direction !== '<=') this.fail('definitions-value-invalid', S, r, '方向', '应为 >=（不低于）或 <=（不高于）');
       const value = this.number(S, r, '目标值', { required: true });
-      const pace = this.word(S, r, '序时方式', PACE_WORDS, 'none');
+      const pace = this.word<Pace>(S, r, '序时方式', PACE_WORDS, 'none');
       const document = this.required(S, r, '文件');
+      const milestones = this.list(r, '季度节点').map(Number);
+      if (milestones.length && (milestones.length !== 4 || milestones.some((m) => !Number.isFinite(m)))) this.fail('definitions-value-invalid', S, r, '季度节点', '应为四个数字（第一至第四季度末的节点值），用顿号分隔，如 15、30、45、62');
+      if (pace === 'quarterly' && milestones.length !== 4) this.fail('definitions-value-invalid', S, r, '序时方式', '为“季度节点”时须在“季度节点”列填写四个季度的节点值');
+      const paceNote = r.get('序时说明');
       const typeNames = this.list(r, '机构类型', true);
       const scope: string[] = [];
       for (const t of typeNames) {
@@ -739,14 +746,16 @@ class Reader {
       }
       const county = countyCode ? counties.get(countyCode) : undefined;
       if (countyCode && !this.countyCodes.has(countyCode)) this.fail('definitions-reference', S, r, '旗县代码', '不是「旗县」表中的旗县代码');
-      if (!county || typeof year !== 'number' || indicator === null || (direction !== '>=' && direction !== '<=') || typeof value !== 'number' || !pace || document === null || scope.length !== typeNames.length) continue;
+      if (!county || typeof year !== 'number' || indicator === null || (direction !== '>=' && direction !== '<=') || typeof value !== 'number' || !pace || document === null || scope.length !== typeNames.length || (milestones.length && milestones.length !== 4) || milestones.some((m) => !Number.isFinite(m))) continue;
       const target: Target = {
         indicator,
         direction,
         value,
         year,
         ...(scope.length ? { institutionTypes: scope } : {}),
-        ...(pace !== 'none' ? { pace } : {}),
+        pace,
+        ...(milestones.length ? { milestones } : {}),
+        ...(paceNote ? { paceNote } : {}),
         document,
         quote: r.get('原文'),
       };

@@ -12,6 +12,7 @@ import { listNames } from '../consolidate/compute.ts';
 import { monthNumber, monthsLabel, shanghaiTime, yearOf } from '../consolidate/period.ts';
 import { fixed2, formatValue } from './format.ts';
 import { areaWord, LEDGER_WORDS, parsePattern, SECTION_ORDER, type Token, type Variant } from './patterns.ts';
+import { periodLabel } from '../layout.ts';
 
 /** One figure of the draft and where it comes from in the workbook. */
 export interface DraftFigure {
@@ -259,7 +260,7 @@ function overview(result: ConsolidationResult, words: Record<string, string>): D
   const absent = result.status.rows.filter((r) => r.status === '未上报' || r.status === '未通过');
   const paragraphs = [first];
   if (absent.length) {
-    const byName = absent.map((r) => `${r.name}（${r.templateTitle}${result.months.length > 1 ? `，${r.month}` : ''}，${r.status}）`);
+    const byName = absent.map((r) => `${r.name}（${r.templateTitle}${result.months.length > 1 ? `，${periodLabel(r.period)}` : ''}，${r.status}）`);
     paragraphs.push([{ text: `缺报：${byName.join('、')}。以下各项合计均不含缺报机构，缺报不按零计。` }]);
   } else paragraphs.push([{ text: '各机构均已按要求报送。' }]);
   paragraphs.push([{ text: `本稿数字均取自《${result.title}》（生成于${shanghaiTime(result.generatedAt)}），率类指标由分子、分母合计计算。` }]);

@@ -17,6 +17,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { CurrentSubmission, ObjectStore, SubmissionStore } from '../../ports/index.ts';
 import { pool } from '../consolidate/load.ts';
 import { monthId } from '../consolidate/period.ts';
+import { periodKind } from '../layout.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { DefinitionsPort } from '../definitions/source.ts';
 
@@ -60,8 +61,6 @@ export function periodsOfYear(year: number): string[] {
   return [...Array.from({ length: 12 }, (_, i) => monthId(year, i + 1)), ...[1, 2, 3, 4].map((q) => `${year}-Q${q}`), String(year)];
 }
 
-const periodType = (period: string): 'month' | 'quarter' | 'year' => (/^\d{4}$/.test(period) ? 'year' : /Q/.test(period) ? 'quarter' : 'month');
-
 /** The review state a current return carries, when the store records one (review, issue 12). */
 export function reviewStateOf(current: CurrentSubmission): 'pending' | 'approved' | 'returned' | null {
   const raw = (current as unknown as { review?: unknown }).review;
@@ -93,7 +92,7 @@ export function lakeRowsOf(defs: Definitions, current: CurrentSubmission): LakeR
       template: current.template,
       template_version: current.templateVersion,
       period: current.period,
-      period_type: periodType(current.period),
+      period_type: periodKind(current.period),
       element: code,
       element_name: el?.name ?? null,
       value,
@@ -155,10 +154,16 @@ export async function writeLake(deps: LakeDeps, county: string, year: number): P
   return { key, county, year, returns: currents.filter((c) => c.submission.kind === 'indicator').length, rows: rows.length, bytes: bytes.length, readMs: Math.round(readMs), writeMs: Math.round(performance.now() - started - readMs) };
 }
 
-/** The years a scheduled run refreshes for a reporting month: its year, and in January–March the year before (late corrections). */
-export function lakeYears(reportingMonth: string): number[] {
-  const year = Number(reportingMonth.slice(0, 4));
-  return Number(reportingMonth.slice(5, 7)) <= 3 ? [year - 1, year] : [year];
+/**
+ * The years a scheduled run refreshes for the periods it consolidated (the reporting month first, then
+ * the quarter and year in window): their years, and in January–March the year before the reporting
+ * month's (late corrections of December). None when no period was consolidated.
+ */
+export function lakeYears(periods: readonly string[]): number[] {
+  const years = new Set(periods.map((p) => Number(p.slice(0, 4))));
+  const month = periods.find((p) => periodKind(p) === 'month');
+  if (month && Number(month.slice(5, 7)) <= 3) years.add(Number(month.slice(0, 4)) - 1);
+  return [...years].sort((a, b) => a - b);
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { ConsolidationResult, DetailSheet, Measure, SummaryRow, SummarySection } from '../consolidate/types.ts';
 import { listNames } from '../consolidate/compute.ts';
-import { monthLabel, monthsLabel, shanghaiTime } from '../consolidate/period.ts';
+import { deadlineLabel, monthLabel, monthsLabel, shanghaiTime } from '../consolidate/period.ts';
 import {
   COLOR,
   DeterministicWorkbookWriter,
@@ -28,6 +28,8 @@ import {
 import { displayWidth } from './style.ts';
 import { attachCharts, rangeRef, type LineChart } from './chart.ts';
 import type { TrendSeries } from '../trend/index.ts';
+import { PACE_WORDS } from '../definitions/layout.ts';
+import { periodLabel } from '../layout.ts';
 
 export const SHEET = {
   readme: '说明',
@@ -225,6 +227,9 @@ class Writer {
     kv('数据截至', r.dataAsOf ? `${shanghaiTime(r.dataAsOf)}（已通过校验的报表中最晚一份的上传时间）` : '本期尚无通过校验的报表');
     if (r.definitionsVersion !== null) kv('定义版本', `第 ${r.definitionsVersion} 版（机构名录、报表、校验规则和目标按本期执行的定义）`);
     kv('机构数', `${institutions} 家${r.level === 'city' ? `（${r.counties.map((c) => `${c.name} ${c.institutions} 家`).join('，')}）` : ''}`);
+    if (r.dueNext.length) {
+      kv('季报和年报', `${r.dueNext.map((d) => `${d.title}（${d.periodType === 'quarter' ? '季报' : '年报'}，${d.rule}24时前报送）：下一期 ${periodLabel(d.period)}，截止 ${deadlineLabel(new Date(d.deadline))}`).join('；')}。`);
+    }
     s.row([]);
 
     s.row([['上报汇总', HEADER], ['应报（份）', HEADER], ['实报（份）', HEADER], ['未报或未通过', HEADER], ['上报率', HEADER], ['及时率', HEADER]], 20);
@@ -249,7 +254,7 @@ class Writer {
     const h = s.row([['工作表', HEADER], ['内容', HEADER], ...blank(4, HEADER)]);
     s.merge(h, 2, h, 6);
     sheetsRow(SHEET.status, `每个机构应报的每张报表：状态（已通过／有警告／未通过／未上报）、上传时间、是否逾期、上传次数、错误和警告数；表末为应报、实报、上报率、及时率。`);
-    sheetsRow(SHEET.summary, `每个数据项和计算指标一行：${r.labels.current}、本年累计、${r.labels.previous}及${r.labels.mom}、去年同期及${r.labels.yoy}、目标值、考核值、达标情况和目标来源，备注列注明缺报机构。`);
+    sheetsRow(SHEET.summary, `每个数据项和计算指标一行：${r.labels.current}、本年累计、${r.labels.previous}及${r.labels.mom}、去年同期及${r.labels.yoy}、年度目标、序时方式、序时目标、考核值、差距、达标情况和目标来源，备注列注明缺报机构和可比口径。`);
     if (this.trends.length) sheetsRow(SHEET.trend, `重点指标（有${r.spec.year}年目标的计算指标）近 ${this.trends[0]!.months.length} 个月的合计及目标，每个指标一张折线图；各月数值即该月汇总表明细表的“合计”。`);
     for (const d of r.details) sheetsRow(detailSheetName(d.template.sheetName), `${d.template.title}：${r.level === 'city' ? '各旗县' : '各机构'}一行，数据项和计算指标一列，末行为合计。`);
     sheetsRow(SHEET.ledger, '各机构重点工作任务台账（期内最近一个月的台账），逾期未完成的任务标红。');
@@ -261,10 +266,13 @@ class Writer {
       `口径：本月数（flow）各月相加；累计数（ytd）为自1月1日起的累计，“本年累计”取最近一月的累计数，“${r.labels.current}”为期内新增（期末累计数减期前一月累计数，1月为其本身）；期末数（stock）取期末月份。明细表按各机构上报的原值列示，累计数即截至期末的累计值。`,
       '率类指标一律由分子、分母的合计重新计算（Σ分子 ÷ Σ分母），不对各机构的率求平均，也不采用填报的率；只计入分子、分母均已上报的机构。',
       '满意度、平均出具时间等不可加总的指标不计算合计，各机构数值见明细表。',
-      `${r.labels.mom}、${r.labels.yoy}：数量指标为增减百分比；率类指标为增减百分点（‰ 指标为千分点，1/10万 指标为每10万）；基期无数据或数量为零时不计算。`,
+      ...(r.dueNext.length
+        ? ['季报、年报按各自的统计期计入：季报计入季度和年度汇总表，年报只计入年度汇总表，月度汇总表不含；年度汇总表中季报的本期数为四个季度相加，期末数取第4季度，累计数取最近一季。尚未结束的季度或年度不计入。']
+        : []),
+      `${r.labels.mom}、${r.labels.yoy}：按可比口径计算，只比较本期和基期都已上报的机构（剔除任一期缺报的机构，备注列写明剔除了哪些）；率类指标用这些机构的分子、分母合计重新计算。数量指标为增减百分比；率类指标为增减百分点（‰ 指标为千分点，1/10万 指标为每10万）；基期无数据或数量为零时不计算。“${r.labels.previous}”“去年同期”两列仍为当时全部已上报机构的合计。`,
       r.level === 'city'
         ? '目标由各旗县按年设定，本表不判定达标情况，见各旗县汇总表。'
-        : '目标按本年累计值考核（“考核值”列；限定机构类型的目标只按该类机构计算），绿色为达标，红色为未达标，灰色为无数据；目标来源列为目标所出的文件。',
+        : `目标按本年累计值考核（“考核值”列；限定机构类型的目标只按该类机构计算）。序时进度：序时方式为“线性”的年度目标（随全年累积的指标），年中按 年度目标 × 已过月数 ÷ 12 考核（本表已过 ${r.windows.ytd.length} 个月，见“序时目标”列），达到为“达到序时进度”，否则为“落后序时进度”并写明差距；“季度节点”按最近一个已结束季度的节点值考核；“不适用”的目标（全年都应保持的率，如规范管理率）按目标值本身考核；12月（全年）按年度目标判定“全年达标／全年未达标”。“差距”为考核值减去所考核的目标值。绿色为达标，红色为未达标，灰色为无数据；目标来源列为目标所出的文件。`,
       '数值均为数值型单元格：百分比以 98.25 形式存储、显示为 98.25%（格式 0.00"%"），‰ 和 1/10万 同理；单元格保存完整精度，显示保留两位小数。',
       '机构填写的文字若以 =、+、-、@ 开头，表中在其前加单引号 \' 显示，以免被表格软件当作公式执行。',
     ];
@@ -300,7 +308,7 @@ class Writer {
       ['机构代码', 12],
       ['机构名称', nameWidth(r.status.rows.map((x) => x.name))],
       ['报表', 24],
-      ...(this.multi ? ([['统计月份', 10]] as Array<[string, number]>) : []),
+      ...(this.multi ? ([['统计期', 14]] as Array<[string, number]>) : []),
       ['状态', 9],
       ['上报时间', 17],
       ['是否逾期', 10],
@@ -332,7 +340,7 @@ class Writer {
           [x.institution, TEXT],
           [x.name, TEXT],
           [x.templateTitle, TEXT],
-          ...(this.multi ? ([[monthLabel(x.month), CENTER]] as Cell[]) : []),
+          ...(this.multi ? ([[periodLabel(x.period), CENTER]] as Cell[]) : []),
           [x.status, statusStyle],
           [x.uploadedAt ? shanghaiTime(x.uploadedAt) : '', CENTER],
           [x.timeliness, lateStyle],
@@ -386,9 +394,12 @@ class Writer {
       [L.mom, 15],
       [L.lastYear, 13],
       [L.yoy, 15],
-      ['目标值', 10],
+      ['年度目标', 10],
+      ['序时方式', 9],
+      [`序时目标（${r.windows.ytd.length}/12）`, 12],
       ['考核值', 11],
-      ['达标情况', 10],
+      ['差距', 11],
+      ['达标情况', 14],
       ['目标来源', W.source],
       ['实报', 7],
       ['应报', 7],
@@ -431,11 +442,14 @@ class Writer {
     const targetCells: Cell[] = t
       ? [
           [t.value, num(targetFormat(t.direction, t.value, row.unit), { h: 'center' })],
+          [PACE_WORDS[t.pace], CENTER],
+          t.paced === null ? ['', TEXT] : [t.paced, num(targetFormat(t.direction, t.paced, row.unit), { h: 'center' })],
           [t.measured, num(fmt)],
-          [t.status, t.status === '达标' ? MET : t.status === '未达标' ? MISSED : NO_DATA],
+          t.gap === null ? ['', TEXT] : [t.gap, num(changeFormat('points', row.unit))],
+          [t.verdict, t.status === '达标' ? MET : t.status === '未达标' ? MISSED : NO_DATA],
           [t.document, { wrap: true, size: 9 }],
         ]
-      : [['', TEXT], ['', TEXT], ['', TEXT], ['', TEXT]];
+      : Array.from({ length: 7 }, (): Cell => ['', TEXT]);
     const note = summaryNote(row, L);
     const semantics = row.semantics === 'rate' ? `计算指标` : !row.additive ? '不可加总' : row.semantics === 'flow' ? '本月数' : row.semantics === 'ytd' ? '累计数' : '期末数';
     const height = Math.max(textHeight(row.name, W.name, 10.5), textHeight(note, W.note, 9), t ? textHeight(t.document, W.source, 9) : 0, 18);
@@ -693,7 +707,7 @@ class Writer {
       ['机构代码', 12],
       ['机构名称', nameWidth(r.issues.map((x) => x.name))],
       ['报表', 16],
-      ['统计月份', 10],
+      ['统计期', 14],
       ['状态', 9],
       ['级别', 7],
       ['工作表', 12],
@@ -728,7 +742,7 @@ class Writer {
           [i.institution, TEXT],
           [i.name, TEXT],
           [this.templateTitle(i.template), TEXT],
-          [monthLabel(i.month), CENTER],
+          [periodLabel(i.period), CENTER],
           [i.state, i.state === '未解决' ? { h: 'center', fill: COLOR.missedFill, color: COLOR.missedFont } : CENTER],
           [i.severity === 'error' ? '错误' : i.severity === 'warning' ? '警告' : '提示', sev],
           [i.sheet ?? '', TEXT],
@@ -774,6 +788,15 @@ function summaryNote(row: SummaryRow, L: ConsolidationResult['labels']): string 
   ] as const) {
     if (m.covered === 0) parts.push(`${label}无数据`);
     else if (m.missing.length) parts.push(`${label}缺报 ${m.missing.length} 家`);
+  }
+  // 可比口径: who the comparisons leave out (once when 环比 and 同比 leave out the same)
+  const { mom, yoy } = row.comparable;
+  const left = (c: typeof mom) => `剔除本期或基期缺报的 ${c.excluded.length} 家：${listNames(c.excluded.map((x) => `${x.name}（${x.reason}）`))}`;
+  const same = mom.excluded.length === yoy.excluded.length && mom.excluded.every((x, i) => x.code === yoy.excluded[i]!.code);
+  if (same && mom.excluded.length) parts.push(`${L.mom}、${L.yoy}可比口径（${mom.covered} 家）：${left(mom)}`);
+  else {
+    if (mom.excluded.length) parts.push(`${L.mom}可比口径（${mom.covered} 家）：${left(mom)}`);
+    if (yoy.excluded.length) parts.push(`${L.yoy}可比口径（${yoy.covered} 家）：${left(yoy)}`);
   }
   const t = row.target;
   if (t) {
@@ -824,7 +847,10 @@ function pct(x: number | null): string {
 
 function deadlineText(r: ConsolidationResult): string {
   const days = [...new Set(r.counties.map((c) => c.deadlineDay))];
-  return days.length === 1 ? `次月${days[0]}日24时前` : '各旗县规定的次月截止日';
+  const monthly = days.length === 1 ? `次月${days[0]}日24时前` : '各旗县规定的次月截止日';
+  // quarterly and annual returns shown in this workbook have their own
+  const others = r.dueNext.filter((d) => r.status.rows.some((x) => x.template === d.template)).map((d) => `${d.title}${d.rule}24时前`);
+  return others.length ? [`月报${monthly}`, ...others].join('；') : monthly;
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);

@@ -17,12 +17,14 @@ import {
   META_KEYS,
   META_SHEET,
   NOTE_ROW,
-  PERIOD_PATTERN,
+  ANY_PERIOD_PATTERN,
   PERIOD_ROW,
   REPORTER_ROW,
   TITLE_ROW,
+  periodKind,
   periodLabel,
 } from '../layout.ts';
+import { deadlineLabel as deadlineText, deadlineOf, parsePeriod } from '../consolidate/period.ts';
 import {
   LEDGER_STATUSES,
   type County,
@@ -75,7 +77,7 @@ const VALUE_TYPE_TEXT: Record<ValueType, string> = {
 
 /** Builds the blank template; a caller may set values into the input cells before writing. */
 export function buildTemplateWorkbook(def: TemplateDefinition, county: County, institution: Institution, period: string): ExcelJS.Workbook {
-  if (!PERIOD_PATTERN.test(period)) throw new Error(`buildTemplateWorkbook: period must be YYYY-MM, got ${JSON.stringify(period)}`);
+  if (!ANY_PERIOD_PATTERN.test(period) || periodKind(period) !== def.periodType) throw new Error(`buildTemplateWorkbook: a ${def.periodType} period is needed for ${def.id}, got ${JSON.stringify(period)}`);
   const date = periodStart(period);
   const wb = new ExcelJS.Workbook();
   wb.creator = GENERATOR;
@@ -102,11 +104,17 @@ export function returnTitle(def: TemplateDefinition, county: County, period: str
   return `${county.name} ${def.title}（${periodLabel(period)}）`;
 }
 
-/** 2025-03, 5 → 2025年4月5日23:59 */
-export function deadlineLabel(period: string, deadlineDay: number): string {
-  const [y, m] = period.split('-').map(Number) as [number, number];
-  const next = m === 12 ? { y: y + 1, m: 1 } : { y, m: m + 1 };
-  return `${next.y}年${next.m}月${deadlineDay}日23:59`;
+/** 2025-03, 5 → 2025年4月5日23:59; 2025-Q1, 15 → 2025年4月15日23:59; 2024, 31, 3 → 2025年3月31日23:59 */
+export function deadlineLabel(period: string, deadlineDay: number, monthsAfter = 1): string {
+  return deadlineText(deadlineOf(period, deadlineDay, monthsAfter));
+}
+
+/** 次月5日 / 季度结束后次月15日 / 次年3月31日 */
+function deadlineRule(def: TemplateDefinition, county: County): string {
+  const day = def.deadlineDay ?? county.deadlineDay;
+  const after = def.deadlineMonth ?? 1;
+  if (def.periodType === 'year') return `次年${after}月${day}日`;
+  return `${def.periodType === 'quarter' ? '季度结束后' : ''}${after === 1 ? '次月' : `第${after}个月`}${day}日`;
 }
 
 /** Cells a statistician fills in on the return sheet, as A1 addresses (for tests and samples). */
@@ -448,8 +456,8 @@ function addInstructionsSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, cou
 
   const returnSheet = `「${def.sheetName}」`;
   paragraph('一、本模板', FONT_BOLD, 22);
-  paragraph(`1. 本工作簿是${county.name}卫生健康统计报送的标准模板：${def.title}（模板 ${def.id}，第${def.version}版），供${institution.name}（机构代码 ${institution.code}）填报${periodLabel(period)}数据，请勿用于其他机构或其他月份。`);
-  paragraph(`2. 报送时限：次月${def.deadlineDay ?? county.deadlineDay}日23:59前，即${deadlineLabel(period, def.deadlineDay ?? county.deadlineDay)}前。`);
+  paragraph(`1. 本工作簿是${county.name}卫生健康统计报送的标准模板：${def.title}（模板 ${def.id}，第${def.version}版），供${institution.name}（机构代码 ${institution.code}）填报${periodLabel(period)}数据，请勿用于其他机构或其他${def.periodType === 'month' ? '月份' : '统计期'}。`);
+  paragraph(`2. 报送时限：${deadlineRule(def, county)}23:59前，即${deadlineLabel(period, def.deadlineDay ?? county.deadlineDay, def.deadlineMonth)}前。`);
   paragraph(`3. 机构代码、机构名称、统计期、报表模板已预先填好并锁定，请勿修改。`);
 
   paragraph('二、怎样填写', FONT_BOLD, 22);
@@ -558,7 +566,7 @@ function addMetaSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, institution
 // ---- helpers ----
 
 function periodStart(period: string): Date {
-  const [y, m] = period.split('-').map(Number) as [number, number];
+  const [y, m] = parsePeriod(period).months[0]!.split('-').map(Number) as [number, number];
   return new Date(Date.UTC(y, m - 1, 1));
 }
 

@@ -52,6 +52,7 @@ export const ISSUE_CODES = {
   'template-not-owed': { severity: 'error', stage: 'structure', title: '该机构无需报送此模板', fix: '确认下载的模板是否正确' },
   'period-invalid': { severity: 'error', stage: 'structure', title: '统计期格式错误', fix: DOWNLOAD },
   'uploader-not-allowed': { severity: 'error', stage: 'access', title: '上传者无权报送该机构的报表', fix: '登录本机构的账号，在本机构的目录下上传' },
+  'uploader-missing': { severity: 'error', stage: 'access', title: '上传未注明上传者', fix: '登录报送平台上传，或用本机构的账号密钥上传（不接受匿名上传）' },
   'period-mismatch': { severity: 'error', stage: 'structure', title: '统计期与上传统计期不符', fix: '使用该统计期的模板，或在正确的统计期下上传' },
   'period-future': { severity: 'error', stage: 'structure', title: '统计期尚未结束', fix: '统计期开始后再上报' },
   'element-missing': { severity: 'error', stage: 'structure', title: '缺少指标行', fix: '恢复被删除的指标行，或重新下载模板填写' },

@@ -156,12 +156,21 @@ function identityOf(sheet: Sheet): { institution: string | null; period: string 
   return { institution: code ? normalizeCode(textOf(code) ?? '').value || null : null, period: period ? periodOf(period) : null };
 }
 
-/** 统计期 as written in the template (2025-03) or as people write it: 2025年3月, 2025/3, 2025－03, a date. */
+/**
+ * 统计期 as written in the template (2025-03, 2025-Q1, 2025) or as people write it: 2025年3月, 2025/3,
+ * 2025－03, a date; 2025年第1季度, 2025年一季度, 2025Q1; 2025年, 2025年度.
+ */
 export function periodOf(cell: Cell): string | null {
   if (cell.value.kind === 'date') return cell.value.value.toISOString().slice(0, 7);
   const text = textOf(cell);
-  const m = text ? /^(\d{4})\s*(?:-|年|\/|\.)\s*(\d{1,2})\s*月?$/.exec(normalizeCode(text).value) : null;
-  return m ? `${m[1]}-${m[2]!.padStart(2, '0')}` : null;
+  if (!text) return null;
+  const t = normalizeCode(text).value.replace(/\s+/g, '');
+  const month = /^(\d{4})(?:-|年|\/|\.)(\d{1,2})月?$/.exec(t);
+  if (month) return `${month[1]}-${month[2]!.padStart(2, '0')}`;
+  const quarter = /^(\d{4})(?:-|年)?(?:Q|第)?([1-4一二三四])(?:季度|季)?$/i.exec(t);
+  if (quarter && /Q|季/i.test(t)) return `${quarter[1]}-Q${'1234一二三四'.indexOf(quarter[2]!) % 4 + 1}`;
+  const year = /^(\d{4})(?:年度?)?$/.exec(t);
+  return year ? year[1]! : null;
 }
 
 /** Codes and periods typed with full-width characters or dash look-alikes: 150525－116 → 150525-116. */

@@ -4,8 +4,8 @@
  */
 import type { County, Institution, TemplateDefinition } from '../../../schemas/model.ts';
 import type { Definitions } from '../definitions/definitions.ts';
-import { HEADER_SCAN_ROWS, INDICATOR_HEADERS, LABEL, META_SHEET, PERIOD_PATTERN } from '../layout.ts';
-import { SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
+import { ANY_PERIOD_PATTERN, HEADER_SCAN_ROWS, INDICATOR_HEADERS, LABEL, META_SHEET, PERIOD_FORMAT, periodKind } from '../layout.ts';
+import { lastMonthOf, parsePeriod, SHANGHAI_OFFSET_MS } from '../consolidate/period.ts';
 import { readText } from '../normalize/cell.ts';
 import type { Cell, Sheet } from '../parse/index.ts';
 import { columnLetter, makeIssue, type Issue } from '../report.ts';
@@ -58,7 +58,7 @@ export function checkStructure(sheets: readonly Sheet[], defs: Definitions, opti
   if (!picked) return result;
   const { sheet, header } = picked;
 
-  const period = checkPeriod(sheet, options, issues);
+  const period = checkPeriod(sheet, def, options, issues);
   let found = checkInstitution(sheet, def, defs, period ?? options.period ?? null, options, issues);
   if (found && !checkWorkbookIdentity(sheets, sheet, found.institution, (code) => defs.institution(code)?.institution.name, issues)) found = null;
   if (found) result.institution = found.institution.code;
@@ -111,7 +111,7 @@ function checkInstitution(sheet: Sheet, def: TemplateDefinition, defs: Definitio
   }
   const { institution } = found;
   if (period && !defs.active(institution, period)) {
-    const why = institution.until && period >= institution.until ? `自 ${institution.until} 起${institution.mergedInto ? `已并入 ${defs.institution(institution.mergedInto)?.institution.name ?? institution.mergedInto}（${institution.mergedInto}），请由该机构报送` : '已停用'}` : `自 ${institution.from} 起才需报送`;
+    const why = institution.until && lastMonthOf(period) >= institution.until ? `自 ${institution.until} 起${institution.mergedInto ? `已并入 ${defs.institution(institution.mergedInto)?.institution.name ?? institution.mergedInto}（${institution.mergedInto}），请由该机构报送` : '已停用'}` : `自 ${institution.from} 起才需报送`;
     issues.push(makeIssue('template-not-owed', `${ref}「${LABEL.institutionCode}」为 ${code}：${institution.name}${why}，统计期 ${period} 无需报送。`, where));
     return null;
   }
@@ -138,19 +138,20 @@ export function peekPeriod(sheets: readonly Sheet[]): string | null {
   for (const sheet of sheets) {
     if (sheet.state !== 'visible') continue;
     const { period } = periodCell(sheet);
-    if (period && PERIOD_PATTERN.test(period)) return period;
+    if (period && ANY_PERIOD_PATTERN.test(period)) return period;
   }
   return null;
 }
 
-function checkPeriod(sheet: Sheet, options: Omit<ValidateOptions, 'definitions'>, issues: Issue[]): string | null {
+function checkPeriod(sheet: Sheet, def: TemplateDefinition, options: Omit<ValidateOptions, 'definitions'>, issues: Issue[]): string | null {
   const { at, period, shown, date } = periodCell(sheet);
   const ref = at.row && at.col ? `${columnLetter(at.col)}${at.row}` : '';
   if (date) issues.push(makeIssue('normalized-date', `${ref}「${LABEL.period}」为日期 ${shown}，按统计期 ${period} 读取`, { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown }));
   const where = { sheet: sheet.name, row: at.row, col: at.col, element: LABEL.period, value: shown };
   if (shown && normalizeCode(shown).changed) issues.push(makeIssue('normalized-full-width', `${ref}「${LABEL.period}」为“${shown}”，全角字符已转换，按 ${period ?? normalizeCode(shown).value} 读取`, where));
-  if (!period || !PERIOD_PATTERN.test(period)) {
-    issues.push(makeIssue('period-invalid', `${ref}「${LABEL.period}」${shown ? `为 ${shown}，` : '未填写，'}应为“年-月”，如 2025-03。${DOWNLOAD}`, where));
+  // a return's period is of its own 周期: a month, a quarter or a year
+  if (!period || !ANY_PERIOD_PATTERN.test(period) || periodKind(period) !== def.periodType) {
+    issues.push(makeIssue('period-invalid', `${ref}「${LABEL.period}」${shown ? `为 ${shown}，` : '未填写，'}“${def.title}”的统计期应为${PERIOD_FORMAT[def.periodType]}。${DOWNLOAD}`, where));
     return null;
   }
   if (options.period && period !== options.period) {
@@ -158,15 +159,15 @@ function checkPeriod(sheet: Sheet, options: Omit<ValidateOptions, 'definitions'>
     return null;
   }
   if (periodStart(period) > (options.now ?? new Date()).getTime()) {
-    issues.push(makeIssue('period-future', `${ref}「${LABEL.period}」为 ${period}，该统计期尚未开始，不能上报。请在该月开始后再上报，或使用正确统计期的模板。`, where));
+    issues.push(makeIssue('period-future', `${ref}「${LABEL.period}」为 ${period}，该统计期尚未开始，不能上报。请在该期开始后再上报，或使用正确统计期的模板。`, where));
     return null;
   }
   return period;
 }
 
-/** The first instant of a month in Asia/Shanghai (UTC+8, no daylight saving). */
+/** The first instant of a period (its first month) in Asia/Shanghai (UTC+8, no daylight saving). */
 export function periodStart(period: string): number {
-  const [y, m] = period.split('-').map(Number) as [number, number];
+  const [y, m] = parsePeriod(period).months[0]!.split('-').map(Number) as [number, number];
   return Date.UTC(y, m - 1, 1) - SHANGHAI_OFFSET_MS;
 }
 

@@ -53,7 +53,17 @@
     return new Date(t + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' ');
   }
 
-  function periodText(p) { return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月'; }
+  function periodText(p) {
+    if (/^\d{4}$/.test(p)) return p + '年';
+    if (/-Q[1-4]$/.test(p)) return p.slice(0, 4) + '年第' + p.slice(-1) + '季度';
+    return p.slice(0, 4) + '年' + Number(p.slice(5, 7)) + '月';
+  }
+  /** the month whose reporting window shows a period's returns: a quarter's or a year's last month */
+  function windowMonth(p) {
+    if (/^\d{4}$/.test(p)) return p + '-12';
+    var q = /^(\d{4})-Q([1-4])$/.exec(p);
+    return q ? q[1] + '-' + ('0' + Number(q[2]) * 3).slice(-2) : p;
+  }
 
   function mb(bytes) { return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(bytes / 1024)) + ' KB'; }
 
@@ -134,7 +144,7 @@
     var sel = clear($('period'));
     me.periods.forEach(function (p) { sel.appendChild(h('option', { value: p, text: periodText(p) })); });
     state.period = me.defaultPeriod;
-    var linked = state.deepLink ? state.deepLink.period : state.linkPeriod;
+    var linked = windowMonth(state.deepLink ? state.deepLink.period : state.linkPeriod || '');
     if (linked && me.periods.indexOf(linked) >= 0) state.period = linked;
     sel.value = state.period;
     $('tabs').hidden = me.role !== 'commission';
@@ -213,20 +223,22 @@
     data.rows.forEach(function (row) {
       var last = row.versions[0];
       var up = state.uploads[row.template] || null;
+      // a quarterly or annual return in this month's reporting window carries its own period
+      var period = row.period || data.period;
       var file = h('input', { type: 'file', accept: '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', hidden: true, 'data-template': row.template });
-      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, file.files[0], file); });
+      file.addEventListener('change', function () { if (file.files && file.files[0]) upload(row.template, period, file.files[0], file); });
       var progress = h('div', { class: 'upload-progress', id: 'up-' + row.template, hidden: !up }, [
         h('div', { class: 'progress' }, [h('div', { class: 'bar' })]),
         h('div', { class: 'progress-text' }),
       ]);
       var lateNote = row.late ? row.timeliness : null;
       body.appendChild(h('tr', { 'data-template': row.template }, [
-        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + ' · 截止 ' + row.deadline })]),
+        h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + (period !== data.period ? ' · ' + periodText(period) : '') + ' · 截止 ' + row.deadline })]),
         h('td', null, [chip(row.status, lateNote)]),
         h('td', { class: 'small' }, [last ? bj(last.uploadedAt) + '（共 ' + row.versions.length + ' 次）' : '—']),
         h('td', { class: 'upload-cell' }, [
           h('div', { class: 'actions' }, [
-            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: data.period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
+            h('a', { class: 'btn', href: '/api/template?' + qs({ template: row.template, period: period }), download: '', 'data-action': 'template' }, ['下载空白模板']),
             h('button', { type: 'button', class: 'btn primary', 'data-action': 'upload', onclick: function () { file.value = ''; file.click(); } }, [row.versions.length ? '重新上传' : '上传报表']),
             file,
           ]),
@@ -269,8 +281,7 @@
     box.querySelector('.progress-text').textContent = text;
   }
 
-  function upload(template, file, input) {
-    var period = state.period;
+  function upload(template, period, file, input) {
     if (!/\.xlsx$/i.test(file.name)) { toast('只接受 .xlsx 工作簿；.xls、.csv、.et 请先在 Excel 或 WPS 中另存为 .xlsx', true); return; }
     state.uploads[template] = true;
     setProgress(template, 0, '正在准备上传…');
@@ -428,7 +439,7 @@
     d.columns.forEach(function (c) { names[c.id] = c.title; });
     var grid = clear($('grid'));
     grid.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '机构' })].concat(d.columns.map(function (c) {
-      return h('th', { title: c.title }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id })]);
+      return h('th', { title: c.title + ' · ' + c.periodLabel }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id + (c.period !== d.period ? ' · ' + c.periodLabel : '') })]);
     })))]));
     var tb = h('tbody');
     d.rows.forEach(function (r) {
@@ -454,7 +465,7 @@
       issues.appendChild(h('li', null, [
         h('div', { class: 'line1' }, [
           h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' }),
-          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: d.period, versionId: i.versionId }); } }, [i.name]),
+          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: i.period || d.period, versionId: i.versionId }); } }, [i.name]),
           h('span', { class: 'small muted', text: i.template + (i.cell ? ' · ' + i.cell : '') }),
         ]),
         h('div', { class: 'msg', text: i.message }),
@@ -470,27 +481,29 @@
   }
 
   function renderIndicators(d) {
-    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算，目标按本年累计判定' : '';
+    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算；随全年累积的目标按序时进度（年度目标 × 已过月数 ÷ 12）判定' : '';
     var tb = clear($('indicators').tBodies[0]);
-    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'empty', text: '暂无数据' })]));
+    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'empty', text: '暂无数据' })]));
     var withTarget = d.rows.filter(function (r) { return r.target; });
     var shown = state.allIndicators ? d.rows : withTarget.concat(d.rows.filter(function (r) { return !r.target; }).slice(0, 6));
     shown.forEach(function (r) {
       var t = r.target;
-      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : t.status === '达标' ? h('span', { class: 'met', text: '达标' }) : t.status === '未达标' ? h('span', { class: 'missed', text: '未达标' }) : h('span', { class: 'nodata', text: '无数据' });
+      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : h('span', { class: t.status === '达标' ? 'met' : t.status === '未达标' ? 'missed' : 'nodata', text: t.verdict });
+      var sign = t ? (t.direction === '>=' ? '≥' : '≤') : '';
       tb.appendChild(h('tr', { 'data-indicator': r.code }, [
         h('td', { class: 'ellipsis', title: r.name + '（' + r.template + '）' }, [r.name]),
         h('td', { class: 'num', text: fmt(r.current, r.unit) }),
         h('td', { class: 'num', text: fmt(r.ytd, r.unit) }),
         h('td', { class: 'num small', text: r.covered + '/' + r.owed }),
-        h('td', { class: 'num', text: t ? (t.direction === '>=' ? '≥' : '≤') + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'num', text: t ? sign + fmt(t.value, r.unit) : '—' }),
+        h('td', { class: 'num', title: t && t.paced !== null ? '年度目标 × ' + t.elapsed + '/12' : '', text: t && t.paced !== null ? sign + fmt(t.paced, r.unit) : t ? '不适用' : '—' }),
         h('td', { class: 'small muted ellipsis', title: t ? t.document : '', text: t ? t.document : '' }),
         h('td', null, [verdict]),
       ]));
     });
     labelCells($('indicators'));
     if (d.rows.length > shown.length || state.allIndicators) {
-      tb.appendChild(h('tr', null, [h('td', { colspan: '7', class: 'more' }, [
+      tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'more' }, [
         h('button', { type: 'button', class: 'link-btn', onclick: function () { state.allIndicators = !state.allIndicators; renderIndicators(d); } },
           [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
       ])]));
@@ -617,7 +630,7 @@
   // links in alerts: a rejected upload (/submissions/<institution>/<template>/<period>/<versionId>), a period (/?period=2025-03, the digest)
   var m = /^\/submissions\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
   if (m) state.deepLink = { institution: decodeURIComponent(m[1]), template: decodeURIComponent(m[2]), period: decodeURIComponent(m[3]), versionId: decodeURIComponent(m[4]) };
-  var q = /[?&]period=(\d{4}-\d{2})(?:&|$)/.exec(location.search);
+  var q = /[?&]period=(\d{4}(?:-\d{2}|-Q[1-4])?)(?:&|$)/.exec(location.search);
   if (q) state.linkPeriod = q[1];
 
   // ---------- commission: 定义管理 ----------
