@@ -14,7 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   upload: { summary: 'upload a workbook to the local stack: FILE --institution C --template T-JC --period YYYY-MM', load: () => import('./upload.ts') },
   status: { summary: 'who owes what and what arrived: --county 150525 --period 2025-03 [--json]', load: () => import('./status.ts') },
   consolidate: { summary: 'write the consolidated workbook: --county 150525 --period 2025-03|2025-Q1|2025 [--out FILE] [--generated-at ISO-TIME] (or --level city --city 1505)', load: () => import('./consolidate.ts') },
-  trend: { summary: 'a monthly series from the store: --county C [--institution I] --element JC-I03 [--months 24] [--to YYYY-MM] [--json]', load: () => import('./trend.ts') },
+  trend: { summary: 'a series from the store, per month (or quarter, year for T-QY, T-ND): --county C [--institution I] --element JC-I03 [--months 24] [--to YYYY-MM] [--json]', load: () => import('./trend.ts') },
   report: { summary: 'the work summary\'s data draft (工作总结数据稿, Word): --county C --period 2025-03|2025-Q1|2025 --out F.docx', load: () => import('./report.ts') },
   lake: { summary: 'rewrite a county\'s year of the lake (lake/year=…/county=…/values.parquet): --county C [--year YYYY]', load: () => import('./lake.ts') },
   query: { summary: 'SQL over every value (DuckDB, the view `values`): "select … from values" [--json]', load: () => import('./query.ts') },

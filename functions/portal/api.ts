@@ -15,7 +15,7 @@
  *   GET  /api/download/feedback    ?institution&template&period&versionId   → short-lived link (302)
  *   GET  /api/county               ?period              commission: grid, totals, open issues
  *   GET  /api/indicators           ?period              commission: key indicators against targets
- *   GET  /api/trend                ?code&months&to[&institution]     a monthly series (commission: county or any of its institutions; an institution: its own)
+ *   GET  /api/trend                ?code&months&to[&institution]     a series in the code's 周期: months, quarters or years (commission: county or any of its institutions; an institution: its own)
  *   GET  /api/draft                ?period (2025-03 | 2025-Q1 | 2025) commission: the work summary's data draft (.docx)
  *   GET  /api/consolidated                              commission: workbooks, latest and by run
  *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)

@@ -3,16 +3,16 @@
  * the data draft's sentences (figures, changes, missing institutions, targets), the lake's rows.
  */
 import { describe, expect, it } from 'vitest';
-import type { DefinitionsContent, IndicatorTemplate, Institution } from '../../schemas/model.ts';
+import type { DefinitionsContent, IndicatorTemplate, Institution, Target } from '../../schemas/model.ts';
 import { Definitions } from '../../functions/core/definitions/definitions.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
 import type { ConsolidationInput } from '../../functions/core/consolidate/types.ts';
-import { computeTrends, membersOf, monthsEnding } from '../../functions/core/trend/index.ts';
+import { computeTrends, membersOf, periodEndingBy, periodsEnding, periodsInSpan, trend } from '../../functions/core/trend/index.ts';
 import { buildDraft, type DraftRun } from '../../functions/core/draft/index.ts';
 import { parsePattern, areaWord } from '../../functions/core/draft/patterns.ts';
 import { fixed2, formatValue } from '../../functions/core/draft/format.ts';
-import { lakeKeyOf, lakeRowsOf, reviewStateOf, writeLake } from '../../functions/core/lake/index.ts';
+import { lakeKeyOf, lakeRowsOf, lakeYears, reviewStateOf, writeLake } from '../../functions/core/lake/index.ts';
 import { fixedDefinitions } from '../../functions/core/definitions/source.ts';
 import { initialVersion } from '../../functions/core/definitions/log.ts';
 import { periodsWithin } from '../../functions/cli/export.ts';
@@ -73,7 +73,7 @@ const ENTRIES = byMonth(entries().map(makeEntry));
 
 describe('trends', () => {
   const trends = (institution?: string, codes = ['TT01', 'TT-I01']) =>
-    computeTrends({ latest: DEFS, at: () => DEFS, county: '150525', ...(institution ? { institution } : {}), codes, months: monthsEnding('2025-03', 3), entries: ENTRIES, now: new Date('2025-04-10T00:00:00Z') });
+    computeTrends({ latest: DEFS, at: () => DEFS, county: '150525', ...(institution ? { institution } : {}), codes, periods: periodsEnding('2025-03', 3), entries: ENTRIES, now: new Date('2025-04-10T00:00:00Z') });
 
   it('the county’s series is each month’s detail 合计 as its own consolidation computes it, missing institutions named', () => {
     const [flow, rate] = trends();
@@ -81,8 +81,8 @@ describe('trends', () => {
       const full = consolidate({ level: 'county', area: { code: '150525', name: '奈曼旗' }, period: month, months: [month], counties: [{ code: '150525', name: '奈曼旗', deadlineDay: 5, institutions: DEFS.counties[0]!.institutions.map((i) => ({ code: i.code, name: i.name, type: i.type, typeName: '苏木乡镇卫生院', owes: ['T-TT'], ...(i.until ? { until: i.until } : {}), ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}) })) }], templates: [TT], targets: DEFS.counties[0]!.targets, entries: ENTRIES, ledgerRows: new Map(), generatedAt: new Date() } satisfies ConsolidationInput);
       const d = full.details[0]!;
       const i = (code: string) => d.columns.findIndex((c) => c.code === code);
-      expect(flow!.points.find((p) => p.month === month)!.value).toBe(d.total[i('TT01')]);
-      expect(rate!.points.find((p) => p.month === month)!.value).toBe(d.total[i('TT-I01')]);
+      expect(flow!.points.find((p) => p.period === month)!.value).toBe(d.total[i('TT01')]);
+      expect(rate!.points.find((p) => p.period === month)!.value).toBe(d.total[i('TT-I01')]);
     }
     // A (10) + B (20) + C (30) + D (40) in January; A reports no more from the merge; D missing in March
     expect(flow!.points.map((p) => p.value)).toEqual([100, 90, 50]);
@@ -104,6 +104,28 @@ describe('trends', () => {
     expect(b!.points.map((p) => p.value)).toEqual([20, 20, 20]);
   });
 
+  it('a quarterly return’s element runs per quarter over the same span; the codes of one series share a 周期', async () => {
+    expect([periodsInSpan('month', 13), periodsInSpan('quarter', 24), periodsInSpan('quarter', 13), periodsInSpan('year', 13), periodsInSpan('year', 12)]).toEqual([13, 8, 5, 2, 1]);
+    expect([periodEndingBy('quarter', '2025-03'), periodEndingBy('quarter', '2025-02'), periodEndingBy('year', '2025-03'), periodEndingBy('year', '2025'), periodEndingBy('month', '2025-Q1')]).toEqual(['2025-Q1', '2024-Q4', '2024', '2025', '2025-03']);
+    // B, C and D owe the quarterly T-TQ besides; D misses 2025-Q1
+    const TQ: IndicatorTemplate = { ...TT, id: 'T-TQ', title: '测试季报', sheetName: '测试季报', periodType: 'quarter', elements: [el('TQ01', 'flow')], indicators: [] };
+    const county = CONTENT.counties[0]!;
+    const content: DefinitionsContent = { ...CONTENT, counties: [{ ...county, institutions: county.institutions.map((i) => (i.code === A ? i : { ...i, extraTemplates: ['T-TQ'] })) }], templates: [TT, TQ] };
+    const store = new MemoryStore();
+    for (const [n, code] of [B, C, D].entries()) {
+      for (const period of ['2024-Q3', '2024-Q4', '2025-Q1']) if (!(code === D && period === '2025-Q1')) await store.makeCurrent(makeEntry({ institution: code, template: 'T-TQ', period, values: { TQ01: 20 + 10 * n } }).current!);
+    }
+    const definitions = fixedDefinitions({ versions: [initialVersion(content, '2024-01-01T00:00:00.000Z', 'test')] });
+    const [q] = await trend(store, definitions, { county: '150525', codes: ['TQ01'], months: 9, to: '2025-03' }, new Date('2025-04-20T00:00:00Z'));
+    expect([q!.periodType, q!.periods]).toEqual(['quarter', ['2024-Q3', '2024-Q4', '2025-Q1']]);
+    expect(q!.points.map((p) => [p.period, p.value, p.covered, p.owed])).toEqual([['2024-Q3', 90, 3, 3], ['2024-Q4', 90, 3, 3], ['2025-Q1', 50, 2, 3]]);
+    expect(q!.points[2]!.missing.map((m) => m.name)).toEqual(['丁镇卫生院']);
+    // without `to`: the latest quarter with a return, however late the reporting month
+    const [late] = await trend(store, definitions, { county: '150525', codes: ['TQ01'], months: 6 }, new Date('2025-09-10T00:00:00Z'));
+    expect(late!.periods).toEqual(['2024-Q4', '2025-Q1']);
+    await expect(trend(store, definitions, { county: '150525', codes: ['TT01', 'TQ01'], months: 12 }, new Date('2025-04-20T00:00:00Z'))).rejects.toThrow('TT01、TQ01 分属月报、季报或年报，周期不同，不能画在同一趋势中');
+  });
+
   it('refuses what it cannot chart, in Chinese', () => {
     expect(() => trends(undefined, ['XX01'])).toThrow('指标代码 XX01 不是任何报表的数据项或计算指标');
     expect(() => trends('150425-101')).toThrow('不在 奈曼旗 的机构名录中');
@@ -112,8 +134,9 @@ describe('trends', () => {
 
 describe('the data draft', () => {
   const text = (runs: DraftRun[]) => runs.map((r) => r.text).join('');
-  const draftOf = (period: string) =>
-    buildDraft(consolidate({ level: 'county', area: { code: '150525', name: '奈曼旗' }, period, months: [period], counties: [{ code: '150525', name: '奈曼旗', deadlineDay: 5, institutions: [B, C, D].map((code) => ({ code, name: DEFS.institution(code)!.institution.name, type: 'township_hc', typeName: '苏木乡镇卫生院', owes: ['T-TT'] })) }], templates: [TT], targets: DEFS.counties[0]!.targets, entries: ENTRIES, ledgerRows: new Map(), generatedAt: new Date('2025-04-10T02:00:00Z') }));
+  const draftOf = (period: string, targets: Target[] = DEFS.counties[0]!.targets, entries = ENTRIES) =>
+    buildDraft(consolidate({ level: 'county', area: { code: '150525', name: '奈曼旗' }, period, months: [period], counties: [{ code: '150525', name: '奈曼旗', deadlineDay: 5, institutions: [B, C, D].map((code) => ({ code, name: DEFS.institution(code)!.institution.name, type: 'township_hc', typeName: '苏木乡镇卫生院', owes: ['T-TT'] })) }], templates: [TT], targets, entries, ledgerRows: new Map(), generatedAt: new Date('2025-04-10T02:00:00Z') }));
+  const target = (value: number, pace: Target['pace']): Target => ({ indicator: 'TT-I01', direction: '>=', value, year: 2025, pace, document: '奈卫健字〔2025〕1号', quote: '' });
 
   it('fills the patterns from the consolidation: figures, the change against last year, the target, who is missing', () => {
     const d = draftOf('2025-03');
@@ -124,11 +147,31 @@ describe('the data draft', () => {
     expect(rate).toBe('截至2025年3月底，全旗应管理500人，规范管理440人，规范管理率88.00%，较上年同期提高8.00个百分点，年度目标≥80%，已达到目标（丁镇卫生院未上报，数据未计入）。');
     const figures = d.sections[0]!.paragraphs[0]!.filter((r) => r.figure).map((r) => [r.figure!.column, r.text]);
     expect(figures).toEqual([['本月', '500'], ['本月', '440'], ['本月', '88.00%'], ['同比', '8.00'], ['目标值', '≥80%']]);
-    // B 20 × 3 + C 30 × 3 (D lacks March); March 50 against 90 a year ago
-    expect(text(d.sections[1]!.paragraphs[0]!)).toBe('2025年1—3月，全旗门诊150人次，其中2025年3月50人次，较上年同期下降44.44%（丁镇卫生院3月未上报，数据未计入）。');
+    // B 20 × 3 + C 30 × 3 (D lacks March); 同比 over the comparable set: B and C, 50 against their 50 a year ago
+    expect(text(d.sections[1]!.paragraphs[0]!)).toBe('2025年1—3月，全旗门诊150人次，其中2025年3月50人次，较上年同期持平（丁镇卫生院3月未上报，数据未计入）。');
     expect(text(d.overview[0]!)).toContain('应报报表3份，实报2份');
     expect(text(d.overview[1]!)).toContain('丁镇卫生院（测试月报，未上报）');
     expect(d.appendix.rows.map((r) => r.code)).toEqual(['TT01', 'TT02', 'TT03', 'TT-I01']);
+  });
+
+  it('{X.达标} says the 序时进度: the 序时目标 and the consolidation’s verdict, the gap as a figure', () => {
+    // linear: by March a quarter of the year's value is due; 本年累计 88.00 % (B and C)
+    const ahead = draftOf('2025-03', [target(200, 'linear')]).sections[0]!.paragraphs[0]!;
+    expect(text(ahead)).toContain('年度目标≥200%，序时目标50.00%，达到序时进度（丁镇卫生院未上报');
+    const behind = draftOf('2025-03', [target(400, 'linear')]).sections[0]!.paragraphs[0]!;
+    expect(text(behind)).toContain('年度目标≥400%，序时目标100.00%，落后序时进度（12.00 个百分点）（丁镇卫生院未上报');
+    expect(behind.filter((r) => r.figure).slice(-3).map((r) => [r.figure!.column, r.text])).toEqual([['目标值', '≥400%'], ['序时目标', '100.00%'], ['差距', '12.00']]);
+    // no pace: judged on the value itself
+    expect(text(draftOf('2025-03', [target(90, 'none')]).sections[0]!.paragraphs[0]!)).toContain('年度目标≥90%，未达到目标（');
+  });
+
+  it('without a target the clauses naming it are left out; 同比 says whom the comparable set leaves out', () => {
+    expect(text(draftOf('2025-03', []).sections[0]!.paragraphs[0]!)).toBe('截至2025年3月底，全旗应管理500人，规范管理440人，规范管理率88.00%，较上年同期提高8.00个百分点（丁镇卫生院未上报，数据未计入）。');
+    // D reports March 2025 but not March 2024: in the month's total, not in its 同比
+    const dMarch = entries().find((e) => e.institution === D && e.period === '2025-02')!;
+    const shifted = byMonth([...entries().filter((e) => !(e.institution === D && e.period === '2024-03')), { ...dMarch, period: '2025-03' }].map(makeEntry));
+    // B 20 + C 30 + D 40 a month, three months: 270; 同比 B and C only, 50 against 50
+    expect(text(draftOf('2025-03', [], shifted).sections[1]!.paragraphs[0]!)).toBe('2025年1—3月，全旗门诊270人次，其中2025年3月90人次，较上年同期持平（同比按可比口径计算，不含丁镇卫生院）。');
   });
 
   it('a sentence none of whose figures has a value is left out', () => {
@@ -190,6 +233,13 @@ describe('the lake', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('a scheduled run rewrites the years of the periods it consolidated, in January–March the year before too', () => {
+    expect(lakeYears(['2025-03', '2025-Q1', '2024'])).toEqual([2024, 2025]);
+    expect(lakeYears(['2025-06', '2025-Q2'])).toEqual([2025]);
+    expect(lakeYears(['2025-02'])).toEqual([2024, 2025]);
+    expect(lakeYears([])).toEqual([]);
   });
 
   it('exports the periods within a range: months, and quarters and years wholly inside it', () => {

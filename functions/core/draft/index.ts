@@ -106,7 +106,7 @@ export function buildDraft(result: ConsolidationResult): Draft {
         unit: r.unit,
         cells: r.additive ? [r.current.value, r.ytd.value, r.lastYear.value, r.yoy?.value ?? null] : [null, null, null, null],
         target: r.target ? targetText(r) : '',
-        status: r.target?.status ?? '',
+        status: r.target?.verdict ?? '',
       })),
   );
   return {
@@ -135,8 +135,10 @@ const COLUMN: Record<Variant, (L: ConsolidationResult['labels']) => string> = {
 function fill(tokens: Token[], rowOf: (code: string) => SummaryRow, words: Record<string, string>, L: ConsolidationResult['labels']): DraftRun[] | null {
   const runs: DraftRun[] = [];
   const missing = new Map<string, MissingUnit>();
+  /** 同比/环比 are over the comparable set (可比口径): who they leave out besides the missing */
+  const uncompared = new Map<string, { name: string; label: string }>();
   let any = false;
-  for (const t of tokens) {
+  for (const t of withoutTargetless(tokens, rowOf)) {
     if (t.kind === 'text') runs.push({ text: t.text });
     else if (t.kind === 'word') runs.push({ text: words[t.word] ?? '' });
     else {
@@ -144,21 +146,55 @@ function fill(tokens: Token[], rowOf: (code: string) => SummaryRow, words: Recor
       const measure = measureOf(row, t.variant);
       // the first reason said for an institution stands (本月's 未上报 before 本年累计's 3月未上报)
       if (measure && measure.value !== null && row.additive) for (const m of measure.missing) if (!missing.has(m.code)) missing.set(m.code, m);
+      const change = t.variant === '同比' ? row.yoy : t.variant === '环比' ? row.mom : null;
+      if (change) for (const u of row.comparable[t.variant === '同比' ? 'yoy' : 'mom'].excluded) if (!uncompared.has(u.code)) uncompared.set(u.code, { name: u.name, label: COLUMN[t.variant](L) });
       const made = tokenRuns(row, t.variant, L);
       any ||= made.some((r) => r.figure) || (t.variant === '达标' && row.target !== null);
       runs.push(...made);
     }
   }
   if (!any) return null;
-  if (missing.size) {
-    const names = listNames([...missing.values()].map((m) => `${m.name}${m.reason}`));
+  for (const code of missing.keys()) uncompared.delete(code);
+  const notes: string[] = [];
+  if (missing.size) notes.push(`${listNames([...missing.values()].map((m) => `${m.name}${m.reason}`))}，数据未计入`);
+  for (const label of new Set([...uncompared.values()].map((u) => u.label))) {
+    notes.push(`${label}按可比口径计算，不含${listNames([...uncompared.values()].filter((u) => u.label === label).map((u) => u.name))}`);
+  }
+  if (notes.length) {
     // the note goes before the sentence's final 。 when there is one
     const end = runs[runs.length - 1];
-    const note = `（${names}，数据未计入）`;
+    const note = `（${notes.join('；')}）`;
     if (end && !end.figure && end.text.endsWith('。')) end.text = `${end.text.slice(0, -1)}${note}。`;
     else runs.push({ text: note });
   }
   return runs;
+}
+
+/**
+ * A sentence without the clauses (between ， and ；) that name the target of a row without one: "年度目标
+ * {JC-I02.目标}，{JC-I02.达标}" says nothing in a county with no target. A dropped last clause leaves its
+ * end (。) to the clause before it.
+ */
+function withoutTargetless(tokens: Token[], rowOf: (code: string) => SummaryRow): Token[] {
+  const clauses: Token[][] = [[]];
+  for (const t of tokens) {
+    if (t.kind !== 'text') {
+      clauses[clauses.length - 1]!.push(t);
+      continue;
+    }
+    for (const piece of t.text.split(/(?<=[，；])/)) {
+      clauses[clauses.length - 1]!.push({ kind: 'text', text: piece });
+      if (/[，；]$/.test(piece)) clauses.push([]);
+    }
+  }
+  const targetless = (c: Token[]) => c.some((t) => t.kind === 'code' && (t.variant === '目标' || t.variant === '达标') && !rowOf(t.code).target);
+  if (!clauses.some(targetless)) return tokens;
+  const kept = clauses.filter((c) => !targetless(c));
+  const tail = clauses[clauses.length - 1]!.at(-1);
+  const end = tail?.kind === 'text' ? /[。；！]?$/.exec(tail.text)![0] : '';
+  const last = kept[kept.length - 1]?.at(-1);
+  if (targetless(clauses[clauses.length - 1]!) && last?.kind === 'text') kept[kept.length - 1]![kept[kept.length - 1]!.length - 1] = { kind: 'text', text: last.text.replace(/[，；]$/, end) };
+  return kept.flat();
 }
 
 function measureOf(row: SummaryRow, variant: Variant): Measure | null {
@@ -194,15 +230,26 @@ function tokenRuns(row: SummaryRow, variant: Variant, L: ConsolidationResult['la
   if (variant === '目标') return row.target ? [figure(row.target.value, targetText(row))] : [{ text: '未设定' }];
   if (variant === '达标') {
     const t = row.target;
-    const verdict = !t ? '未设定目标' : t.status === '达标' ? '已达到目标' : t.status === '未达标' ? '未达到目标' : '暂无考核数据';
+    if (!t) return [{ text: '未设定目标' }];
+    const at = (column: string, value: number, text: string): DraftRun => ({ text, figure: { code: row.code, column, value, text } });
+    const runs: DraftRun[] = [];
     // a target measured over some institution types is judged on their value (指标汇总 考核值), not the total
-    if (!t?.scope || t.measured === null) return [{ text: verdict }];
-    return [{ text: `按${t.scope.join('、')}考核为` }, { text: formatValue(t.measured, row.unit), figure: { code: row.code, column: '考核值', value: t.measured, text: formatValue(t.measured, row.unit) } }, { text: `，${verdict}` }];
+    if (t.scope && t.measured !== null) runs.push({ text: `按${t.scope.join('、')}考核为` }, at('考核值', t.measured, formatValue(t.measured, row.unit)), { text: '，' });
+    // 序时进度: what is due by now, and the consolidation's verdict (达到序时进度 / 落后序时进度（差距） / 全年达标 …)
+    if (t.paced !== null) runs.push({ text: '序时目标' }, at('序时目标', t.paced, formatValue(t.paced, row.unit)), { text: '，' });
+    const verdict = VERDICT_WORDS[t.verdict] ?? t.verdict;
+    const gap = t.gap !== null ? /\d+(?:\.\d+)?/.exec(verdict) : null;
+    if (gap) runs.push({ text: verdict.slice(0, gap.index) }, at('差距', Math.abs(t.gap!), gap[0]), { text: verdict.slice(gap.index + gap[0].length) });
+    else runs.push({ text: verdict });
+    return runs;
   }
   const m = measureOf(row, variant)!;
   if (!row.additive || m.value === null) return [{ text: '（无数据）' }];
   return [figure(m.value, formatValue(m.value, row.unit))];
 }
+
+/** The consolidation's verdicts (TargetResult.verdict) as a sentence says them; the others as they are. */
+const VERDICT_WORDS: Record<string, string> = { 达标: '已达到目标', 未达标: '未达到目标', 无数据: '暂无考核数据' };
 
 /** ≥62% — as 指标汇总 shows the target (a whole number without decimals) */
 function targetText(row: SummaryRow): string {

@@ -7,7 +7,10 @@
  *   {JC05.累计}       本年累计;  {JC06.上期} 上月/上季/上年;  {JC06.去年同期}
  *   {JC-I03.同比}     the change against 去年同期: 提高1.95个百分点 / 增长3.20% / 下降… / 持平
  *   {JC-I03.环比}     the change against 上期
- *   {JC-I02.目标}     ≥62%;  {JC-I02.达标} how the target is judged (本年累计): 已达到目标 / 未达到目标 / 暂无数据
+ *   {JC-I02.目标}     ≥62%;  {JC-I02.达标} how the target is judged (本年累计, 序时进度 as 指标汇总 judges it):
+ *                     序时目标15.50%，达到序时进度 / 落后序时进度（2.10 个百分点） / 全年达标 / 已达到目标 / 未达到目标 …
+ *                     (a row without a target: the clause naming {X.目标} or {X.达标} is left out)
+ *   {JC-I03.同比}/{.环比} over the comparable set (可比口径): who it leaves out is said after the sentence
  *   {期末} 2025年3月底   {本期} 2025年3月   {累计期间} 2025年1—3月   {年度} 2025年   {地区} 全旗 (全县, 全区)
  *   ledgers: {机构数} {任务数} {已完成} {推进中} {未启动} {已滞后} {逾期}
  * A code must be an element or indicator of the same template (a ledger's: only the ledger words).

@@ -255,7 +255,7 @@ class Writer {
     s.merge(h, 2, h, 6);
     sheetsRow(SHEET.status, `每个机构应报的每张报表：状态（已通过／有警告／未通过／未上报）、上传时间、是否逾期、上传次数、错误和警告数；表末为应报、实报、上报率、及时率。`);
     sheetsRow(SHEET.summary, `每个数据项和计算指标一行：${r.labels.current}、本年累计、${r.labels.previous}及${r.labels.mom}、去年同期及${r.labels.yoy}、年度目标、序时方式、序时目标、考核值、差距、达标情况和目标来源，备注列注明缺报机构和可比口径。`);
-    if (this.trends.length) sheetsRow(SHEET.trend, `重点指标（有${r.spec.year}年目标的计算指标）近 ${this.trends[0]!.months.length} 个月的合计及目标，每个指标一张折线图；各月数值即该月汇总表明细表的“合计”。`);
+    if (this.trends.length) sheetsRow(SHEET.trend, `月报重点指标（有${r.spec.year}年目标的计算指标）近 ${this.trends[0]!.periods.length} 个月的合计、年度目标和序时目标，每个指标一张折线图；各月数值即该月汇总表明细表的“合计”。季报、年报指标见指标汇总。`);
     for (const d of r.details) sheetsRow(detailSheetName(d.template.sheetName), `${d.template.title}：${r.level === 'city' ? '各旗县' : '各机构'}一行，数据项和计算指标一列，末行为合计。`);
     sheetsRow(SHEET.ledger, '各机构重点工作任务台账（期内最近一个月的台账），逾期未完成的任务标红。');
     sheetsRow(SHEET.issues, '本期未解决的错误（最近一次上传未通过）和已接收报表的警告。');
@@ -479,7 +479,7 @@ class Writer {
   trend(): void {
     const r = this.r;
     const series = this.trends;
-    const months = series[0]!.months;
+    const months = series[0]!.periods;
     const fixed: Array<[string, number]> = [
       ['代码', 9],
       ['指标名称', 22],
@@ -492,7 +492,7 @@ class Writer {
     const s = this.sheet(SHEET.trend, widths, { ySplit: 3, xSplit: 2, titleRows: '3:3' });
     s.titles(
       `${r.area.name}重点指标趋势（${monthsLabel([months[0]!, months[months.length - 1]!])}）`,
-      '各月数值为该月汇总表明细表的“合计”（按上报原值：本月数为当月数，累计数为截至当月的累计值，期末数为月末数；率由分子、分母合计计算，缺报不按零计）。年度目标为该月所在年度的目标，按本年累计考核（见指标汇总）。浅黄色为合计未包含全部应报机构的月份。',
+      '各月数值为该月汇总表明细表的“合计”（按上报原值：本月数为当月数，累计数为截至当月的累计值，期末数为月末数；率由分子、分母合计计算，缺报不按零计）。年度目标为该月所在年度的目标，按本年累计考核；序时目标为截至该月应达到的值（序时方式为线性：年度目标 × 已过月数 ÷ 12；季度节点：最近一个已结束季度的节点值；12月按年度目标判定，见指标汇总）。浅黄色为合计未包含全部应报机构的月份。',
       widths.length,
       sum(widths),
     );
@@ -501,8 +501,8 @@ class Writer {
     const categories = months.map((m) => monthLabel(m));
     for (const x of series) {
       const fmt = x.kind === 'indicator' ? valueFormat('rate', x.unit) : x.points.every((p) => p.value === null || Number.isInteger(p.value)) ? FMT.integer : FMT.decimal;
-      const incomplete = x.points.filter((p) => p.value !== null && p.covered < p.owed).map((p) => `${monthLabel(p.month)}实报 ${p.covered}/${p.owed}`);
-      const absent = x.points.filter((p) => p.value === null).map((p) => monthLabel(p.month));
+      const incomplete = x.points.filter((p) => p.value !== null && p.covered < p.owed).map((p) => `${monthLabel(p.period)}实报 ${p.covered}/${p.owed}`);
+      const absent = x.points.filter((p) => p.value === null).map((p) => monthLabel(p.period));
       const note = [incomplete.length ? `合计不完整：${incomplete.join('、')}` : '', absent.length ? `无数据：${absent.join('、')}` : ''].filter(Boolean).join('；');
       const valueRow = s.row(
         [
@@ -524,13 +524,20 @@ class Writer {
         from: { col: 0, row: 0 },
         to: { col: 0, row: 0 },
       };
+      let lastRow = valueRow;
+      const line = (name: string, values: Array<number | null>, note: string, color: string) => {
+        lastRow = s.row([['', TEXT], ['', TEXT], ['', TEXT], [name, CENTER], ...values.map((v) => [v, num(fmt)] as Cell), [note, NOTE]], Math.max(20, textHeight(note, 40, 9)));
+        chart.series.push({ nameRef: rangeRef(SHEET.trend, 4, lastRow), name, valuesRef: rangeRef(SHEET.trend, first, lastRow, last, lastRow), values, color, dashed: true });
+      };
       if (x.points.some((p) => p.target)) {
-        const targets = x.points.map((p) => p.target?.value ?? null);
         const docs = [...new Set(x.points.flatMap((p) => (p.target ? [`${p.target.year}年：${p.target.document}`] : [])))].join('；');
-        const targetRow = s.row([['', TEXT], ['', TEXT], ['', TEXT], ['年度目标', CENTER], ...targets.map((v) => [v, num(fmt)] as Cell), [docs, NOTE]], Math.max(20, textHeight(docs, 40, 9)));
-        for (const c of [1, 2, 3]) s.merge(valueRow, c, targetRow, c);
-        chart.series.push({ nameRef: rangeRef(SHEET.trend, 4, targetRow), name: '年度目标', valuesRef: rangeRef(SHEET.trend, first, targetRow, last, targetRow), values: targets, color: 'C00000', dashed: true });
+        line('年度目标', x.points.map((p) => p.target?.value ?? null), docs, 'C00000');
       }
+      if (x.points.some((p) => p.target?.paced != null)) {
+        const latest = [...x.points].reverse().find((p) => p.target?.paced != null)!;
+        line('序时目标', x.points.map((p) => p.target?.paced ?? null), `序时方式：${PACE_WORDS[latest.target!.pace]}；${monthLabel(latest.period)}${latest.target!.verdict}`, 'ED7D31');
+      }
+      for (const c of [1, 2, 3]) if (lastRow !== valueRow) s.merge(valueRow, c, lastRow, c);
       charts.push(chart);
     }
     // two charts a row, below the table
