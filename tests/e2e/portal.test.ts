@@ -9,7 +9,8 @@
  * 2025-04-07, two days after the deadline: 2025-03 returns uploaded later have not arrived yet.
  * 101's statistician signs in, downloads the blank template, uploads a wrong workbook (rule JC-R01:
  * 规范建档 > 建档), sees the errors and the marked-up workbook, uploads a correct one and sees it
- * accepted. The commission (150525-000) sees that cell of the grid change, regenerates the
+ * accepted, then its first-quarter return (T-QY), which March's reporting window also holds. The
+ * commission (150525-000) sees those cells of the grid change, regenerates the
  * consolidated workbook and downloads it. On a phone (390×844), the statistician opens the link of
  * the rejection alert and the commission the digest's link: no sideways scrolling, tables as cards.
  *
@@ -194,10 +195,31 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.screenshot({ path: join(SHOTS, '03-institution-accepted.png') });
   });
 
+  it('March’s window also holds the first quarter’s return: the quarter’s template, its deadline, its upload', async () => {
+    const { page } = inst;
+    const row = page.locator('#own-table tr[data-template="T-QY"]');
+    await row.waitFor();
+    await expect(row.textContent()).resolves.toContain('2025年第1季度 · 截止 2025年4月15日23:59');
+    const [download] = await Promise.all([page.waitForEvent('download'), row.locator('[data-action="template"]').click()]);
+    expect(download.suggestedFilename()).toBe('家庭医生签约服务季报_八仙筒镇中心卫生院_2025-Q1.xlsx');
+    const blank = new ExcelJS.Workbook();
+    await blank.xlsx.load((await readFile((await download.path())!)) as unknown as ArrayBuffer);
+    expect(blank.getWorksheet('家庭医生季报')!.getCell('B4').value).toBe('2025-Q1');
+    await page.setInputFiles('#own-table input[data-template="T-QY"]', join(FIXTURES, 'valid-T-QY.xlsx'));
+    // the result card shows this upload (the card of the month's T-JC was there before)
+    await expect.poll(() => page.locator('#result-sub').textContent(), { timeout: 30_000 }).toContain('2025年第1季度 T-QY');
+    expect(await page.locator('#result-status').getAttribute('data-status')).toBe('accepted');
+    await expect.poll(() => row.locator('.chip').first().textContent()).toBe('已通过');
+  });
+
   it('the commission sees the grid change, regenerates and downloads the consolidated workbook', async () => {
     const { page } = comm;
     await page.click('#refresh');
     await expect.poll(() => gridCell(page, INSTITUTION, 'T-JC').getAttribute('data-status')).toBe('accepted');
+    // the quarterly return has its own column, labelled with its quarter; nobody else has sent it yet
+    await expect(page.locator('#grid thead').textContent()).resolves.toContain('T-QY · 2025年第1季度');
+    await expect.poll(() => gridCell(page, INSTITUTION, 'T-QY').getAttribute('data-status')).toBe('accepted');
+    expect(await gridCell(page, '150525-102', 'T-QY').getAttribute('data-status')).toBe('missing');
     await expect.poll(() => page.locator('#indicators tbody tr').count()).toBeGreaterThan(3);
 
     await page.click('#regenerate');

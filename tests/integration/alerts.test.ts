@@ -116,8 +116,8 @@ describe('the scheduled function', () => {
     const accepted = county.institutions[1]!; // 人民医院: accepted
     const rejected = county.institutions[4]!; // a township centre: only a rejected upload
     const entries = [
-      makeEntry({ institution: accepted.code, template: bundledDefinitions().templatesOf(accepted)[0]!, period: PERIOD, values: {} }),
-      makeEntry({ institution: rejected.code, template: bundledDefinitions().templatesOf(rejected)[0]!, period: PERIOD, rejected: [] }),
+      makeEntry({ institution: accepted.code, template: bundledDefinitions().owed(accepted, PERIOD)[0]!, period: PERIOD, values: {} }),
+      makeEntry({ institution: rejected.code, template: bundledDefinitions().owed(rejected, PERIOD)[0]!, period: PERIOD, rejected: [] }),
     ];
     for (const e of entries) {
       if (e.current) {
@@ -135,9 +135,9 @@ describe('the scheduled function', () => {
     expect(more).toHaveLength(0);
     const county = bundledDefinitions().county(COUNTY)!;
     const [acceptedInst, rejectedInst] = [county.institutions[1]!, county.institutions[4]!];
-    const [acceptedTpl, rejectedTpl] = [bundledDefinitions().templatesOf(acceptedInst)[0]!, bundledDefinitions().templatesOf(rejectedInst)[0]!];
-    // expected from the registry alone: every owed pair but the accepted one (missing) and the rejected one
-    const missing = county.institutions.flatMap((i) => bundledDefinitions().templatesOf(i).map((t) => [i.code, t] as const)).filter(([i, t]) => !(i === acceptedInst.code && t === acceptedTpl) && !(i === rejectedInst.code && t === rejectedTpl));
+    const [acceptedTpl, rejectedTpl] = [bundledDefinitions().owed(acceptedInst, PERIOD)[0]!, bundledDefinitions().owed(rejectedInst, PERIOD)[0]!];
+    // expected from the registry alone: every pair owed for the month (no quarterly or annual return) but the accepted one (missing) and the rejected one
+    const missing = county.institutions.flatMap((i) => bundledDefinitions().owed(i, PERIOD).map((t) => [i.code, t] as const)).filter(([i, t]) => !(i === acceptedInst.code && t === acceptedTpl) && !(i === rejectedInst.code && t === rejectedTpl));
     const [missingPart, rejectedPart] = digest!.message.split('二、');
     const listed = (part: string) => [...part.matchAll(/（(\d{6}-\d{3})）：([^\n]*)/g)].flatMap((m) => [...m[2]!.matchAll(/（(T-[A-Z]{2})）/g)].map((t) => `${m[1]}#${t[1]}`)).sort();
     expect(listed(missingPart!)).toEqual(missing.map(([i, t]) => `${i}#${t}`).sort());

@@ -8,7 +8,7 @@ import type { County, TemplateDefinition } from '../../../schemas/model.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
 import type { PeriodEntry, SubmissionStore } from '../../ports/index.ts';
-import { PeriodError, parsePeriod, periodsWithin, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodKind, type PeriodSpec } from './period.ts';
+import { lastMonthOf, PeriodError, parsePeriod, periodsWithin, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodKind, type PeriodSpec } from './period.ts';
 import { shiftPeriod } from '../validate/history.ts';
 import type { ConsolidationInput, CountyUnit } from './types.ts';
 
@@ -81,10 +81,12 @@ async function load(
   const entries = new Map<string, PeriodEntry[]>(needed.map((p) => [p, []]));
   jobs.forEach((j, n) => entries.get(j.period)!.push(...results[n]!));
 
-  // a running quarter or year ends at the latest month anything was submitted for
+  // a running quarter or year ends at the latest month anything was submitted for (a month's return, or
+  // a quarter's or year's that ends with that month)
   let months = begun;
   if (spec.kind !== 'month') {
-    while (months.length > 1 && !entries.get(months[months.length - 1]!)?.length) months = months.slice(0, -1);
+    const submitted = new Set([...entries].filter(([, list]) => list.length).map(([period]) => lastMonthOf(period)));
+    while (months.length > 1 && !submitted.has(months[months.length - 1]!)) months = months.slice(0, -1);
   }
 
   // ledger rows of the ledger each institution shows: the latest month of the period with an accepted one

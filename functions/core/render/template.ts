@@ -24,7 +24,7 @@ import {
   periodKind,
   periodLabel,
 } from '../layout.ts';
-import { deadlineLabel as deadlineText, deadlineOf, parsePeriod } from '../consolidate/period.ts';
+import { deadlineLabel as deadlineText, deadlineOf, deadlineRule, parsePeriod } from '../consolidate/period.ts';
 import {
   LEDGER_STATUSES,
   type County,
@@ -109,12 +109,9 @@ export function deadlineLabel(period: string, deadlineDay: number, monthsAfter =
   return deadlineText(deadlineOf(period, deadlineDay, monthsAfter));
 }
 
-/** 次月5日 / 季度结束后次月15日 / 次年3月31日 */
-function deadlineRule(def: TemplateDefinition, county: County): string {
-  const day = def.deadlineDay ?? county.deadlineDay;
-  const after = def.deadlineMonth ?? 1;
-  if (def.periodType === 'year') return `次年${after}月${day}日`;
-  return `${def.periodType === 'quarter' ? '季度结束后' : ''}${after === 1 ? '次月' : `第${after}个月`}${day}日`;
+/** 次月5日 / 季度终了后次月15日 / 次年3月31日 */
+function templateDeadlineRule(def: TemplateDefinition, county: County): string {
+  return deadlineRule(def.periodType, def.deadlineDay ?? county.deadlineDay, def.deadlineMonth);
 }
 
 /** Cells a statistician fills in on the return sheet, as A1 addresses (for tests and samples). */
@@ -457,7 +454,7 @@ function addInstructionsSheet(wb: ExcelJS.Workbook, def: TemplateDefinition, cou
   const returnSheet = `「${def.sheetName}」`;
   paragraph('一、本模板', FONT_BOLD, 22);
   paragraph(`1. 本工作簿是${county.name}卫生健康统计报送的标准模板：${def.title}（模板 ${def.id}，第${def.version}版），供${institution.name}（机构代码 ${institution.code}）填报${periodLabel(period)}数据，请勿用于其他机构或其他${def.periodType === 'month' ? '月份' : '统计期'}。`);
-  paragraph(`2. 报送时限：${deadlineRule(def, county)}23:59前，即${deadlineLabel(period, def.deadlineDay ?? county.deadlineDay, def.deadlineMonth)}前。`);
+  paragraph(`2. 报送时限：${templateDeadlineRule(def, county)}23:59前，即${deadlineLabel(period, def.deadlineDay ?? county.deadlineDay, def.deadlineMonth)}前。`);
   paragraph(`3. 机构代码、机构名称、统计期、报表模板已预先填好并锁定，请勿修改。`);
 
   paragraph('二、怎样填写', FONT_BOLD, 22);
