@@ -15,6 +15,8 @@
  *   GET  /api/download/feedback    ?institution&template&period&versionId   → short-lived link (302)
  *   GET  /api/county               ?period              commission: grid, totals, open issues
  *   GET  /api/indicators           ?period              commission: key indicators against targets
+ *   GET  /api/trend                ?code&months&to[&institution]     a series in the code's 周期: months, quarters or years (commission: county or any of its institutions; an institution: its own)
+ *   GET  /api/draft                ?period (2025-03 | 2025-Q1 | 2025) commission: the work summary's data draft (.docx)
  *   GET  /api/consolidated                              commission: workbooks, latest and by run
  *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)
  *   POST /api/regenerate           {period}             commission: publish the workbook now (once a minute)
@@ -32,8 +34,9 @@ import type { County, Institution } from '../../schemas/model.ts';
 import type { Definitions } from '../core/definitions/definitions.ts';
 import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
+import { MAX_TREND_MONTHS, trend } from '../core/trend/index.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { deadlineLabel as deadlineText, dueWith, parsePeriod, shanghaiMonth } from '../core/consolidate/period.ts';
+import { deadlineLabel as deadlineText, dueWith, isPeriodId, parsePeriod, PeriodError, shanghaiMonth } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
 import { ANY_PERIOD_PATTERN, PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
@@ -395,6 +398,41 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       );
       rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));
       return json(200, { period, labels: result.labels, rows });
+    },
+
+    'GET /api/trend': async (request) => {
+      const p = await principalOf(request);
+      const to = periodParam(request.query.to, now());
+      const code = request.query.code ?? '';
+      if (!/^[A-Z]{2}(-I)?\d{2,3}$/.test(code)) throw new ApiError(400, '指标代码无效（如 JC28、JC-I03）');
+      const months = Number(request.query.months ?? '12');
+      if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw new ApiError(400, `月数应为 1—${MAX_TREND_MONTHS}`);
+      const asked = request.query.institution || (p.role === 'commission' ? undefined : p.code);
+      const institution = asked ? readable(await deps.definitions.at(to), p, asked).institution.code : undefined;
+      try {
+        const [series] = await trend(deps.store, deps.definitions, { county: p.county, codes: [code], months, to, ...(institution ? { institution } : {}) }, now());
+        return json(200, series);
+      } catch (err) {
+        if (err instanceof PeriodError) throw new ApiError(400, err.message);
+        throw err;
+      }
+    },
+
+    'GET /api/draft': async (request) => {
+      const p = commission(await principalOf(request));
+      const period = request.query.period ?? '';
+      if (!isPeriodId(period)) throw new ApiError(400, '统计期格式应为 2025-03、2025-Q1 或 2025');
+      periodParam(parsePeriod(period).months[0]!, now());
+      const input = await loadConsolidationInput(deps.store, await deps.definitions.at(period), p.county, period, now());
+      // docx is loaded when a draft is asked for, not on every cold start
+      const [{ buildDraft }, { renderDraftDocx, DOCX_TYPE }] = await Promise.all([import('../core/draft/index.ts'), import('../core/draft/docx.ts')]);
+      const draft = buildDraft(consolidate(input));
+      return {
+        status: 200,
+        headers: { 'content-type': DOCX_TYPE, 'content-disposition': contentDisposition(`${draft.title}.docx`), ...NO_STORE },
+        cookies: [],
+        body: new Uint8Array(await renderDraftDocx(draft)),
+      };
     },
 
     'GET /api/consolidated': async (request) => {
