@@ -23,6 +23,7 @@ import { Consolidate } from './constructs/consolidate.ts';
 import { DefinitionsSeed, readDefinitions, writeDefinitions } from './constructs/definitions.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { People } from './constructs/people.ts';
+import { Lake } from './constructs/lake.ts';
 import { Portal } from './constructs/portal.ts';
 import { Storage } from './constructs/storage.ts';
 import { Topics } from './constructs/topics.ts';
@@ -68,6 +69,7 @@ export class HmisStack extends Stack {
   readonly portal: Portal;
   readonly people: People;
   readonly definitions: DefinitionsSeed;
+  readonly lake: Lake;
 
   constructor(scope: Construct, id: string, props: HmisStackProps) {
     super(scope, id, props);
@@ -122,6 +124,8 @@ export class HmisStack extends Stack {
     this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays, entry: props.entries?.seed });
     for (const f of [this.ingest.function, this.consolidate.function, this.portal.function]) readDefinitions(f, this.storage);
     writeDefinitions(this.portal.function, this.storage);
+    // SQL over every value: a Glue table and an Athena workgroup over lake/ (written by consolidate)
+    this.lake = new Lake(this, 'Lake', { stage: cfg.stage, storage: this.storage, counties: cfg.counties });
     this.access = new UploadAccess(this, 'UploadAccess', {
       stage: cfg.stage,
       mode: cfg.institutionAccess,
@@ -153,6 +157,9 @@ export class HmisStack extends Stack {
     out('PortalLogGroup', this.portal.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
     out('PortalApiAccessLogGroup', this.portal.accessLogs.logGroupName, 'one JSON line per /api request');
     out('PortalApiDnsTarget', this.portal.apiDomain.regionalDomainName, `CNAME ${cfg.portalApi.domainName} to this (CloudFront reaches the API there)`);
+    out('LakeDatabase', this.lake.databaseName, `Glue database: SELECT … FROM "<this>"."values"`);
+    out('LakeWorkGroup', this.lake.workGroup.name, 'Athena workgroup for the lake (results under athena-results/)');
+    out('LakeQueryPolicy', this.lake.queryPolicy.managedPolicyArn, 'attach to the people who query the lake');
     for (const [code, policy] of this.access.commissionPolicies) out(`CommissionPolicy${code}`, policy.managedPolicyArn, `attach to the users of the ${code} commission`);
     if (this.access.byTagPolicy) out('UploadByTagPolicy', this.access.byTagPolicy.managedPolicyArn, 'attach to institution users tagged hmis-county and hmis-institution');
   }

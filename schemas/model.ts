@@ -25,6 +25,17 @@ export type ValueType = z.infer<typeof ValueType>;
 export const UNITS = ['人', '人次', '例', '例次', '份', '剂次', '家', '次', '台次', '组', '个', '张', '件', '%', '小时', '元', '床', '天', '项'] as const;
 export const Unit = z.enum(UNITS);
 
+/**
+ * 总结章节 and 总结句式: where a data element, an indicator or a ledger appears in the work summary's data
+ * draft (工作总结数据稿, functions/core/draft) and the sentence it is written in, placeholders filled from the
+ * period's consolidation: {JC06} 本期, {JC05.累计} 本年累计, {JC-I03.同比} 较上年同期的变化, {JC-I02.目标},
+ * {JC-I02.达标}, {期末}, {地区} … (docs/定义管理指南.md). The commission edits them with the definitions.
+ */
+const summaryPattern = {
+  section: z.string().min(1).max(20).optional(),
+  sentence: z.string().min(1).max(500).optional(),
+};
+
 export const DataElement = z
   .object({
     code: elementCode,
@@ -42,6 +53,7 @@ export const DataElement = z
     source: z.string().default(''),
     /** 说明: shown to whoever fills the cell */
     hint: z.string().optional(),
+    ...summaryPattern,
   })
   .strict();
 export type DataElement = z.infer<typeof DataElement>;
@@ -98,6 +110,7 @@ export const Indicator = z
     factor: z.union(INDICATOR_FACTORS.map((f) => z.literal(f)) as [z.ZodLiteral<1>, z.ZodLiteral<100>, ...z.ZodLiteral<number>[]]),
     unit: z.enum(INDICATOR_UNITS),
     source: z.string().default(''),
+    ...summaryPattern,
   })
   .strict();
 export type Indicator = z.infer<typeof Indicator>;
@@ -156,6 +169,7 @@ export const LedgerTemplate = z
     /** rows the blank template prepares with validation; a filled ledger may hold up to maxRows. */
     preparedRows: z.number().int().positive(),
     maxRows: z.number().int().positive(),
+    ...summaryPattern,
   })
   .strict();
 

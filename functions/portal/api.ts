@@ -17,6 +17,8 @@
  *   POST /api/explain              {template, period, versionId, text}  reporter: 说明 of the warnings
  *   GET  /api/county               ?period              reviewer, admin: grid (review included), totals, open issues, 关账
  *   GET  /api/indicators           ?period[&approved=1] reviewer, admin: key indicators against targets
+ *   GET  /api/trend                ?code&months&to[&institution]     reviewer, admin, viewer(county of its city) or a reporter (its own): a series in the code's 周期
+ *   GET  /api/draft                ?period (2025-03 | 2025-Q1 | 2025) reviewer, admin: the work summary's data draft (.docx)
  *   GET  /api/consolidated                              reviewer, admin: workbooks, latest and by run
  *   GET  /api/download/consolidated ?key                reviewer, admin: → short-lived link (302)
  *   POST /api/regenerate           {period}             admin: publish the workbook now (once a minute)
@@ -41,8 +43,9 @@ import type { County, Institution } from '../../schemas/model.ts';
 import type { Definitions } from '../core/definitions/definitions.ts';
 import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
+import { MAX_TREND_MONTHS, trend } from '../core/trend/index.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { deadlineLabel as deadlineText, dueWith, parsePeriod, shanghaiMonth } from '../core/consolidate/period.ts';
+import { deadlineLabel as deadlineText, dueWith, isPeriodId, parsePeriod, PeriodError, shanghaiMonth } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import { parseUploadKey, UPLOADER_IP_METADATA, UPLOADER_METADATA, UPLOADER_USER_METADATA, type UploadKey } from '../core/ingest.ts';
 import { ANY_PERIOD_PATTERN, PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
@@ -59,7 +62,7 @@ import type { Alerter, AuditLog, CurrentSubmission, DefinitionsStore, IdentityPr
 import { importDefinitions } from '../core/definitions/import.ts';
 import { writeDefinitionsWorkbook } from '../core/definitions/workbook.ts';
 import { has, LOGOUT_PATH, MAX_SESSION_SECONDS, principalOf as placePrincipal, readsCounty, REFRESH_COOKIE, SESSION_COOKIE, type Principal } from './auth.ts';
-import { ApiError, bodyTooLarge, cookieOf, errorResponse, fromOwnPage, json, redirect, workbookResponse, type ApiRequest, type ApiResponse, type Route } from './http.ts';
+import { ApiError, bodyTooLarge, contentDisposition, cookieOf, errorResponse, fromOwnPage, json, NO_STORE, redirect, workbookResponse, type ApiRequest, type ApiResponse, type Route } from './http.ts';
 import { peopleRoutes } from './people-routes.ts';
 import { reviewRoutes } from './review-routes.ts';
 
@@ -371,6 +374,43 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const approvedOnly = request.query.approved === '1';
       const result = consolidate(await loadConsolidationInput(deps.store, await deps.definitions.at(period), code, period, now(), { approvedOnly }));
       return json(200, { period, approvedOnly, labels: result.labels, unreviewed: result.status.overall.unreviewed, submitted: result.status.overall.submitted, rows: indicatorRows(result) });
+    },
+
+    'GET /api/trend': async (request) => {
+      const p = await principal(request);
+      const to = kit.period(request.query.to);
+      const code = request.query.code ?? '';
+      if (!/^[A-Z]{2}(-I)?\d{2,3}$/.test(code)) throw new ApiError(400, '指标代码无效（如 JC28、JC-I03）');
+      const months = Number(request.query.months ?? '12');
+      if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw new ApiError(400, `月数应为 1—${MAX_TREND_MONTHS}`);
+      // a reviewer or administrator: the county, or any of its institutions; a reporter: its own
+      const wholeCounty = !request.query.institution && p.county !== null && readsCounty(p, p.county);
+      const found = wholeCounty ? null : readable(await deps.definitions.at(to), p, request.query.institution);
+      const county = found ? found.county.code : p.county!;
+      try {
+        const [series] = await trend(deps.store, deps.definitions, { county, codes: [code], months, to, ...(found ? { institution: found.institution.code } : {}) }, now());
+        return json(200, series);
+      } catch (err) {
+        if (err instanceof PeriodError) throw new ApiError(400, err.message);
+        throw err;
+      }
+    },
+
+    'GET /api/draft': async (request) => {
+      const p = await principal(request);
+      const county = kit.county(p);
+      const period = kit.period(request.query.period, true);
+      const input = await loadConsolidationInput(deps.store, await deps.definitions.at(period), county, period, now());
+      // docx is loaded when a draft is asked for, not on every cold start
+      const [{ buildDraft }, { renderDraftDocx, DOCX_TYPE }] = await Promise.all([import('../core/draft/index.ts'), import('../core/draft/docx.ts')]);
+      const draft = buildDraft(consolidate(input));
+      await downloaded(request, p, `数据草稿：${draft.title}.docx`, { period });
+      return {
+        status: 200,
+        headers: { 'content-type': DOCX_TYPE, 'content-disposition': contentDisposition(`${draft.title}.docx`), ...NO_STORE },
+        cookies: [],
+        body: new Uint8Array(await renderDraftDocx(draft)),
+      };
     },
 
     'GET /api/consolidated': async (request) => {

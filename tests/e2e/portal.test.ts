@@ -245,6 +245,55 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.screenshot({ path: join(SHOTS, '04-commission-full.png'), fullPage: true });
   });
 
+  it('the commission reads a key indicator’s trend against its target, ranks the institutions, clicks one for its own series, and downloads the data draft', async () => {
+    const { page } = comm;
+    await page.waitForSelector('#trend-chart svg path.line');
+    const code = await page.locator('#trend-code').inputValue();
+    const api = (q: string) => page.evaluate((u) => fetch(u).then((r) => r.json()), `/api/trend?${q}`) as Promise<{ points: Array<{ month: string; value: number | null; target: { value: number } | null }>; ranking: Array<{ code: string; name: string; value: number | null }> | null }>;
+    const county = await api(`code=${code}&months=12&to=${PERIOD}`);
+    // one dot per month with a value (the sample months here: 2025-01 … 03), the target line over 2025
+    const withValue = county.points.filter((p) => p.value !== null);
+    expect(withValue.map((p) => p.month)).toEqual(['2025-01', '2025-02', '2025-03']);
+    await expect.poll(() => page.locator('#trend-chart circle').count()).toBe(withValue.length);
+    expect(await page.locator('#trend-chart circle title').last().textContent()).toContain('2025年3月');
+    expect(await page.locator('#trend-chart path.target').getAttribute('d')).toMatch(/^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){2}$/);
+    // ranking bars: every institution owing the return, best first
+    const bars = page.locator('#trend-rank g.bar');
+    await expect.poll(() => bars.count()).toBe(county.ranking!.length);
+    expect(county.ranking!.length).toBe(21);
+    expect(await bars.first().getAttribute('data-institution')).toBe(county.ranking![0]!.code);
+    await page.locator('#trend-card').scrollIntoViewIfNeeded();
+    await page.locator('#trend-card').screenshot({ path: join(SHOTS, '09-trend-county.png') });
+
+    // click an institution: its own series, the bar marked; click again: the county's total
+    const pick = county.ranking![2]!;
+    await page.locator(`#trend-rank g.bar[data-institution="${pick.code}"]`).click();
+    await expect.poll(() => page.locator('#trend-sub').textContent()).toContain(pick.name);
+    expect(await page.locator('#trend-rank g.bar.on').getAttribute('data-institution')).toBe(pick.code);
+    const own = await api(`code=${code}&months=12&to=${PERIOD}&institution=${pick.code}`);
+    expect(own.points.at(-1)!.value).toBe(pick.value);
+    expect(await page.locator('#trend-chart circle title').last().textContent()).toContain(String(Math.round(pick.value! * 100) / 100).slice(0, 4));
+    await page.locator('#trend-card').screenshot({ path: join(SHOTS, '10-trend-institution.png') });
+    await page.locator(`#trend-rank g.bar[data-institution="${pick.code}"]`).click();
+    await expect.poll(() => page.locator('#trend-sub').textContent()).toContain('奈曼旗合计');
+
+    // 24 months, another indicator
+    await page.selectOption('#trend-months', '24');
+    await page.selectOption('#trend-code', 'JC-I11');
+    await expect.poll(() => page.locator('#trend-sub').textContent()).toContain('免疫规划疫苗接种率');
+
+    // the data draft of the month, as Word
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#draft-month')]);
+    expect(download.suggestedFilename()).toBe(`奈曼旗2025年3月卫生健康工作总结数据稿.docx`);
+    const JSZip = (await import('jszip')).default;
+    const xml = await (await JSZip.loadAsync(await readFile((await download.path())!))).file('word/document.xml')!.async('string');
+    const text = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]).join('');
+    expect(text).toContain('截至2025年3月底，全旗应管理高血压患者');
+    expect(text).toContain('附表：主要指标');
+    expect(await page.locator('#draft-year').getAttribute('href')).toBe('/api/draft?period=2025');
+    expect(await page.locator('#draft-quarter').getAttribute('href')).toBe('/api/draft?period=2025-Q1');
+  });
+
   it('the commission downloads the definitions workbook, adds an institution, checks, imports it from May and sees the history', async () => {
     const { page } = comm;
     await page.click('#tab-defs');

@@ -74,21 +74,7 @@ async function load(
   const begun = spec.months.filter((m) => m <= nowMonth);
   if (!begun.length) throw new PeriodError(`统计期 ${spec.label} 尚未开始`);
 
-  const units: CountyUnit[] = counties.map((c) => ({
-    code: c.code,
-    name: c.name,
-    deadlineDay: c.deadlineDay,
-    institutions: c.institutions.map((i) => ({
-      code: i.code,
-      name: i.name,
-      type: i.type,
-      typeName: defs.typeName(i.type),
-      owes: defs.templatesOf(i),
-      ...(i.from ? { from: i.from } : {}),
-      ...(i.until ? { until: i.until } : {}),
-      ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
-    })),
-  }));
+  const units: CountyUnit[] = counties.map((c) => countyUnitOf(defs, c));
   const owed = new Set(units.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
   const templates: TemplateDefinition[] = defs.templates.filter((t) => owed.has(t.id));
 
@@ -149,6 +135,25 @@ async function load(
       ledgerRows: rowCount,
       ms: Math.round(performance.now() - started),
     },
+  };
+}
+
+/** A county and its institutions as a consolidation sees them: who owes what, when, merged into whom. */
+export function countyUnitOf(defs: Definitions, c: County): CountyUnit {
+  return {
+    code: c.code,
+    name: c.name,
+    deadlineDay: c.deadlineDay,
+    institutions: c.institutions.map((i) => ({
+      code: i.code,
+      name: i.name,
+      type: i.type,
+      typeName: defs.typeName(i.type),
+      owes: defs.templatesOf(i),
+      ...(i.from ? { from: i.from } : {}),
+      ...(i.until ? { until: i.until } : {}),
+      ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
+    })),
   };
 }
 

@@ -21,14 +21,14 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function h(tag, attrs, children) {
-    var el = document.createElement(tag);
+  /** an element (svg: in the SVG namespace) */
+  function h(tag, attrs, children, svg) {
+    var el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
     if (attrs) {
       Object.keys(attrs).forEach(function (k) {
         var v = attrs[k];
         if (v === null || v === undefined || v === false) return;
         if (k === 'text') el.textContent = v;
-        else if (k === 'class') el.className = v;
         else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
         else el.setAttribute(k, v === true ? '' : v);
       });

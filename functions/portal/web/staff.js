@@ -18,13 +18,19 @@
     var admin = state.me.roles.indexOf('admin') >= 0;
     $('regenerate').hidden = !admin;
     $('close-month').hidden = !admin;
+    var y = '/api/draft?period=' + period.slice(0, 4);
+    $('draft-month').href = y + period.slice(4);
+    $('draft-quarter').href = y + '-Q' + Math.ceil(period.slice(5) / 3);
+    $('draft-year').href = y;
     return Promise.all([county, loadIndicators(), loadConsolidated()]).catch(function (err) { toast(err.message, true); });
   }
 
   function loadIndicators() {
     var period = state.period;
     return api('GET', '/api/indicators?' + qs({ period: period, approved: $('approved-only').checked ? '1' : null })).then(function (data) {
-      if (period === state.period) renderIndicators(data);
+      if (period !== state.period) return;
+      renderIndicators(data);
+      return trendCodes(data.rows);
     });
   }
   $('approved-only').addEventListener('change', function () { loadIndicators().catch(function (err) { toast(err.message, true); }); });
@@ -123,6 +129,73 @@
           [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
       ])]));
     }
+  }
+
+  // ---------- trends (SVG) ----------
+
+  function trendCodes(rows) {
+    var sel = $('trend-code'), was = sel.value;
+    clear(sel);
+    rows.forEach(function (r) { sel.appendChild(h('option', { value: r.code, text: r.name })); });
+    sel.value = was;
+    if (sel.selectedIndex < 0) sel.selectedIndex = 0;
+    return pickTrend();
+  }
+  function pickTrend() { state.trendInst = null; return loadTrend(); }
+  $('trend-code').onchange = pickTrend;
+  $('trend-months').onchange = loadTrend;
+
+  function loadTrend() {
+    var q = { code: $('trend-code').value, months: $('trend-months').value, to: state.period, institution: state.trendInst }, n = state.tn = (state.tn || 0) + 1;
+    if (q.code) return api('GET', '/api/trend?' + qs(q)).then(function (s) {
+      if (n !== state.tn) return;
+      drawLine(s);
+      if (s.ranking) state.rank = s;
+      if (state.rank && state.rank.code === s.code) drawRank(state.rank);
+    }).catch(function (err) { toast(err.message, true); });
+  }
+
+  /** the value, 年度目标 and 序时目标 (dashed) */
+  function drawLine(s) {
+    var pts = s.points, n = pts.length, box = clear($('trend-chart')), g = h('svg', { viewBox: '0 0 640 230', class: 'sc' }, 0, 1), vals = [];
+    pts.forEach(function (p) { var t = p.target || {}; vals.push(p.value, t.value, t.paced); });
+    vals = vals.filter(function (v) { return v != null; });
+    $('trend-sub').textContent = (s.institution ? s.institution.name : s.county.name + '合计') + ' · ' + s.name + '（' + s.unit + '）' + (s.ranking ? ' · 点击机构看其趋势' : '');
+    if (!vals.length) return box.appendChild(h('p', { class: 'muted small', text: '所选期间没有数据' }));
+    var lo = Math.min.apply(0, vals), hi = Math.max.apply(0, vals), pad = (hi - lo) / 10 || 1;
+    lo = Math.max(0, lo - pad); hi += pad;
+    function x(i) { return 60 + 556 * (n > 1 ? i / (n - 1) : 0.5); }
+    function y(v) { return 12 + (hi - v) * 188 / (hi - lo); }
+    function add(tag, attrs, kids) { return g.appendChild(h(tag, attrs, kids, 1)); }
+    for (var k = 0; k < 5; k++) {
+      var v = lo + (hi - lo) * k / 4;
+      add('line', { x1: 60, x2: 616, y1: y(v), y2: y(v) });
+      add('text', { x: 56, y: y(v) + 4, class: 'end', text: fmt(v, s.unit) });
+    }
+    pts.forEach(function (p, i) { if (i % Math.ceil(n / 12) === 0 || i === n - 1) add('text', { x: x(i), y: 220, class: 'mid', text: p.period.slice(2) }); });
+    [['value', 'target'], ['paced', 'pace'], ['', 'line']].forEach(function (l) {
+      var d = '', pen = 'M';
+      pts.forEach(function (p, i) { var v = l[0] ? p.target && p.target[l[0]] : p.value; if (v == null) pen = 'M'; else { d += pen + x(i) + ' ' + y(v); pen = 'L'; } });
+      add('path', { d: d, class: l[1] });
+    });
+    pts.forEach(function (p, i) {
+      if (p.value !== null) add('circle', { cx: x(i), cy: y(p.value), r: 3.5, class: p.covered < p.owed ? 'dot part' : 'dot' }, [h('title', { text: periodText(p.period) + '：' + fmt(p.value, s.unit) + '（实报 ' + p.covered + '/' + p.owed + '）' + (p.target ? '，' + p.target.verdict : '') }, 0, 1)]);
+    });
+    box.appendChild(g);
+    box.appendChild(h('p', { class: 'small muted', text: '红虚线：年度目标；橙虚线：序时目标；空心点：有缺报' }));
+  }
+
+  function drawRank(s) {
+    var rows = s.ranking, max = Math.max.apply(0, rows.map(function (r) { return r.value; }).concat([1e-9]));
+    var g = clear($('trend-rank')).appendChild(h('svg', { viewBox: '0 0 640 ' + (rows.length * 20 + 4), class: 'sc' }, 0, 1));
+    rows.forEach(function (r, i) {
+      var w = 390 * r.value / max, y = i * 20 + 16;
+      g.appendChild(h('g', { class: 'bar' + (r.code === state.trendInst ? ' on' : ''), 'data-institution': r.code, onclick: function () { state.trendInst = state.trendInst === r.code ? null : r.code; loadTrend(); } }, [
+        h('text', { x: 154, y: y, class: 'end', text: r.name }, 0, 1),
+        h('rect', { x: 160, y: y - 11, height: 14, width: r.value === null ? 0 : Math.max(w, 1) }, 0, 1),
+        h('text', { x: 164 + w, y: y, text: r.value === null ? r.status : fmt(r.value, s.unit) }, 0, 1),
+      ], 1));
+    });
   }
 
   function loadConsolidated() {
