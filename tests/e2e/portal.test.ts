@@ -249,11 +249,11 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     const { page } = comm;
     await page.waitForSelector('#trend-chart svg path.line');
     const code = await page.locator('#trend-code').inputValue();
-    const api = (q: string) => page.evaluate((u) => fetch(u).then((r) => r.json()), `/api/trend?${q}`) as Promise<{ points: Array<{ month: string; value: number | null; target: { value: number } | null }>; ranking: Array<{ code: string; name: string; value: number | null }> | null }>;
+    const api = (q: string) => page.evaluate((u) => fetch(u).then((r) => r.json()), `/api/trend?${q}`) as Promise<{ points: Array<{ period: string; value: number | null; target: { value: number } | null }>; ranking: Array<{ code: string; name: string; value: number | null }> | null }>;
     const county = await api(`code=${code}&months=12&to=${PERIOD}`);
     // one dot per month with a value (the sample months here: 2025-01 … 03), the target line over 2025
     const withValue = county.points.filter((p) => p.value !== null);
-    expect(withValue.map((p) => p.month)).toEqual(['2025-01', '2025-02', '2025-03']);
+    expect(withValue.map((p) => p.period)).toEqual(['2025-01', '2025-02', '2025-03']);
     await expect.poll(() => page.locator('#trend-chart circle').count()).toBe(withValue.length);
     expect(await page.locator('#trend-chart circle title').last().textContent()).toContain('2025年3月');
     expect(await page.locator('#trend-chart path.target').getAttribute('d')).toMatch(/^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){2}$/);

@@ -75,8 +75,8 @@ describe('hmis lake, query, export, trend, report', { timeout: 120_000 }, () => 
   it('trend --json: the county’s months, the institutions ranked; report writes the Word draft', async () => {
     const t = await hmis('trend', '--county', '150525', '--element', 'JC28', '--months', '2', '--to', '2025-03', '--json');
     expect(t.code).toBe(0);
-    const s = JSON.parse(t.out) as { points: Array<{ month: string; value: number; covered: number }>; ranking: Array<{ code: string; value: number | null }> };
-    expect(s.points.map((p) => [p.month, p.value, p.covered])).toEqual([
+    const s = JSON.parse(t.out) as { points: Array<{ period: string; value: number; covered: number }>; ranking: Array<{ code: string; value: number | null }> };
+    expect(s.points.map((p) => [p.period, p.value, p.covered])).toEqual([
       ['2025-02', 2400, 3],
       ['2025-03', 2400, 3],
     ]);

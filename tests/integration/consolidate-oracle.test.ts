@@ -643,7 +643,7 @@ describe('what the commission looks at: the 趋势 sheet with native charts, the
     expect(again.equals(bytes)).toBe(true);
   });
 
-  it('LibreOffice draws the charts: the PDF page of 趋势 has the lines (dark blue) and the targets (red)', async () => {
+  it('LibreOffice draws the charts: the PDF page of 趋势 has the lines (dark blue), the targets (red) and the 序时目标 (orange)', async () => {
     if (!SOFFICE) throw new Error('LibreOffice (soffice) is required: apt-get install -y libreoffice-calc-nogui');
     const profile = join(tmpdir(), `lo-${randomUUID()}`);
     try {
@@ -656,12 +656,15 @@ describe('what the commission looks at: the 趋势 sheet with native charts, the
       }
       expect(page).toBeGreaterThan(0);
       const { stdout } = await run('pdftoppm', ['-f', String(page), '-l', String(page), '-r', '60', pdf], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
-      const [blue, red] = countColours(stdout as unknown as Buffer, [
+      const [blue, red, orange] = countColours(stdout as unknown as Buffer, [
         [0x1f, 0x4e, 0x79],
         [0xc0, 0x00, 0x00],
+        [0xed, 0x7d, 0x31],
       ]);
+      // at 60 dpi a dashed line is a few dozen pixels (measured: 481 blue, 45 red, 27 orange); none without the charts
       expect(blue).toBeGreaterThan(200);
-      expect(red).toBeGreaterThan(50);
+      expect(red).toBeGreaterThan(20);
+      expect(orange).toBeGreaterThan(10);
     } finally {
       await rm(profile, { recursive: true, force: true });
     }
@@ -705,7 +708,7 @@ describe('what the commission looks at: the 趋势 sheet with native charts, the
       header!.slice(3, 7).forEach((h, i) => {
         const v = row[h];
         const cell = r[3 + i]!;
-        if ((typeof v === 'number' ? v.toFixed(2) : '') !== (cell === '' ? '' : Number(cell.replace(/[%‰]|\/10万/g, '')).toFixed(2))) bad.push(`${r[0]} ${h}: docx ${cell} ≠ workbook ${String(v)}`);
+        if ((typeof v === 'number' ? fixed(v) : '') !== (cell === '' ? '' : fixed(Number(cell.replace(/[%‰]|\/10万/g, ''))))) bad.push(`${r[0]} ${h}: docx ${cell} ≠ workbook ${String(v)}`);
       });
       if ((row['达标情况'] ?? '') !== r[8]) bad.push(`${r[0]} 达标情况: docx ${r[8]} ≠ workbook ${String(row['达标情况'])}`);
     }
@@ -737,6 +740,9 @@ describe('what the commission looks at: the 趋势 sheet with native charts, the
 });
 
 /** Pixels of a PPM image (pdftoppm's default output) close to each colour. */
+/** two decimals, as shown: -0.0018 shows 0.00, not -0.00 */
+const fixed = (v: number): string => (Number(v.toFixed(2)) || 0).toFixed(2);
+
 function countColours(ppm: Buffer, colours: Array<[number, number, number]>): number[] {
   const header = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(ppm.subarray(0, 64).toString('latin1'))!;
   const [width, height] = [Number(header[1]), Number(header[2])];
