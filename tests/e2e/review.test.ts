@@ -218,7 +218,7 @@ describe('people, review and the audit trail in a browser', { timeout: 90_000 },
 
     const a = pages.a.page;
     await a.click('#refresh');
-    await poll(() => ownRow(a).textContent()).toContain('本月已关账');
+    await poll(() => ownRow(a).textContent()).toContain('本期已关账');
     await upload(a, 'remark-long.xlsx');
     await poll(() => ownRow(a).locator('[data-review]').nth(1).textContent()).toBe('补报待审核');
     expect(await ownRow(a).locator('[data-review]').first().getAttribute('data-review')).toBe('approved');

@@ -732,7 +732,7 @@ describe('what the commission looks at: the 趋势 sheet with native charts, the
       expect(rows).toEqual([{ total: read.details['基层月报明细']!['合计']!['JC28'], institutions: 20 }]);
       const all = plainRows((await db.connection.runAndReadAll(`select * from values where institution = '150525-101' and period = '2025-03' and element = 'JC28'`)).getRowObjectsJS() as Record<string, unknown>[]);
       expect(all).toHaveLength(1);
-      expect(all[0]).toMatchObject({ county: '150525', city: '1505', year: 2025, institution: '150525-101', institution_type: 'township_hc', template: 'T-JC', template_version: 1, period: '2025-03', period_type: 'month', element: 'JC28', unit: '人次', review_state: null });
+      expect(all[0]).toMatchObject({ county: '150525', city: '1505', year: 2025, institution: '150525-101', institution_type: 'township_hc', template: 'T-JC', template_version: 1, period: '2025-03', period_type: 'month', element: 'JC28', unit: '人次', review_state: 'pending' }); // uploaded, not yet reviewed (审核)
     } finally {
       db.close();
     }

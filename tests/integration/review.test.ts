@@ -3,7 +3,7 @@
  * metadata, ingest recording who and from where, review state in dynalite by conditional writes, the
  * CLI (`hmis approve`, `hmis status --json`, `hmis close`, `hmis audit`, `hmis users`) on the run's
  * stack, a return's alert through the local SNS, and the audit trail exported as JSON lines.
- * County 150627 (伊金霍洛旗) and period 2024-11: no other test touches them.
+ * County 150627 (伊金霍洛旗) and period 2024-11: no other test touches them (periods.test.ts uploads 150627's quarters and years).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -91,7 +91,7 @@ describe('review and 关账 over the stack', () => {
     expect(version).toMatchObject({ uploadedBy: '13600627101', uploaderIp: '203.0.113.50' });
     expect(await row()).toMatchObject({ review: 'pending', correction: null });
     const month = beijingMonth(e.current!.uploadedAt);
-    const events = (await audit.list(COUNTY, month, month)).filter((x) => x.action === 'upload');
+    const events = (await audit.list(COUNTY, month, month)).filter((x) => x.action === 'upload' && x.subject.period === PERIOD);
     expect(events).toEqual([
       expect.objectContaining({ actor: { username: '13600627101', name: null }, ip: '203.0.113.50', subject: expect.objectContaining({ institution: INST, key, versionId: e.current!.versionId }), detail: expect.stringMatching(/^苏布尔嘎中心卫生院 基层医疗卫生机构月报 2024年11月：(已通过|有警告)/) }),
     ]);
@@ -151,7 +151,8 @@ describe('review and 关账 over the stack', () => {
     const month = beijingMonth(new Date());
     const { code, out } = await hmis('audit', '--county', COUNTY, '--from', month, '--json');
     expect(code).toBe(0);
-    const events = JSON.parse(out) as AuditEvent[];
+    // tests/integration/periods.test.ts uploads 150627's quarterly and annual returns on the same stack
+    const events = (JSON.parse(out) as AuditEvent[]).filter((e) => e.subject.period === PERIOD);
     expect(events.map((e) => e.action)).toEqual(['upload', 'review', 'upload', 'review', 'close-month', 'upload', 'review', 'upload', 'review']);
     const what = '苏布尔嘎中心卫生院 基层医疗卫生机构月报 2024年11月';
     expect(events.filter((e) => e.action !== 'upload').map((e) => e.detail)).toEqual([
