@@ -24,7 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   alerts: { summary: 'the alerts the local SNS received: [--county 150525] [--json]', load: () => import('./alerts.ts') },
   demo: { summary: 'the whole pipeline on the bundled sample data (npm start) [--data-dir .hmis/demo]', load: () => import('./demo.ts') },
   fixtures: { summary: 'write the sample submissions and manifest.json: --out DIR', load: () => import('./fixtures.ts') },
-  'portal-codes': { summary: 'the portal access codes: PORTAL_SECRET=… hmis portal-codes [COUNTY…] [--data-dir D]', load: () => import('./portal-codes.ts') },
+  users: { summary: 'the people of the user pool: add --name N --phone M --role 填报员|审核员|管理员|查看 (--institution I | --county C | --city C) | list [--county C] | disable|enable|reset --phone M', load: () => import('./users.ts') },
+  approve: { summary: 'review (审核) a return: --institution I --template T --period P --by USER [--return REASON]', load: () => import('./approve.ts') },
+  close: { summary: 'close a month (关账): --county C --period P --by USER', load: () => import('./close.ts') },
+  audit: { summary: 'the audit trail (操作记录): --county C [--from P] [--to P] [--json]', load: () => import('./audit.ts') },
   serve: { summary: 'local S3/DynamoDB/SNS/SQS + upload trigger + portal, no AWS account: [--data-dir .hmis] [--s3-port 4569] [--dynamodb-port 4567] [--sns-port 4575] [--sqs-port 4576] [--portal-port 8080] [--clock ISO]', load: () => import('./serve.ts') },
 };
 

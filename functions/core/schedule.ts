@@ -3,7 +3,8 @@
  * (functions/handlers/consolidate.ts) and the local scheduler (`hmis serve`) run the same code.
  *
  *   nightly          every night: consolidate each county's periods in window (today's picture): the
- *                    reporting month, and the quarter and year it reports on while their returns are due
+ *                    reporting month, and the quarter and year it reports on while their returns are due;
+ *                    and export yesterday's audit trail (操作记录) as JSON lines to the reports bucket
  *   after-deadline   working days, morning: for each county and period in window whose deadline has
  *                    passed (within DIGEST_MONTHS), consolidate it and send the deadline digest if
  *                    anything is outstanding
@@ -13,6 +14,7 @@
  *   reconcile        nightly, and working-day mornings before the after-deadline run: every object
  *                    under uploads/ of the last RECONCILE_MONTHS against the table (core/reconcile.ts);
  *                    on demand for one county or period
+ *   audit-export     on demand: one Beijing day's audit trail again (the nightly run writes yesterday's)
  *
  * Every task may carry `scheduledTime`: the time the run stands for. EventBridge Scheduler fills it
  * with <aws.scheduler.scheduled-time>, so a late or repeated delivery computes the same reporting
@@ -34,7 +36,8 @@ import { deadlineOf, dueWith, isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, sha
 import { PERIOD_PATTERN } from './layout.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
-import type { Alerter } from '../ports/index.ts';
+import type { Alerter, AuditLog } from '../ports/index.ts';
+import { beijingDay, exportAuditDay } from './audit.ts';
 import { reconcile, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
 import type { Definitions } from './definitions/definitions.ts';
 import { lakeYears, writeLake, type LakeWritten } from './lake/index.ts';
@@ -62,6 +65,7 @@ export const ScheduledTask = z.discriminatedUnion('task', [
     .strict()
     .refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' }),
   z.object({ task: z.literal('digest'), county: countyCode, period: anyPeriod, scheduledTime }).strict(),
+  z.object({ task: z.literal('audit-export'), day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD'), scheduledTime }).strict(),
   z.object({ task: z.literal('lake'), county: countyCode, year: z.number().int().min(2000).max(2100), scheduledTime }).strict(),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
@@ -72,6 +76,8 @@ export interface ScheduleDeps extends PublishDeps {
   portalBaseUrl?: string;
   /** the counties served; default every county in the definitions */
   counties?: readonly string[];
+  /** the audit trail, exported nightly */
+  audit?: AuditLog;
   /** what reconciliation needs besides the store (absent: the reconcile task fails) */
   reconcile?: Omit<ReconcileDeps, 'store' | 'counties'>;
 }
@@ -92,6 +98,8 @@ export interface TaskOutcome {
   task: ScheduledTask['task'];
   published: Array<Pick<Published, 'key' | 'latestKey' | 'fileName'> & { code: string; period: string }>;
   digests: DigestOutcome[];
+  /** audit trail files written (a scope without events that day has none) */
+  audit: Array<{ scope: string; key: string; events: number }>;
   lake: Array<Pick<LakeWritten, 'key' | 'county' | 'year' | 'returns' | 'rows'>>;
   reconciled?: ReconcileReport;
 }
@@ -154,7 +162,15 @@ export async function periodsInWindow(definitions: ScheduleDeps['definitions'], 
 export const runTime = (task: ScheduledTask, clock: Date): Date => (task.scheduledTime ? new Date(task.scheduledTime) : clock);
 
 export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { task: task.task, published: [], digests: [], lake: [] };
+  const outcome: TaskOutcome = { task: task.task, published: [], digests: [], audit: [], lake: [] };
+  /** every county served, their cities (viewers' events), and '-' (sign-ins nobody could be placed for) */
+  const exportAudit = async (day: string) => {
+    if (!deps.audit) return;
+    const defs = await deps.definitions.latest();
+    const counties = servedCounties(defs, deps.counties);
+    const scopes = [...new Set([...counties, ...counties.map((c) => defs.county(c)!.city.code), '-'])];
+    outcome.audit.push(...(await exportAuditDay({ audit: deps.audit, objects: deps.objects, reportsBucket: deps.reportsBucket }, scopes, day)));
+  };
   const lake = async (county: string, year: number) => {
     const w = await writeLake(deps, county, year);
     outcome.lake.push({ key: w.key, county, year, returns: w.returns, rows: w.rows });
@@ -187,6 +203,7 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
         for (const period of periods) await publish('county', county, period);
         for (const year of lakeYears(periods)) await lake(county, year);
       }
+      await exportAudit(beijingDay(new Date(now.getTime() - 86_400_000)));
       break;
     }
     case 'after-deadline': {
@@ -208,6 +225,9 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
       break;
     case 'digest':
       await digest(task.county, task.period, false);
+      break;
+    case 'audit-export':
+      await exportAudit(task.day);
       break;
     case 'lake':
       await lake(task.county, task.year);

@@ -34,6 +34,8 @@ import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
 export const CONSOLIDATE_WRITES = 'consolidated/';
+/** the nightly audit trail export (functions/core/audit.ts auditExportKey) */
+export const AUDIT_EXPORTS = 'audit/';
 export const LAKE_WRITES = LAKE_PREFIX;
 export const CONSOLIDATE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
@@ -85,6 +87,7 @@ export class Consolidate extends Construct {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TASK_KEY_PREFIX}*`] },
     });
     f.allow('WriteConsolidated', ['s3:PutObject'], [storage.reports.arnForObjects(`${CONSOLIDATE_WRITES}*`)], 'Consolidated workbooks, one key per county (or city, province) and period, under consolidated/ only.');
+    f.allow('ExportAudit', ['s3:PutObject'], [storage.reports.arnForObjects(`${AUDIT_EXPORTS}*`)], "One JSON lines file per scope and Beijing day under audit/ (the audit trail's daily export).");
     f.allow('WriteLake', ['s3:PutObject'], [storage.reports.arnForObjects(`${LAKE_WRITES}*`)], 'The lake: one Parquet object per county and year, under lake/ only.');
     f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn]);
     f.allow('ListUploads', ['s3:ListBucket', 's3:ListBucketVersions'], [storage.uploadsBucketArn], undefined, { StringLike: { 's3:prefix': [`${UPLOAD_PREFIX}*`] } });

@@ -389,7 +389,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('consolidate: reads the table, writes only its TASK# markers there and consolidated and lake keys in S3, publishes the digest (not to ops)', () => {
+  it('consolidate: reads the table, writes only its TASK# markers there, consolidated and lake keys and the audit export in S3, publishes the digest (not to ops)', () => {
     const f = stack.consolidate.function;
     const statements = roleStatements(logicalId(f.role));
     const grants = statements.map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
@@ -400,6 +400,7 @@ describe('least privilege', () => {
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
       { actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], resources: [`<${logicalId(stack.storage.table)}>`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
+      { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/audit/*`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/lake/*`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
       { actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: ['arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>'] },
@@ -533,7 +534,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('outputs name what an operator needs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
-    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestQueue', 'IngestDeadLetterQueue', 'IngestDeadLetterQueueArn', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'PortalSecretArn', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
+    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestQueue', 'IngestDeadLetterQueue', 'IngestDeadLetterQueueArn', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'UserPoolId', 'UserPoolClientId', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
       expect(outputs).toContain(name);
     }
     expect(outputs.filter((o) => o.startsWith('CommissionPolicy')).sort()).toEqual(['CommissionPolicy150425', 'CommissionPolicy150525']);

@@ -535,9 +535,15 @@ describe('the sample data itself', () => {
     expect(String(elderly['达标情况'])).toMatch(/^(达到序时进度|落后序时进度（\d+\.\d\d 个百分点）)$/);
   });
 
-  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals', async () => {
+  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals once the county approved its returns', async () => {
     const county = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
+    // the city reads approved returns only: before the county's review, nothing
+    const before = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
+    expect(before.summary.flatMap((s) => s.rows).every((x) => x.current.covered === 0)).toBe(true);
+    const reviews = [...store.currents.values()].map((c) => [c, c.review] as const);
+    for (const [c] of reviews) c.review = { state: 'approved' };
     const city = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
+    for (const [c, review] of reviews) c.review = review;
     const pick = (r: typeof county) => r.summary.flatMap((s) => s.rows).map((x) => [x.code, x.current.value, x.ytd.value, x.previous.value, x.lastYear.value]);
     expect(pick(city)).toEqual(pick(county));
     expect(city.details[0]!.rows.map((x) => x.code)).toEqual([COUNTY]);
@@ -726,7 +732,7 @@ describe('what the commission looks at: the 趋势 sheet with native charts, the
       expect(rows).toEqual([{ total: read.details['基层月报明细']!['合计']!['JC28'], institutions: 20 }]);
       const all = plainRows((await db.connection.runAndReadAll(`select * from values where institution = '150525-101' and period = '2025-03' and element = 'JC28'`)).getRowObjectsJS() as Record<string, unknown>[]);
       expect(all).toHaveLength(1);
-      expect(all[0]).toMatchObject({ county: '150525', city: '1505', year: 2025, institution: '150525-101', institution_type: 'township_hc', template: 'T-JC', template_version: 1, period: '2025-03', period_type: 'month', element: 'JC28', unit: '人次', review_state: null });
+      expect(all[0]).toMatchObject({ county: '150525', city: '1505', year: 2025, institution: '150525-101', institution_type: 'township_hc', template: 'T-JC', template_version: 1, period: '2025-03', period_type: 'month', element: 'JC28', unit: '人次', review_state: 'pending' }); // uploaded, not yet reviewed (审核)
     } finally {
       db.close();
     }

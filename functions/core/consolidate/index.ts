@@ -34,9 +34,10 @@ export async function buildConsolidatedWorkbook(
   target: { level: 'county' | 'city'; code: string },
   period: string,
   now: Date,
+  options: { approvedOnly?: boolean } = {},
 ): Promise<ConsolidatedWorkbook> {
   const defs = await definitions.at(period);
-  const input = target.level === 'city' ? await loadCityConsolidationInput(store, defs, target.code, period, now) : await loadConsolidationInput(store, defs, target.code, period, now);
+  const input = target.level === 'city' ? await loadCityConsolidationInput(store, defs, target.code, period, now) : await loadConsolidationInput(store, defs, target.code, period, now, options);
   const t0 = performance.now();
   const result = consolidate(input);
   const trends = await consolidationTrends(store, definitions, input, result);

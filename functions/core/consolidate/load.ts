@@ -11,10 +11,13 @@ import type { PeriodEntry, SubmissionStore } from '../../ports/index.ts';
 import { lastMonthOf, PeriodError, parsePeriod, periodsWithin, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodKind, type PeriodSpec } from './period.ts';
 import { shiftPeriod } from '../validate/history.ts';
 import type { ConsolidationInput, CountyUnit } from './types.ts';
+import { isApproved } from '../review.ts';
 
 export interface LoadOptions {
   /** parallel listPeriod calls; default 4 */
   concurrency?: number;
+  /** figures from approved returns only (审核); the city level always is */
+  approvedOnly?: boolean;
 }
 
 /** County level: `county` is a county code (150525); `defs` are those in force for the period. */
@@ -28,7 +31,8 @@ export async function loadConsolidationInput(store: SubmissionStore, defs: Defin
 export async function loadCityConsolidationInput(store: SubmissionStore, defs: Definitions, city: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
   const counties = defs.countiesOf(city);
   if (!counties.length) throw new PeriodError(`市级代码 ${city} 下没有旗县`);
-  return load(store, defs, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, options);
+  // a city reads its counties' approved data only
+  return load(store, defs, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, { ...options, approvedOnly: true });
 }
 
 /**
@@ -98,7 +102,7 @@ async function load(
     const wanted = new Map<string, { institution: string; template: string; period: string; versionId: string }>();
     for (const m of months) {
       for (const e of entries.get(m)!) {
-        if (!ledgerIds.has(e.template) || !e.current) continue;
+        if (!ledgerIds.has(e.template) || !e.current || (options.approvedOnly && !isApproved(e.current))) continue;
         wanted.set(`${e.institution}|${e.template}`, { institution: e.institution, template: e.template, period: m, versionId: e.current.versionId });
       }
     }
@@ -123,6 +127,7 @@ async function load(
     entries,
     ledgerRows,
     generatedAt: now,
+    ...(options.approvedOnly ? { approvedOnly: true } : {}),
     stats: {
       periodReads: jobs.length,
       entries: [...entries.values()].reduce((n, l) => n + l.length, 0),

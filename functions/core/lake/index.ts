@@ -20,6 +20,7 @@ import { monthId } from '../consolidate/period.ts';
 import { periodKind } from '../layout.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { DefinitionsPort } from '../definitions/source.ts';
+import { reviewOf } from '../review.ts';
 
 export const LAKE_PREFIX = 'lake/';
 export const LAKE_FILE = 'values.parquet';
@@ -42,7 +43,7 @@ export const LAKE_COLUMNS = [
   { name: 'element_name', type: 'STRING', comment: '数据项名称' },
   { name: 'value', type: 'DOUBLE', comment: '上报数值 (累计数为截至当期的累计值)' },
   { name: 'unit', type: 'STRING', comment: '单位' },
-  { name: 'review_state', type: 'STRING', comment: 'pending | approved | returned; null: not reviewed by the system' },
+  { name: 'review_state', type: 'STRING', comment: 'pending | approved | returned (审核; a return accepted before review existed counts as approved)' },
   { name: 'version_id', type: 'STRING', comment: '上报版本 (reports/…/<version_id>.json)' },
 ] as const satisfies ReadonlyArray<{ name: string; type: ColumnType; comment: string }>;
 
@@ -62,12 +63,6 @@ export function periodsOfYear(year: number): string[] {
 }
 
 /** The review state a current return carries, when the store records one (review, issue 12). */
-export function reviewStateOf(current: CurrentSubmission): 'pending' | 'approved' | 'returned' | null {
-  const raw = (current as unknown as { review?: unknown }).review;
-  const state = raw && typeof raw === 'object' ? (raw as { state?: unknown }).state : raw;
-  return state === 'pending' || state === 'approved' || state === 'returned' ? state : null;
-}
-
 /** The tidy rows of one current accepted return: one per value present, in template order. */
 export function lakeRowsOf(defs: Definitions, current: CurrentSubmission): LakeRow[] {
   const s = current.submission;
@@ -97,7 +92,7 @@ export function lakeRowsOf(defs: Definitions, current: CurrentSubmission): LakeR
       element_name: el?.name ?? null,
       value,
       unit: el?.unit ?? null,
-      review_state: reviewStateOf(current),
+      review_state: reviewOf(current),
       version_id: current.versionId,
     });
   }

@@ -253,7 +253,7 @@ class Writer {
     };
     const h = s.row([['工作表', HEADER], ['内容', HEADER], ...blank(4, HEADER)]);
     s.merge(h, 2, h, 6);
-    sheetsRow(SHEET.status, `每个机构应报的每张报表：状态（已通过／有警告／未通过／未上报）、上传时间、是否逾期、上传次数、错误和警告数；表末为应报、实报、上报率、及时率。`);
+    sheetsRow(SHEET.status, `每个机构应报的每张报表：状态（已通过／有警告／未通过／未上报）、审核（已审核／待审核／退回）、上传时间、是否逾期、上传次数、错误和警告数；表末为应报、实报、上报率、及时率。`);
     sheetsRow(SHEET.summary, `每个数据项和计算指标一行：${r.labels.current}、本年累计、${r.labels.previous}及${r.labels.mom}、去年同期及${r.labels.yoy}、年度目标、序时方式、序时目标、考核值、差距、达标情况和目标来源，备注列注明缺报机构和可比口径。`);
     if (this.trends.length) sheetsRow(SHEET.trend, `月报重点指标（有${r.spec.year}年目标的计算指标）近 ${this.trends[0]!.periods.length} 个月的合计、年度目标和序时目标，每个指标一张折线图；各月数值即该月汇总表明细表的“合计”。季报、年报指标见指标汇总。`);
     for (const d of r.details) sheetsRow(detailSheetName(d.template.sheetName), `${d.template.title}：${r.level === 'city' ? '各旗县' : '各机构'}一行，数据项和计算指标一列，末行为合计。`);
@@ -261,7 +261,11 @@ class Writer {
     sheetsRow(SHEET.issues, '本期未解决的错误（最近一次上传未通过）和已接收报表的警告。');
     s.row([]);
 
+    const o = r.status.overall;
     const notes = [
+      r.approvedOnly
+        ? `审核：本表合计只含县级审核员已审核的报表（实报 ${o.submitted} 份中已审核 ${o.approved} 份）；未审核的报表在备注列中注明“未审核”，不计入合计。`
+        : `审核：本表合计含已通过校验的全部报表，其中已审核 ${o.approved} 份、未审核（待审核或退回）${o.unreviewed} 份；各报表的审核状态见“${SHEET.status}”的“审核”列。`,
       '缺报不按零计：未上报或未通过校验的报表不计入合计。“实报”“应报”两列为合计所含机构数和应报机构数，备注列写明缺报机构及原因（未上报、未通过、未填）；合计不完整的单元格以浅黄色底标出。',
       `口径：本月数（flow）各月相加；累计数（ytd）为自1月1日起的累计，“本年累计”取最近一月的累计数，“${r.labels.current}”为期内新增（期末累计数减期前一月累计数，1月为其本身）；期末数（stock）取期末月份。明细表按各机构上报的原值列示，累计数即截至期末的累计值。`,
       '率类指标一律由分子、分母的合计重新计算（Σ分子 ÷ Σ分母），不对各机构的率求平均，也不采用填报的率；只计入分子、分母均已上报的机构。',
@@ -310,6 +314,7 @@ class Writer {
       ['报表', 24],
       ...(this.multi ? ([['统计期', 14]] as Array<[string, number]>) : []),
       ['状态', 9],
+      ['审核', 9],
       ['上报时间', 17],
       ['是否逾期', 10],
       ['上传次数', 9],
@@ -322,7 +327,7 @@ class Writer {
     const s = this.sheet(SHEET.status, widths, { ySplit: 3, xSplit: this.city ? 3 : 2, titleRows: '3:3', filter: { row: 3, to: cols.length } });
     s.titles(
       `${r.area.name}${r.spec.label}报表上报情况`,
-      `应报 ${o.owed} 份，实报 ${o.submitted} 份，未通过 ${o.rejected} 份，未上报 ${o.missing} 份；上报率 ${pct(o.rate)}，及时率 ${pct(o.timely)}（截止时间：${deadlineText(r)}）。`,
+      `应报 ${o.owed} 份，实报 ${o.submitted} 份（已审核 ${o.approved} 份，未审核 ${o.unreviewed} 份），未通过 ${o.rejected} 份，未上报 ${o.missing} 份；上报率 ${pct(o.rate)}，及时率 ${pct(o.timely)}（截止时间：${deadlineText(r)}）。`,
       cols.length,
       sum(widths),
     );
@@ -342,6 +347,7 @@ class Writer {
           [x.templateTitle, TEXT],
           ...(this.multi ? ([[periodLabel(x.period), CENTER]] as Cell[]) : []),
           [x.status, statusStyle],
+          [x.review, x.review === '退回' ? { h: 'center', color: COLOR.missedFont, bold: true } : CENTER],
           [x.uploadedAt ? shanghaiTime(x.uploadedAt) : '', CENTER],
           [x.timeliness, lateStyle],
           [x.versions, num(FMT.count)],
