@@ -6,7 +6,7 @@
  * alerts the institution. Exits 0 when done, 1 when there is nothing to review, 2 on a usage error.
  */
 import { PERIOD_PATTERN } from '../core/layout.ts';
-import { decide, REVIEW_LABELS, ReviewError } from '../core/review.ts';
+import { decide, REVIEW_LABELS } from '../core/review.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 import { personOf } from './users.ts';
@@ -33,12 +33,6 @@ export async function run(argv: string[]): Promise<number> {
     );
     console.log(`${institution} ${template} ${period}${outcome.held ? ' 补报' : ''}：${REVIEW_LABELS[outcome.state]}${outcome.held && outcome.state === 'approved' ? '（已替换原报表）' : ''}（版本 ${outcome.versionId}）`);
     return 0;
-  } catch (err) {
-    if (err instanceof ReviewError) {
-      console.error(`hmis approve: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await local.close();
   }

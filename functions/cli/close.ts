@@ -4,7 +4,7 @@
  * current return only once a reviewer approves it.
  */
 import { PERIOD_PATTERN } from '../core/layout.ts';
-import { closeMonth, ReviewError } from '../core/review.ts';
+import { closeMonth } from '../core/review.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 
@@ -20,12 +20,6 @@ export async function run(argv: string[]): Promise<number> {
     await closeMonth({ store: local.store, audit: local.deps.audit, definitions: local.deps.definitions, reportsBucket: local.deps.reportsBucket }, { county, period, by: { username: `cli:${by}`, name: by, ip: null } }, new Date());
     console.log(`${county} ${period} 已关账 closed`);
     return 0;
-  } catch (err) {
-    if (err instanceof ReviewError) {
-      console.error(`hmis close: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await local.close();
   }

@@ -14,7 +14,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { isPeriodId, PeriodError } from '../core/consolidate/period.ts';
+import { isPeriodId } from '../core/consolidate/period.ts';
 import { runTask } from '../core/schedule.ts';
 import { buildConsolidatedWorkbook } from '../core/consolidate/index.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
@@ -59,12 +59,6 @@ export async function run(argv: string[]): Promise<number> {
   S3:          s3://${bucket}/${published.key}
   最新 latest: s3://${bucket}/${published.latestKey}`);
     return 0;
-  } catch (err) {
-    if (err instanceof PeriodError) {
-      console.error(`hmis consolidate: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await local.close();
   }

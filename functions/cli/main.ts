@@ -3,6 +3,8 @@
  * Each command lives in its own module and exports `run(args): Promise<exit code>`.
  */
 import { UsageError } from './args.ts';
+import { PeriodError } from '../core/consolidate/period.ts';
+import { ReviewError } from '../core/review.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
   registry: { summary: 'print the registry of institutions (--county C) [--json]', load: () => import('./registry.ts') },
@@ -45,6 +47,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       console.error(`hmis ${name}: ${err.message}`);
       return 2;
+    }
+    // the core refused (a period out of range, a review not possible): said, exit 1
+    if (err instanceof PeriodError || err instanceof ReviewError) {
+      console.error(`hmis ${name}: ${err.message}`);
+      return 1;
     }
     throw err;
   }

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { consolidate } from '../core/consolidate/compute.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { isPeriodId, PeriodError } from '../core/consolidate/period.ts';
+import { isPeriodId } from '../core/consolidate/period.ts';
 import { buildDraft } from '../core/draft/index.ts';
 import { renderDraftDocx } from '../core/draft/docx.ts';
 import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
@@ -28,12 +28,6 @@ export async function run(argv: string[]): Promise<number> {
     await writeFile(out, await renderDraftDocx(draft));
     console.log(`${shown(out)}\n${draft.title}：${draft.sections.map((s) => `${s.name} ${s.paragraphs.length} 段`).join('，')}；附表 ${draft.appendix.rows.length} 项`);
     return 0;
-  } catch (err) {
-    if (err instanceof PeriodError) {
-      console.error(`hmis report: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await local.close();
   }

@@ -8,7 +8,7 @@
  * (points, and for a county the ranking of its institutions in the last period).
  */
 import { listNames } from '../core/consolidate/compute.ts';
-import { isPeriodId, PeriodError } from '../core/consolidate/period.ts';
+import { isPeriodId } from '../core/consolidate/period.ts';
 import { periodLabel } from '../core/layout.ts';
 import { MAX_TREND_MONTHS, trend, type TrendSeries } from '../core/trend/index.ts';
 import { formatValue } from '../core/draft/format.ts';
@@ -31,12 +31,6 @@ export async function run(argv: string[]): Promise<number> {
     const [series] = await trend(local.store, local.deps.definitions, { county, codes: [code], months, ...(to ? { to } : {}), ...(institution ? { institution } : {}) }, new Date());
     console.log(args.flags.json ? JSON.stringify(series, null, 2) : renderTrend(series!));
     return 0;
-  } catch (err) {
-    if (err instanceof PeriodError) {
-      console.error(`hmis trend: ${err.message}`);
-      return 1;
-    }
-    throw err;
   } finally {
     await local.close();
   }
