@@ -267,6 +267,7 @@ async function baseline(input: ConsolidationInput): Promise<{ cells: number; byt
   const def = input.templates[0] as IndicatorTemplate;
   const institutions = input.counties.flatMap((c) => c.institutions);
   const byInst = new Map(entries.filter((e) => e.template === def.id).map((e) => [e.institution, e]));
+  const columns = input.values!.columns(def.id, def.elements.map((el) => el.code))!;
 
   const readme = wb.addWorksheet('说明');
   for (let i = 0; i < 40; i++) add(readme, [`说明第${i}行`, i, i * 2, i * 3, '文字', '文字']);
@@ -285,7 +286,7 @@ async function baseline(input: ConsolidationInput): Promise<{ cells: number; byt
   const detail = wb.addWorksheet(`${def.sheetName}明细`);
   for (const inst of institutions) {
     const accepted = byInst.get(inst.code)?.current;
-    const v = accepted ? input.values!.row(month, def.id, inst.code) : null;
+    const v = accepted ? input.values!.row(month, inst.code, columns) : null;
     add(detail, [inst.code, inst.name, inst.typeName, accepted ? '已通过' : '未上报', ...def.elements.map((_, j) => (v && !Number.isNaN(v[j]!) ? v[j]! : null)), ...def.indicators.map(() => 55.5), '']);
   }
   detail.commit();

@@ -64,6 +64,24 @@ export const ROWS: Row[] = [
     met: (f) => (need(f, 'provincePeakRssMb') ? f('provincePeakRssMb')! < 512 : null),
   },
   { what: 'reconcile 15,000 upload versions (100 counties, one month) with the table, local stack, 16 prefixes at once', goal: 'reported', measured: (f) => (need(f, 'reconcileMs15k') ? ms(f('reconcileMs15k')!) : null) },
+  {
+    what: 'a county trend: 36 months of an indicator from the store in one call (dynalite, 21 institutions)',
+    goal: '< 300 ms',
+    measured: (f) => (need(f, 'trendCountyMs') ? ms(f('trendCountyMs')!) : null),
+    met: (f) => (need(f, 'trendCountyMs') ? f('trendCountyMs')! < 300 : null),
+  },
+  {
+    what: 'lake write per return: a county\'s year rewritten from the store to Parquet on S3, divided by its returns',
+    goal: '< 50 ms',
+    measured: (f) => (need(f, 'lakePerReturnMs', 'lakeCountyYearMs', 'lakeReturns') ? `${ms(f('lakePerReturnMs')!)} (${ms(f('lakeCountyYearMs')!)} for ${f('lakeReturns')} returns)` : null),
+    met: (f) => (need(f, 'lakePerReturnMs') ? f('lakePerReturnMs')! < 50 : null),
+  },
+  {
+    what: 'DuckDB over 3 years of a 3,000-institution province (`values` view opened, one aggregate query)',
+    goal: '< 2 s',
+    measured: (f) => (need(f, 'lakeProvinceQueryMs', 'lakeProvinceRowsM') ? `${ms(f('lakeProvinceQueryMs')!)} (${f('lakeProvinceRowsM')} M rows, 300 files)` : null),
+    met: (f) => (need(f, 'lakeProvinceQueryMs') ? f('lakeProvinceQueryMs')! < 2000 : null),
+  },
 ];
 
 export function benchTable(results: BenchResults): string {

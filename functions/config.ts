@@ -24,6 +24,10 @@ export const ENV = {
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   portalBaseUrl: 'PORTAL_BASE_URL',
   counties: 'COUNTIES',
+  userPoolId: 'USER_POOL_ID',
+  userPoolClientId: 'USER_POOL_CLIENT_ID',
+  /** the user pool's JWKS when it is not Cognito's own address (the local stand-in) */
+  userPoolJwksUrl: 'USER_POOL_JWKS_URL',
   /** the ingest queue: reconciliation sends there what the event path lost */
   uploadQueueUrl: 'UPLOAD_QUEUE_URL',
 } as const;
@@ -36,6 +40,7 @@ export const AWS_ENV = {
   endpointS3: 'AWS_ENDPOINT_URL_S3',
   endpointDynamoDb: 'AWS_ENDPOINT_URL_DYNAMODB',
   endpointSns: 'AWS_ENDPOINT_URL_SNS',
+  endpointCognito: 'AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER',
   endpointSqs: 'AWS_ENDPOINT_URL_SQS',
   requestChecksumCalculation: 'AWS_REQUEST_CHECKSUM_CALCULATION',
   responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
@@ -62,6 +67,8 @@ export interface Config {
   portalBaseUrl?: string;
   /** the counties this deployment serves (scheduled consolidation and digests); absent: every county in the registry */
   counties?: string[];
+  /** the user pool the portal signs people in with (portal function only) */
+  userPool?: { userPoolId: string; clientId: string; jwksUrl?: string };
   /** the ingest queue's URL (the scheduled function's reconciliation sends to it) */
   uploadQueueUrl?: string;
   /** AWS_REGION as the SDK will see it (informational) */
@@ -105,6 +112,9 @@ const schema = z.object({
       z.transform((s) => s.split(',')),
     ),
   ),
+  [ENV.userPoolId]: optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/, 'not a Cognito user pool id'))),
+  [ENV.userPoolClientId]: optional(z.string().check(z.regex(/^[0-9A-Za-z]{1,128}$/, 'not a user pool client id'))),
+  [ENV.userPoolJwksUrl]: optional(url),
   [ENV.uploadQueueUrl]: optional(url),
   [AWS_ENV.region]: optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region'))),
   [AWS_ENV.endpointS3]: optional(url),
@@ -138,6 +148,8 @@ export function loadConfig(env: Env): Config {
   if (e[ENV.opsTopicArn]) config.opsTopicArn = e[ENV.opsTopicArn];
   if (e[ENV.portalBaseUrl]) config.portalBaseUrl = e[ENV.portalBaseUrl];
   if (e[ENV.counties]) config.counties = e[ENV.counties];
+  const [poolId, clientId, jwksUrl] = [e[ENV.userPoolId], e[ENV.userPoolClientId], e[ENV.userPoolJwksUrl]];
+  if (poolId && clientId) config.userPool = { userPoolId: poolId, clientId, ...(jwksUrl ? { jwksUrl } : {}) };
   if (e[ENV.uploadQueueUrl]) config.uploadQueueUrl = e[ENV.uploadQueueUrl];
   if (e[AWS_ENV.region]) config.region = e[AWS_ENV.region];
   if (e[AWS_ENV.endpointS3]) config.endpoints.s3 = e[AWS_ENV.endpointS3];

@@ -7,7 +7,7 @@
  *   failures ──▶ dead-letter queues ──▶ alarms ──▶ ops topic
  *   browser ──▶ CloudFront ──▶ page (private bucket) and /api/* ──▶ HTTP API ──▶ portal-api ──▶ table, buckets
  *
- * Data buckets, table, queues, the functions' log groups and the portal secret are RETAINed: deleting
+ * Data buckets, table, queues, the functions' log groups and the user pool are RETAINed: deleting
  * the stack loses no data (the portal's page bucket, only files of this repository, is deleted).
  * The handlers' environment uses the names in functions/config.ts, so AWS and the local stack agree.
  * The portal's web ACL is in a second stack, `<name>-edge`, in us-east-1 (infra/edge.ts): hmisApp()
@@ -22,6 +22,8 @@ import { EDGE_REGION, EdgeStack, WEB_ACL_OUTPUT } from './edge.ts';
 import { Consolidate } from './constructs/consolidate.ts';
 import { DefinitionsSeed, readDefinitions, writeDefinitions } from './constructs/definitions.ts';
 import { Ingest } from './constructs/ingest.ts';
+import { People } from './constructs/people.ts';
+import { Lake } from './constructs/lake.ts';
 import { Portal } from './constructs/portal.ts';
 import { Storage } from './constructs/storage.ts';
 import { Topics } from './constructs/topics.ts';
@@ -65,7 +67,9 @@ export class HmisStack extends Stack {
   readonly consolidate: Consolidate;
   readonly access: UploadAccess;
   readonly portal: Portal;
+  readonly people: People;
   readonly definitions: DefinitionsSeed;
+  readonly lake: Lake;
 
   constructor(scope: Construct, id: string, props: HmisStackProps) {
     super(scope, id, props);
@@ -76,12 +80,15 @@ export class HmisStack extends Stack {
 
     this.storage = new Storage(this, 'Storage', { stage: cfg.stage, uploadsNoncurrentVersionDays: cfg.uploadsNoncurrentVersionDays });
     this.topics = new Topics(this, 'Topics', { stage: cfg.stage, alerts: cfg.alerts, ops: cfg.ops });
+    this.people = new People(this, 'People', { stage: cfg.stage });
     // before ingest and consolidate: their alerts link to the portal. The portal depends on neither
     // function nor on the uploads bucket resource (whose CORS rule names the distribution): no cycle.
     this.portal = new Portal(this, 'Portal', {
       stage: cfg.stage,
       storage: this.storage,
       ops: this.topics.ops,
+      alerts: this.topics.alerts,
+      people: this.people,
       maxUploadBytes: cfg.maxUploadBytes,
       logRetentionDays: cfg.logRetentionDays,
       portalBaseUrl: cfg.portalBaseUrl,
@@ -117,6 +124,8 @@ export class HmisStack extends Stack {
     this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays, entry: props.entries?.seed });
     for (const f of [this.ingest.function, this.consolidate.function, this.portal.function]) readDefinitions(f, this.storage);
     writeDefinitions(this.portal.function, this.storage);
+    // SQL over every value: a Glue table and an Athena workgroup over lake/ (written by consolidate)
+    this.lake = new Lake(this, 'Lake', { stage: cfg.stage, storage: this.storage, counties: cfg.counties });
     this.access = new UploadAccess(this, 'UploadAccess', {
       stage: cfg.stage,
       mode: cfg.institutionAccess,
@@ -140,13 +149,17 @@ export class HmisStack extends Stack {
     out('IngestDeadLetterQueueArn', this.ingest.deadLetterQueue.queueArn, 'aws sqs start-message-move-task --source-arn <this> (redrive to the ingest queue)');
     out('ConsolidateDeadLetterQueue', this.consolidate.function.deadLetterQueue.queueUrl, 'failed consolidation runs after retries');
     out('Counties', cfg.counties.join(','), 'counties served');
-    out('PortalUrl', this.portal.url, 'the portal (报表平台): sign in with an institution code and its access code');
+    out('PortalUrl', this.portal.url, 'the portal (报表平台): people sign in with their mobile number and password');
     out('PortalDistributionUrl', this.portal.distributionUrl, 'the CloudFront address of the portal (point a custom domain here)');
-    out('PortalSecretArn', this.portal.secret.secretArn, 'access codes derive from it: aws secretsmanager get-secret-value --secret-id <this> (docs/DEPLOY.md)');
+    out('UserPoolId', this.people.pool.userPoolId, 'the people: npx hmis users add … --user-pool-id <this> --table <TableName> --reports-bucket <ReportsBucket> (docs/DEPLOY.md)');
+    out('UserPoolClientId', this.people.client.userPoolClientId, "the portal's app client (USER_PASSWORD_AUTH)");
     out('PortalFunction', this.portal.function.fn.functionName, 'portal-api');
     out('PortalLogGroup', this.portal.function.logGroup.logGroupName, 'aws logs tail <this> --follow');
     out('PortalApiAccessLogGroup', this.portal.accessLogs.logGroupName, 'one JSON line per /api request');
     out('PortalApiDnsTarget', this.portal.apiDomain.regionalDomainName, `CNAME ${cfg.portalApi.domainName} to this (CloudFront reaches the API there)`);
+    out('LakeDatabase', this.lake.databaseName, `Glue database: SELECT … FROM "<this>"."values"`);
+    out('LakeWorkGroup', this.lake.workGroup.name, 'Athena workgroup for the lake (results under athena-results/)');
+    out('LakeQueryPolicy', this.lake.queryPolicy.managedPolicyArn, 'attach to the people who query the lake');
     for (const [code, policy] of this.access.commissionPolicies) out(`CommissionPolicy${code}`, policy.managedPolicyArn, `attach to the users of the ${code} commission`);
     if (this.access.byTagPolicy) out('UploadByTagPolicy', this.access.byTagPolicy.managedPolicyArn, 'attach to institution users tagged hmis-county and hmis-institution');
   }

@@ -25,6 +25,17 @@ export type ValueType = z.infer<typeof ValueType>;
 export const UNITS = ['人', '人次', '例', '例次', '份', '剂次', '家', '次', '台次', '组', '个', '张', '件', '%', '小时', '元', '床', '天', '项'] as const;
 export const Unit = z.enum(UNITS);
 
+/**
+ * 总结章节 and 总结句式: where a data element, an indicator or a ledger appears in the work summary's data
+ * draft (工作总结数据稿, functions/core/draft) and the sentence it is written in, placeholders filled from the
+ * period's consolidation: {JC06} 本期, {JC05.累计} 本年累计, {JC-I03.同比} 较上年同期的变化, {JC-I02.目标},
+ * {JC-I02.达标}, {期末}, {地区} … (docs/定义管理指南.md). The commission edits them with the definitions.
+ */
+const summaryPattern = {
+  section: z.optional(z.string().check(z.minLength(1), z.maxLength(20))),
+  sentence: z.optional(z.string().check(z.minLength(1), z.maxLength(500))),
+};
+
 export const DataElement = z.strictObject({
   code: elementCode,
   name: z.string().check(z.minLength(1)),
@@ -41,6 +52,7 @@ export const DataElement = z.strictObject({
   source: z._default(z.string(), ''),
   /** 说明: shown to whoever fills the cell */
   hint: z.optional(z.string()),
+  ...summaryPattern,
 });
 export type DataElement = z.infer<typeof DataElement>;
 
@@ -92,6 +104,7 @@ export const Indicator = z.strictObject({
   factor: z.union(INDICATOR_FACTORS.map((f) => z.literal(f)) as [z.ZodMiniLiteral<1>, z.ZodMiniLiteral<100>, ...z.ZodMiniLiteral<number>[]]),
   unit: z.enum(INDICATOR_UNITS),
   source: z._default(z.string(), ''),
+  ...summaryPattern,
 });
 export type Indicator = z.infer<typeof Indicator>;
 
@@ -144,6 +157,7 @@ export const LedgerTemplate = z.strictObject({
   /** rows the blank template prepares with validation; a filled ledger may hold up to maxRows. */
   preparedRows: z.number().check(z.int(), z.positive()),
   maxRows: z.number().check(z.int(), z.positive()),
+  ...summaryPattern,
 });
 
 export const TemplateDefinition = z.discriminatedUnion('kind', [IndicatorTemplate, LedgerTemplate]);

@@ -4,6 +4,7 @@
  *
  *   python3-openpyxl, python3-boto3   independent reader and client (/usr/bin/python3)
  *   libreoffice-calc-nogui            workbooks must open and convert in LibreOffice (soffice)
+ *   poppler-utils                     the PDF LibreOffice draws of the 趋势 sheet, read (pdftotext, pdftoppm)
  *   chromium, fonts-noto-cjk          the portal's end-to-end tests and their screenshots
  *
  * All there: exits 0 at once. Something missing: as root, `apt-get update` then `apt-get install`
@@ -39,7 +40,7 @@ const readable = can(constants.R_OK);
 const at = (root: string, path: string) => join(root, path);
 const pythonImports = (root: string, module: string) => spawnSync(at(root, '/usr/bin/python3'), ['-c', `import ${module}`], { stdio: 'ignore', timeout: 30_000 }).status === 0;
 
-/** Where the tests look: tests/integration/*.test.ts (PYTHON, SOFFICE) and tests/e2e/portal.test.ts (CHROMIUM). */
+/** Where the tests look: tests/integration/*.test.ts (PYTHON, SOFFICE, pdftotext and pdftoppm on PATH's /usr/bin) and tests/e2e/portal.test.ts (CHROMIUM). */
 export const DEPENDENCIES: readonly Dependency[] = [
   { pkg: 'python3-openpyxl', what: 'openpyxl for /usr/bin/python3', present: (root) => pythonImports(root, 'openpyxl') },
   { pkg: 'python3-boto3', what: 'boto3 for /usr/bin/python3', present: (root) => pythonImports(root, 'boto3') },
@@ -48,6 +49,7 @@ export const DEPENDENCIES: readonly Dependency[] = [
     what: 'LibreOffice (soffice)',
     present: (root) => ['/usr/bin/soffice', '/usr/local/bin/soffice', '/opt/libreoffice/program/soffice'].some((p) => executable(at(root, p))),
   },
+  { pkg: 'poppler-utils', what: 'pdftotext and pdftoppm', present: (root) => ['/usr/bin/pdftotext', '/usr/bin/pdftoppm'].every((p) => executable(at(root, p))) },
   { pkg: 'chromium', what: 'Chromium', present: (root, env) => executable(env.HMIS_CHROMIUM ?? at(root, '/usr/bin/chromium')) },
   { pkg: 'fonts-noto-cjk', what: 'CJK fonts (Noto Sans CJK)', present: (root) => readable(at(root, '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc')) },
 ];

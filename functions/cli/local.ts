@@ -4,6 +4,8 @@
  */
 import { makeClients, type Clients } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
+import { DynamoAuditLog } from '../adapters/dynamo/audit.ts';
+import type { AuditLog } from '../ports/index.ts';
 import { localDefinitionsStore } from '../adapters/local/definitions.ts';
 import type { StoredDefinitionsStore } from '../adapters/dynamo/definitions.ts';
 import { fixedDefinitions, StoredDefinitions, type DefinitionsPort } from '../core/definitions/source.ts';
@@ -49,12 +51,13 @@ export async function openLocal(dataDir = DEFAULT_DATA_DIR, log: (line: string) 
 }
 
 /** ScheduleDeps over the local stack's clients (what awsDeps() builds from the environment in AWS). */
-export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients, store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table)): ScheduleDeps & { definitions: StoredDefinitions } {
+export function localDeps(endpoints: RunningStack['endpoints'], clients: Clients, store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table)): ScheduleDeps & { definitions: StoredDefinitions; audit: AuditLog } {
   const objects = new S3ObjectStore(clients.s3);
   return {
     definitions: new StoredDefinitions(localDefinitionsStore(endpoints, clients)),
     objects,
     store,
+    audit: new DynamoAuditLog(clients.dynamodb, endpoints.table),
     alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
     reportsBucket: endpoints.buckets.reports,
     reconcile: { listing: objects, queue: new SqsUploadQueue(clients.sqs, endpoints.queues.uploads), uploadsBucket: endpoints.buckets.uploads },

@@ -250,14 +250,17 @@ ${Object.entries(stack.env)
 `;
 }
 
-/** Where the portal is and who can sign in (every access code is in <data-dir>/portal-users.txt). */
+/** Where the portal is and who signs in first (the administrators created for an empty user pool, in <data-dir>/portal-users.txt). */
 function portalBanner(portal: LocalPortal): string {
-  const shown = [...portal.users.filter((u) => u.role === 'commission'), ...portal.users.filter((u) => u.county === '150525' && u.role === 'institution').slice(0, 4)];
   const rel = relative(process.cwd(), portal.usersFile);
-  const dir = rel && !rel.startsWith('..') ? rel : portal.usersFile;
+  const file = rel && !rel.startsWith('..') ? rel : portal.usersFile;
+  const first = portal.users.length
+    ? `  首次登录 first sign-in (手机号 mobile / 临时密码 temporary password, 登录后须修改 change it at first sign-in):
+${portal.users.map((u) => `    ${u.username}  ${u.temporaryPassword}  管理员、审核员  ${u.countyName}`).join('\n')}
+  其他账号请在「用户管理」中创建 · add everyone else on the 用户管理 page, or: npx hmis users add … --data-dir …
+  (also in ${file})`
+    : `  账号 users: npx hmis users list --county 150525 --data-dir … (首次创建的管理员 first administrators: ${file})`;
   return `报表平台 portal: ${portal.url}/
-  演示账号 demo users (机构代码 code / 访问码 access code):
-${shown.map((u) => `    ${u.code}  ${u.accessCode}  ${u.role === 'commission' ? '卫健委 commission' : '机构 institution'}  ${u.countyName} ${u.name}`).join('\n')}
-  全部账号 all ${portal.users.length} users: ${dir}
+${first}
 `;
 }

@@ -1,6 +1,7 @@
 import type { Definitions } from '../core/definitions/definitions.ts';
 import { ANY_PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
-import type { PeriodEntry } from '../ports/index.ts';
+import type { PeriodEntry, ReviewState } from '../ports/index.ts';
+import { REVIEW_LABELS, reviewOf } from '../core/review.ts';
 import { shanghaiTime } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import type { Timeliness } from '../core/consolidate/types.ts';
@@ -22,6 +23,10 @@ export interface StatusRow {
   laterRejected: { uploadedAt: string; errors: number } | null;
   /** 按时 / 逾期 by the accepted version's upload time; 未到期, 逾期未改, 逾期未报 without one */
   timeliness: Timeliness;
+  /** 审核 of the accepted version (null without one) */
+  review: ReviewState | null;
+  /** a closed month's correction (补报) waiting for review */
+  correction: { uploadedAt: string; review: ReviewState } | null;
 }
 
 /** Who owes what for a month, a quarter or a year (the definitions in force for the period), what arrived and what was accepted (store), on time or not as of `now`. */
@@ -44,6 +49,8 @@ export function statusRows(defs: Definitions, countyCode: string, period: string
         warnings: shown?.warnings ?? 0,
         laterRejected: later ? { uploadedAt: later.uploadedAt, errors: later.errors } : null,
         timeliness: timelinessOf(e, defs.deadlineOf(county, template, period), now),
+        review: reviewOf(e?.current),
+        correction: e?.correction ? { uploadedAt: e.correction.uploadedAt, review: reviewOf(e.correction)! } : null,
       });
     }
   }
@@ -76,10 +83,11 @@ export function renderStatus(countyName: string, period: string, rows: readonly 
     `${countyName} ${periodLabel(period)}（${period}）上报情况：应报 ${rows.length}，已通过 ${ok}，未通过 ${rows.filter((r) => r.status === 'rejected').length}，未上报 ${rows.filter((r) => r.status === 'missing').length}；按时 ${onTime}，及时率 ${timely}`,
     '',
   ];
-  lines.push('机构代码     机构名称                 模板   状态     上报时间(北京)   时效     版本 错误 警告');
+  lines.push('机构代码     机构名称                 模板   状态     审核     上报时间(北京)   时效     版本 错误 警告');
   for (const r of rows) {
     const later = r.laterRejected ? `  （其后一次上报未通过，错误 ${r.laterRejected.errors}）` : '';
-    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${((r.uploadedAt && shanghaiTime(r.uploadedAt)) ?? '—').padEnd(16)} ${r.timeliness.padEnd(4, '　')} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}`);
+    const correction = r.correction ? `  （补报 ${shanghaiTime(r.correction.uploadedAt)}：${REVIEW_LABELS[r.correction.review]}）` : '';
+    lines.push(`${r.institution}  ${r.name.padEnd(12, '　')}  ${r.template}  ${STATUS[r.status]!.padEnd(4, '　')}  ${(r.review ? REVIEW_LABELS[r.review] : '—').padEnd(3, '　')}  ${((r.uploadedAt && shanghaiTime(r.uploadedAt)) ?? '—').padEnd(16)} ${r.timeliness.padEnd(4, '　')} ${String(r.versions).padStart(3)} ${String(r.errors).padStart(4)} ${String(r.warnings).padStart(4)}${later}${correction}`);
   }
   return lines.join('\n');
 }

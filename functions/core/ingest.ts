@@ -13,10 +13,11 @@ import type { IndicatorSubmission, Submission } from './normalize/submission.ts'
 import { XLSX_TYPE } from './render/deterministic.ts';
 import { makeIssue, statusOf, type Report } from './report.ts';
 import { HISTORY_PERIODS, shiftPeriod, type HistoryPoint } from './validate/history.ts';
-import { periodKind } from './layout.ts';
+import { periodKind, periodLabel } from './layout.ts';
 import { lastMonthOf } from './consolidate/period.ts';
 import { validateUpload } from './validate/index.ts';
-import type { Alerter, CurrentSubmission, ObjectStore, StoredVersion, SubmissionStore, SubmissionVersion, UploadEventRecord, VersionRef } from '../ports/index.ts';
+import type { Alerter, AuditLog, CurrentSubmission, ObjectStore, StoredVersion, SubmissionStore, SubmissionVersion, UploadEventRecord, VersionRef } from '../ports/index.ts';
+import { auditEvent } from './audit.ts';
 import type { Definitions } from './definitions/definitions.ts';
 import type { DefinitionsPort } from './definitions/source.ts';
 
@@ -36,6 +37,8 @@ export interface IngestDeps {
   objects: ObjectStore;
   store: SubmissionStore;
   alerter?: Alerter;
+  /** the audit trail: every upload, with who and from where */
+  audit?: AuditLog;
   reportsBucket: string;
   maxUploadBytes: number;
   /** the portal, for links in alerts (else the S3 location of the marked-up workbook) */
@@ -50,6 +53,9 @@ export const ALERT_LEASE_MS = 90_000;
 
 /** The metadata field an upload can carry to say who uploaded it (the portal's presigned POST sets it). */
 export const UPLOADER_METADATA = 'uploader';
+/** The person (portal username) and the address the portal signed the upload for: x-amz-meta-uploader-user, -uploader-ip. */
+export const UPLOADER_USER_METADATA = 'uploader-user';
+export const UPLOADER_IP_METADATA = 'uploader-ip';
 
 /**
  * An upload without uploader metadata came by the IAM path: a principal's own credentials (IAM
@@ -73,6 +79,8 @@ export type IngestOutcome =
       alerted: boolean;
       /** the version was stored already (a redelivery, reconciliation): finished, not validated again */
       resumed: boolean;
+      /** a closed month's accepted upload: held as a correction (补报) until a reviewer approves it */
+      held: boolean;
       report: Report;
     };
 
@@ -124,7 +132,7 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
   if (stored) return complete(stored, await storedReport(stored.version, deps), true, deps, defs, now);
 
   const reportKey = reportKeyOf(key, ref.versionId);
-  const { report, submission, bytes, uploader } = await validateObject(event, key, deps, defs, now);
+  const { report, submission, bytes, uploader, person } = await validateObject(event, key, deps, defs, now);
   // the marked-up workbook first: the version item, once written, points at it
   let feedbackKey: string | null = null;
   if (report.issues.some((i) => i.severity !== 'info')) {
@@ -154,6 +162,9 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
     firstIssues: report.issues.filter((i) => i.severity !== 'info').slice(0, 20),
     objectVersionId: event.objectVersionId ?? null,
     uploader,
+    // the person, when the portal signed the upload; else whoever `uploader` names
+    uploadedBy: person.user ?? uploader,
+    uploaderIp: person.ip,
   };
   await deps.objects.put(deps.reportsBucket, reportKey, JSON.stringify(report, null, 2), 'application/json; charset=utf-8');
   if (!(await deps.store.putVersion(version, submission))) {
@@ -166,13 +177,39 @@ export async function ingestUpload(event: UploadEvent, deps: IngestDeps): Promis
 
 async function complete({ version, submission }: StoredVersion, report: Report, resumed: boolean, deps: IngestDeps, defs: Definitions, now: Date): Promise<IngestOutcome> {
   let becameCurrent = false;
+  let held = false;
   if (submission && version.status !== 'rejected') {
-    const current: CurrentSubmission = { ...version, status: version.status, submission };
-    becameCurrent = await deps.store.makeCurrent(current);
+    const current: CurrentSubmission = { ...version, status: version.status, submission, review: { state: 'pending' } };
+    // a closed month keeps its returns: an accepted upload waits as a correction until it is approved
+    if (await deps.store.closure(version.county, version.period)) held = await deps.store.holdCorrection(current);
+    else becameCurrent = await deps.store.makeCurrent(current);
   }
   const alerted = await alertOnce(version, report, deps, defs, now);
+  await deps.audit?.append(uploadEvent(version, held, defs, now));
   await deps.store.recordAttempt(version);
-  return { kind: 'processed', versionId: version.versionId, status: version.status, becameCurrent, reportKey: version.reportKey, feedbackKey: version.feedbackKey ?? null, alerted, resumed, report };
+  return { kind: 'processed', versionId: version.versionId, status: version.status, becameCurrent, reportKey: version.reportKey, feedbackKey: version.feedbackKey ?? null, alerted, resumed, held, report };
+}
+
+const STATUS_WORDS = { accepted: '已通过', accepted_with_warnings: '有警告', rejected: '未通过' } as const;
+
+/** The upload's audit event, keyed by its version: a repeated delivery writes it once. */
+function uploadEvent(version: SubmissionVersion, held: boolean, defs: Definitions, now: Date) {
+  const name = defs.institution(version.institution)?.institution.name ?? version.institution;
+  const title = defs.template(version.template)?.title ?? version.template;
+  return auditEvent(
+    {
+      at: new Date(version.uploadedAt),
+      scope: version.county,
+      action: 'upload',
+      outcome: 'ok',
+      actor: { username: version.uploadedBy ?? version.uploader ?? 'unknown', name: null },
+      ip: version.uploaderIp ?? null,
+      subject: { institution: version.institution, template: version.template, period: version.period, versionId: version.versionId, key: version.objectKey },
+      detail: `${name} ${title} ${periodLabel(version.period)}：${STATUS_WORDS[version.status]}${version.errors ? `，错误 ${version.errors} 项` : ''}${version.warnings ? `，警告 ${version.warnings} 项` : ''}${held ? '（已关账：作为补报，待审核通过后替换原报表）' : ''}`,
+    },
+    now,
+    `upload-${version.versionId}`,
+  );
 }
 
 /** The report a stored version was given (written before the version item). */
@@ -246,6 +283,8 @@ interface Validated {
   bytes?: Uint8Array;
   /** who uploaded, when known */
   uploader: string | null;
+  /** the person and address the portal signed the upload for (x-amz-meta-uploader-user, -uploader-ip) */
+  person: { user: string | null; ip: string | null };
 }
 
 async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDeps, defs: Definitions, now: Date): Promise<Validated> {
@@ -256,12 +295,13 @@ async function validateObject(event: UploadEvent, key: UploadKey, deps: IngestDe
   const object = await deps.objects.read(event.bucket, event.key, deps.maxUploadBytes, event.objectVersionId);
   if (!object) return xlsx ? tooLarge(event.size, deps.maxUploadBytes, options) : notXlsx(event.size);
   const named = object.metadata[UPLOADER_METADATA];
-  if (named !== undefined && !mayUploadFor(named, key)) return refused(named, object.bytes.length, options);
-  if (named === undefined && !event.principal) return anonymous(object.bytes.length, options);
+  const person = { user: object.metadata[UPLOADER_USER_METADATA]?.slice(0, 64) || null, ip: object.metadata[UPLOADER_IP_METADATA]?.slice(0, 64) || null };
+  if (named !== undefined && !mayUploadFor(named, key)) return { ...refused(named, object.bytes.length, options), person };
+  if (named === undefined && !event.principal) return { ...anonymous(object.bytes.length, options), person };
   const uploader = named ?? `${IAM_UPLOADER_PREFIX}${event.principal}`;
-  if (!xlsx) return { ...notXlsx(object.bytes.length), uploader };
+  if (!xlsx) return { ...notXlsx(object.bytes.length), uploader, person };
   const history = await historyOf(key, deps.store, defs);
-  return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes, uploader };
+  return { ...(await validateUpload(object.bytes, { ...options, history })), bytes: object.bytes, uploader, person };
 }
 
 /**
@@ -296,7 +336,7 @@ function onlyIssue(issue: Report['issues'][number], size: number, identity: { in
     issues: [issue],
     stats: { bytes: size, rows: 0, values: 0, normalized: 0, errors: 1, warnings: 0, infos: 0, durationMs: 0 },
   };
-  return { report, submission: null, uploader: null };
+  return { report, submission: null, uploader: null, person: { user: null, ip: null } };
 }
 
 /**

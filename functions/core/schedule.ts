@@ -3,19 +3,25 @@
  * (functions/handlers/consolidate.ts) and the local scheduler (`hmis serve`) run the same code.
  *
  *   nightly          every night: consolidate each county's periods in window (today's picture): the
- *                    reporting month, and the quarter and year it reports on while their returns are due
+ *                    reporting month, and the quarter and year it reports on while their returns are due;
+ *                    and export yesterday's audit trail (操作记录) as JSON lines to the reports bucket
  *   after-deadline   working days, morning: for each county and period in window whose deadline has
  *                    passed (within DIGEST_MONTHS), consolidate it and send the deadline digest if
  *                    anything is outstanding
  *   consolidate      on demand: one county or city and one period (month, quarter or year)
  *   digest           on demand: one county's digest for a period
+ *   lake             on demand: rewrite one county's year of the lake (lake/year=…/county=…/values.parquet)
  *   reconcile        nightly, and working-day mornings before the after-deadline run: every object
  *                    under uploads/ of the last RECONCILE_MONTHS against the table (core/reconcile.ts);
  *                    on demand for one county or period
+ *   audit-export     on demand: one Beijing day's audit trail again (the nightly run writes yesterday's)
  *
  * Every task may carry `scheduledTime`: the time the run stands for. EventBridge Scheduler fills it
  * with <aws.scheduler.scheduled-time>, so a late or repeated delivery computes the same reporting
  * month and day, and stamps the same generation time into the workbook (reproducible).
+ *
+ * nightly and after-deadline also rewrite the lake of each county for the years of the periods they
+ * consolidate (and in January–March the year before): the lake is at most a night behind the store.
  *
  * The reporting month is the calendar month before today in Beijing: in April institutions report
  * March (deadline: the county's deadline day of April). Its consolidation runs nightly through April,
@@ -30,9 +36,11 @@ import { deadlineOf, dueWith, isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, sha
 import { PERIOD_PATTERN } from './layout.ts';
 import { publishConsolidated, type PublishDeps, type Published } from './consolidate/publish.ts';
 import { shiftPeriod } from './validate/history.ts';
-import type { Alerter } from '../ports/index.ts';
+import type { Alerter, AuditLog } from '../ports/index.ts';
+import { beijingDay, exportAuditDay } from './audit.ts';
 import { reconcile, type ReconcileDeps, type ReconcileReport } from './reconcile.ts';
 import type { Definitions } from './definitions/definitions.ts';
+import { lakeYears, writeLake, type LakeWritten } from './lake/index.ts';
 
 const month = z.string().check(z.regex(PERIOD_PATTERN, 'YYYY-MM'));
 const anyPeriod = z.string().check(z.refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY'));
@@ -54,6 +62,8 @@ export const ScheduledTask = z.discriminatedUnion('task', [
     scheduledTime,
   }).check(z.refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' })),
   z.strictObject({ task: z.literal('digest'), county: countyCode, period: anyPeriod, scheduledTime }),
+  z.strictObject({ task: z.literal('audit-export'), day: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')), scheduledTime }),
+  z.strictObject({ task: z.literal('lake'), county: countyCode, year: z.number().check(z.int(), z.gte(2000), z.lte(2100)), scheduledTime }),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
 
@@ -63,6 +73,8 @@ export interface ScheduleDeps extends PublishDeps {
   portalBaseUrl?: string;
   /** the counties served; default every county in the definitions */
   counties?: readonly string[];
+  /** the audit trail, exported nightly */
+  audit?: AuditLog;
   /** what reconciliation needs besides the store (absent: the reconcile task fails) */
   reconcile?: Omit<ReconcileDeps, 'store' | 'counties'>;
 }
@@ -83,6 +95,9 @@ export interface TaskOutcome {
   task: ScheduledTask['task'];
   published: Array<Pick<Published, 'key' | 'latestKey' | 'fileName'> & { code: string; period: string }>;
   digests: DigestOutcome[];
+  /** audit trail files written (a scope without events that day has none) */
+  audit: Array<{ scope: string; key: string; events: number }>;
+  lake: Array<Pick<LakeWritten, 'key' | 'county' | 'year' | 'returns' | 'rows'>>;
   reconciled?: ReconcileReport;
 }
 
@@ -144,7 +159,19 @@ export async function periodsInWindow(definitions: ScheduleDeps['definitions'], 
 export const runTime = (task: ScheduledTask, clock: Date): Date => (task.scheduledTime ? new Date(task.scheduledTime) : clock);
 
 export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { task: task.task, published: [], digests: [] };
+  const outcome: TaskOutcome = { task: task.task, published: [], digests: [], audit: [], lake: [] };
+  /** every county served, their cities (viewers' events), and '-' (sign-ins nobody could be placed for) */
+  const exportAudit = async (day: string) => {
+    if (!deps.audit) return;
+    const defs = await deps.definitions.latest();
+    const counties = servedCounties(defs, deps.counties);
+    const scopes = [...new Set([...counties, ...counties.map((c) => defs.county(c)!.city.code), '-'])];
+    outcome.audit.push(...(await exportAuditDay({ audit: deps.audit, objects: deps.objects, reportsBucket: deps.reportsBucket }, scopes, day)));
+  };
+  const lake = async (county: string, year: number) => {
+    const w = await writeLake(deps, county, year);
+    outcome.lake.push({ key: w.key, county, year, returns: w.returns, rows: w.rows });
+  };
   const publish = async (level: 'county' | 'city', code: string, period: string) => {
     const p = await publishConsolidated(deps, { level, code, period, now });
     outcome.published.push({ code, period, key: p.key, latestKey: p.latestKey, fileName: p.fileName });
@@ -169,18 +196,24 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
   switch (task.task) {
     case 'nightly': {
       for (const county of servedCounties(await deps.definitions.at(reportingMonth(now)), deps.counties)) {
-        for (const period of await periodsInWindow(deps.definitions, county, now)) await publish('county', county, period);
+        const periods = await periodsInWindow(deps.definitions, county, now);
+        for (const period of periods) await publish('county', county, period);
+        for (const year of lakeYears(periods)) await lake(county, year);
       }
+      await exportAudit(beijingDay(new Date(now.getTime() - 86_400_000)));
       break;
     }
     case 'after-deadline': {
       for (const county of servedCounties(await deps.definitions.at(reportingMonth(now)), deps.counties)) {
+        const due: string[] = [];
         for (const period of await periodsInWindow(deps.definitions, county, now)) {
           const defs = await deps.definitions.at(period);
           if (!isDigestDay(now, defs, defs.county(county)!, period)) continue;
           await publish('county', county, period);
           await digest(county, period, true);
+          due.push(period);
         }
+        for (const year of lakeYears(due)) await lake(county, year);
       }
       break;
     }
@@ -189,6 +222,12 @@ export async function runTask(task: ScheduledTask, deps: ScheduleDeps, now: Date
       break;
     case 'digest':
       await digest(task.county, task.period, false);
+      break;
+    case 'audit-export':
+      await exportAudit(task.day);
+      break;
+    case 'lake':
+      await lake(task.county, task.year);
       break;
     case 'reconcile': {
       if (!deps.reconcile) throw new Error('reconcile: no uploads listing or ingest queue configured (UPLOAD_QUEUE_URL)');

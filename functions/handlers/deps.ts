@@ -2,6 +2,7 @@
 import { config } from '../config.ts';
 import { dynamoClient, s3Client, snsClient, sqsClient } from '../adapters/aws/clients.ts';
 import { DynamoSubmissionStore } from '../adapters/dynamo/store.ts';
+import { DynamoAuditLog } from '../adapters/dynamo/audit.ts';
 import { StoredDefinitionsStore } from '../adapters/dynamo/definitions.ts';
 import { StoredDefinitions } from '../core/definitions/source.ts';
 import { S3ObjectStore } from '../adapters/s3/objects.ts';
@@ -23,6 +24,7 @@ export function awsDeps(): AwsDeps {
     definitionsStore,
     objects,
     store: new DynamoSubmissionStore(dynamoClient(), cfg.tableName),
+    audit: new DynamoAuditLog(dynamoClient(), cfg.tableName),
     ...(cfg.alertsTopicArn ? { alerter: new SnsAlerter(snsClient(), cfg.alertsTopicArn) } : {}),
     reportsBucket: cfg.reportsBucket,
     maxUploadBytes: cfg.maxUploadBytes,

@@ -2,14 +2,11 @@
  * Lambda entry point of the portal API behind an API Gateway HTTP API (payload format 2.0).
  * Only translates: event → ApiRequest, the portal core (functions/portal/api.ts), ApiResponse → result.
  *
- * Environment: UPLOADS_BUCKET, REPORTS_BUCKET, TABLE_NAME, MAX_UPLOAD_BYTES (optional) as the other
- * handlers (functions/config.ts), and the portal secret (≥ 32 characters; access codes and sessions
- * derive from it): PORTAL_SECRET itself, or PORTAL_SECRET_ARN naming a Secrets Manager secret read
- * once per cold start (the CDK stack sets the ARN and grants secretsmanager:GetSecretValue on it;
- * PORTAL_SECRET wins when both are set). The function needs s3:PutObject on the uploads bucket's
- * uploads/* (presigned POST is signed with its role), s3:GetObject and s3:PutObject on the reports bucket, s3:ListBucket
- * on the reports bucket (prefix consolidated/ and feedback/), read access to the table and PutItem/
- * DeleteItem on its TASK#regenerate# items (the regenerate cooldown).
+ * Environment: UPLOADS_BUCKET, REPORTS_BUCKET, TABLE_NAME, MAX_UPLOAD_BYTES (optional),
+ * ALERTS_TOPIC_ARN (a return alerts the institution), PORTAL_BASE_URL as the other handlers
+ * (functions/config.ts), and the user pool: USER_POOL_ID, USER_POOL_CLIENT_ID (USER_POOL_JWKS_URL and
+ * AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER only for the local stand-in). Its grants are in
+ * infra/constructs/portal.ts (what each is for).
  *
  * Behind CloudFront only: CloudFront sends the origin secret in ORIGIN_VERIFY_HEADER, and a request
  * without it (someone calling the API's own domain, around the web ACL) gets 403 before anything
@@ -19,14 +16,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { config } from '../config.ts';
-import { s3Client } from '../adapters/aws/clients.ts';
+import { cognitoClient, dynamoClient, s3Client } from '../adapters/aws/clients.ts';
+import { CognitoIdentity } from '../adapters/cognito/identity.ts';
+import { DynamoAuditLog } from '../adapters/dynamo/audit.ts';
 import { S3ObjectLinks } from '../adapters/s3/links.ts';
 import { publishConsolidated } from '../core/consolidate/publish.ts';
 import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiResponse, type PortalApi } from '../portal/api.ts';
 import { awsDeps } from './deps.ts';
 
-export const PORTAL_SECRET_ENV = 'PORTAL_SECRET';
-export const PORTAL_SECRET_ARN_ENV = 'PORTAL_SECRET_ARN';
 export const PORTAL_ORIGIN_SECRET_ENV = 'PORTAL_ORIGIN_SECRET';
 export const PORTAL_ORIGIN_SECRET_ARN_ENV = 'PORTAL_ORIGIN_SECRET_ARN';
 export const PORTAL_ORIGINS_ENV = 'PORTAL_ORIGINS';
@@ -39,10 +36,9 @@ export const ORIGIN_VERIFY_HEADER = 'x-hmis-origin-verify';
  */
 export async function secretFromEnv(
   env: Record<string, string | undefined>,
-  name: typeof PORTAL_SECRET_ENV | typeof PORTAL_ORIGIN_SECRET_ENV,
+  name: typeof PORTAL_ORIGIN_SECRET_ENV,
   fetchSecret: (arn: string) => Promise<string | undefined>,
 ): Promise<string> {
-  // used exactly as given: codes.ts derives the access codes from the same bytes
   const value = env[name];
   if (value) return value;
   const arn = env[`${name}_ARN`]?.trim();
@@ -51,9 +47,6 @@ export async function secretFromEnv(
   if (!fetched) throw new Error(`${name}_ARN: the secret has no SecretString`);
   return fetched;
 }
-
-/** The portal secret (createPortalApi refuses ''). */
-export const portalSecret = (env: Record<string, string | undefined>, fetchSecret: (arn: string) => Promise<string | undefined>) => secretFromEnv(env, PORTAL_SECRET_ENV, fetchSecret);
 
 async function getSecretString(arn: string): Promise<string | undefined> {
   const client = new SecretsManagerClient({ maxAttempts: 3 });
@@ -91,8 +84,12 @@ async function buildApi(): Promise<{ handle: PortalApi; originSecret: string }> 
   const cfg = config();
   const deps = awsDeps();
   const originSecret = await secretFromEnv(process.env, PORTAL_ORIGIN_SECRET_ENV, getSecretString);
+  if (!cfg.userPool) throw new Error('USER_POOL_ID and USER_POOL_CLIENT_ID must be set (the CDK stack sets them)');
   const handle = createPortalApi({
-    secret: await portalSecret(process.env, getSecretString),
+    identity: new CognitoIdentity({ client: cognitoClient(), ...cfg.userPool }),
+    audit: new DynamoAuditLog(dynamoClient(), cfg.tableName),
+    ...(deps.alerter ? { alerter: deps.alerter } : {}),
+    ...(cfg.portalBaseUrl ? { portalBaseUrl: cfg.portalBaseUrl } : {}),
     store: deps.store,
     objects: deps.objects,
     links: new S3ObjectLinks(s3Client()),

@@ -3,28 +3,39 @@
  * for one machine (functions/adapters/local/portal.ts). Pure over ports: no AWS SDK here. Requests
  * and responses are plain data; every route checks who is signed in before it reads anything.
  *
- *   POST /api/login                {code, accessCode}  → session cookie
- *   POST /api/logout               {}
- *   GET  /api/me                                       who, templates owed, periods
+ *   POST /api/login                {username, password}           → session cookies, or {challenge: 'new-password', session}
+ *   POST /api/login/new-password   {username, session, newPassword} → session cookies (first sign-in, after a reset)
+ *   POST /api/logout               {}                             revokes the session
+ *   GET  /api/me                                       who, roles, templates owed, periods
  *   GET  /api/template             ?template&period[&institution]    blank template, pre-filled (.xlsx)
- *   POST /api/uploads              {template, period, fileName, size}  presigned POST for one exact key
+ *   POST /api/uploads              {template, period, fileName, size}  reporter: presigned POST for one exact key
  *   GET  /api/upload-status        ?key                 pending | the version and its report summary
- *   GET  /api/submissions          ?period[&institution]             status and every upload per template
+ *   GET  /api/submissions          ?period[&institution]             status, review and every upload per template
  *   GET  /api/history              [?to][&institution]  accepted returns of the 12 months up to `to`, per template
  *   GET  /api/report               ?institution&template&period&versionId   issues of one upload
  *   GET  /api/download/feedback    ?institution&template&period&versionId   → short-lived link (302)
- *   GET  /api/county               ?period              commission: grid, totals, open issues
- *   GET  /api/indicators           ?period              commission: key indicators against targets
- *   GET  /api/consolidated                              commission: workbooks, latest and by run
- *   GET  /api/download/consolidated ?key                commission: → short-lived link (302)
- *   POST /api/regenerate           {period}             commission: publish the workbook now (once a minute)
- *   GET  /api/definitions                               commission: the definitions' versions (定义管理)
- *   GET  /api/definitions/workbook  [?period]           commission: the definitions workbook to edit (.xlsx)
- *   POST /api/definitions/check    {effective, data}    commission: an edited workbook checked, nothing stored
- *   POST /api/definitions/import   {effective, data}    commission: stored as a new version from `effective`
+ *   POST /api/explain              {template, period, versionId, text}  reporter: 说明 of the warnings
+ *   GET  /api/county               ?period              reviewer, admin: grid (review included), totals, open issues, 关账
+ *   GET  /api/indicators           ?period[&approved=1] reviewer, admin: key indicators against targets
+ *   GET  /api/trend                ?code&months&to[&institution]     reviewer, admin, viewer(county of its city) or a reporter (its own): a series in the code's 周期
+ *   GET  /api/draft                ?period (2025-03 | 2025-Q1 | 2025) reviewer, admin: the work summary's data draft (.docx)
+ *   GET  /api/consolidated                              reviewer, admin: workbooks, latest and by run
+ *   GET  /api/download/consolidated ?key                reviewer, admin: → short-lived link (302)
+ *   POST /api/regenerate           {period}             admin: publish the workbook now (once a minute)
+ *   GET  /api/review               ?institution&template&period   reviewer, admin: the return to review, its warnings
+ *   POST /api/review               {institution, template, period, versionId, decision, reason}  reviewer: 审核通过 / 退回
+ *   POST /api/review/check         {institution, template, period, versionId, key, note}  reviewer: a warning 已核实
+ *   POST /api/close                {period}             admin: 关账
+ *   GET  /api/users                                     admin: the county's people
+ *   POST /api/users                {name, phone, roles, institution}  admin: a new person, temporary password
+ *   POST /api/users/disable|enable|reset {username}     admin
+ *   GET  /api/audit                ?from&to[&action][&actor][&institution]  admin: 操作记录
+ *   GET  /api/audit/workbook       …same…               admin: 操作记录 as .xlsx
+ *   GET  /api/city                 ?period              viewer: the city's counties, approved returns only
+ *   GET  /api/definitions…, POST /api/definitions/check|import      admin: 定义管理
  *
- * Access: an institution reads and writes only its own code; the commission (`<county>-000`) reads
- * everything of its county and writes only its own returns (it reports T-FY and T-TZ itself).
+ * Access (functions/core/people.ts): a reporter reads and uploads its institution's returns; the
+ * county's reviewers and administrators read the county; the viewer reads the city's approved data.
  * Every POST is JSON from the page itself (bodyOf); every period lies in [FIRST_PERIOD, this month].
  */
 import { randomBytes } from 'node:crypto';
@@ -32,10 +43,11 @@ import type { County, Institution } from '../../schemas/model.ts';
 import type { Definitions } from '../core/definitions/definitions.ts';
 import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
+import { MAX_TREND_MONTHS, trend } from '../core/trend/index.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { deadlineLabel as deadlineText, dueWith, parsePeriod, shanghaiMonth } from '../core/consolidate/period.ts';
+import { deadlineLabel as deadlineText, dueWith, isPeriodId, parsePeriod, PeriodError, shanghaiMonth } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
-import { parseUploadKey, type UploadKey } from '../core/ingest.ts';
+import { parseUploadKey, UPLOADER_IP_METADATA, UPLOADER_METADATA, UPLOADER_USER_METADATA, type UploadKey } from '../core/ingest.ts';
 import { ANY_PERIOD_PATTERN, PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
 import { feedbackKeyOf } from '../core/render/feedback.ts';
 import { XLSX_TYPE } from '../core/render/deterministic.ts';
@@ -43,24 +55,30 @@ import { runStamp } from '../core/consolidate/publish.ts';
 import { deadlineLabel, writeTemplate } from '../core/render/template.ts';
 import type { Issue, Report } from '../core/report.ts';
 import { shiftPeriod } from '../core/validate/history.ts';
-import type { DefinitionsStore, ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../ports/index.ts';
+import { auditEvent, type AuditAction, type AuditEvent } from '../core/audit.ts';
+import { reviewOf } from '../core/review.ts';
+import { ROLE_LABELS } from '../core/people.ts';
+import type { Alerter, AuditLog, CurrentSubmission, DefinitionsStore, IdentityProvider, ObjectStore, PeriodEntry, SubmissionStore, SubmissionVersion } from '../ports/index.ts';
 import { importDefinitions } from '../core/definitions/import.ts';
 import { writeDefinitionsWorkbook } from '../core/definitions/workbook.ts';
-import { checkSecret, issueToken, signIn, verifyToken, SESSION_TTL_SECONDS, type Principal } from './auth.ts';
+import { has, LOGOUT_PATH, MAX_SESSION_SECONDS, principalOf as placePrincipal, readsCounty, REFRESH_COOKIE, SESSION_COOKIE, type Principal } from './auth.ts';
+import { ApiError, bodyTooLarge, contentDisposition, cookieOf, errorResponse, fromOwnPage, json, NO_STORE, redirect, workbookResponse, type ApiRequest, type ApiResponse, type Route } from './http.ts';
+import { peopleRoutes } from './people-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 
-export const SESSION_COOKIE = 'hmis_session';
+export { ApiError, bodyTooLarge, contentDisposition, errorResponse, fromOwnPage, type ApiRequest, type ApiResponse } from './http.ts';
+export { SESSION_COOKIE, REFRESH_COOKIE, SIGN_IN_FAILED_EVENT } from './auth.ts';
+
 /** presigned POST lifetime: long enough for a 10 MB upload at 1 Mbit/s (≈ 90 s), short enough not to be kept */
 export const UPLOAD_LINK_SECONDS = 15 * 60;
 /** presigned GET lifetime: issued at the click, used at once */
 export const DOWNLOAD_LINK_SECONDS = 60;
-/** A request body, at most, but for a definitions workbook (the largest other, a sign-in, is under 200 bytes). */
+/** A request body, at most, but for a definitions workbook (the largest other, a sign-in, is under 2 KB). */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** The earliest period any route accepts; the latest is the current month (Asia/Shanghai). */
 export const FIRST_PERIOD = '2000-01';
 /** Regenerate runs at most once per county, period and this many seconds (a clock-aligned window). */
 export const REGENERATE_COOLDOWN_SECONDS = 60;
-/** The line every failed sign-in logs; the stack's metric filter counts it (infra/constructs/portal.ts). */
-export const SIGN_IN_FAILED_EVENT = 'portal-sign-in-failed';
 const MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED_ISSUES = 300;
 /** a definitions workbook, base64 in JSON: a province's is well under 1 MB */
@@ -86,22 +104,28 @@ export interface ObjectLinks {
 export type PublishFn = (request: { level: 'county'; code: string; period: string; now?: Date }) => Promise<{ key: string; latestKey: string; fileName: string }>;
 
 export interface PortalDeps {
-  /** PORTAL_SECRET: access codes and session tokens derive from it (≥ 32 characters) */
-  secret: string;
+  /** sign-in, token verification and the people of the user pool */
+  identity: IdentityProvider;
   /** who exists and what each owes: the newest for identity, those in force for a period for the rest */
   definitions: DefinitionsPort;
   /** where an imported definitions version is stored (定义管理) */
   definitionsStore: DefinitionsStore;
   store: SubmissionStore;
+  /** the audit trail (操作记录) */
+  audit: AuditLog;
   objects: ObjectStore;
   links: ObjectLinks;
   publish: PublishFn;
+  /** a return (退回) alerts the institution */
+  alerter?: Alerter;
+  /** the portal's own address, for links in alerts */
+  portalBaseUrl?: string;
   uploadsBucket: string;
   reportsBucket: string;
   maxUploadBytes: number;
+  /** the calendar (periods, deadlines, audit times): a demo simulates one; token times are always real */
   now?: () => Date;
-  sessionTtlSeconds?: number;
-  /** Secure on the cookie: true behind HTTPS (AWS), false on http://127.0.0.1 */
+  /** Secure on the cookies: true behind HTTPS (AWS), false on http://127.0.0.1 */
   secureCookie?: boolean;
   /**
    * The page's own origins (https://<distribution>, the custom domain), for browsers that send Origin
@@ -113,107 +137,44 @@ export interface PortalDeps {
   log?: (entry: Record<string, unknown>) => void;
 }
 
-export interface ApiRequest {
-  method: string;
-  /** path only, e.g. /api/me */
-  path: string;
-  query: Record<string, string | undefined>;
-  /** lower-case names */
-  headers: Record<string, string | undefined>;
-  /** cookie header values or API Gateway's event.cookies, `name=value` each */
-  cookies?: string[];
-  body?: string | null;
-  /** the client's address, for the log */
-  ip?: string;
-}
-
-export interface ApiResponse {
-  status: number;
-  headers: Record<string, string>;
-  /** Set-Cookie values (API Gateway v2 takes them apart from headers) */
-  cookies: string[];
-  body: string | Uint8Array;
-}
-
 export type PortalApi = (request: ApiRequest) => Promise<ApiResponse>;
 
-/** A refusal with its HTTP status and a Chinese message for the page. */
-export class ApiError extends Error {
-  override name = 'ApiError';
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-
-function json(status: number, data: unknown, cookies: string[] = [], headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...headers }, cookies, body: JSON.stringify(data) };
-}
-
-/** A refusal as the page reads it: `{"error": "<中文>"}`; the edges use it too (413 before the body is read, 403 off CloudFront). */
-export function errorResponse(status: number, message: string, headers: Record<string, string> = {}): ApiResponse {
-  return json(status, { error: message }, [], headers);
-}
-
-export const bodyTooLarge = (maxBytes: number): string =>
-  `请求过大（不超过 ${maxBytes >= 1024 * 1024 ? `${Math.floor(maxBytes / (1024 * 1024))} MB` : `${Math.floor(maxBytes / 1024)} KB`}）`;
-
-/**
- * Whether a browser says the request comes from the page itself (after Go's net/http
- * CrossOriginProtection): Sec-Fetch-Site same-origin (or none: typed by the user); without it,
- * an Origin that is the request's own Host or one of `origins`. Neither header: not a browser
- * (a script with a Bearer token), which no other site can make carry the user's cookie.
- */
-export function fromOwnPage(request: ApiRequest, origins: readonly string[] = []): boolean {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined) return site === 'same-origin' || site === 'none';
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  if (origins.includes(origin)) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false; // "null" (a sandboxed frame, a file) or garbage
-  }
-}
-
-function redirect(location: string): ApiResponse {
-  return { status: 302, headers: { location, ...NO_STORE }, cookies: [], body: '' };
-}
-
-/** RFC 6266: an ASCII fallback and the UTF-8 name. */
-export function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
-}
-
-function cookieOf(request: ApiRequest, name: string): string | undefined {
-  const parts = [...(request.cookies ?? []), ...(request.headers.cookie ? [request.headers.cookie] : [])].flatMap((c) => c.split(';'));
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+/** What the route modules (people-routes.ts, review-routes.ts) get from the core. */
+export interface Kit {
+  deps: PortalDeps;
+  now(): Date;
+  /** the signed-in person, or 401/403 */
+  principal(request: ApiRequest): Promise<Principal>;
+  /** a JSON body from the page itself (415, 403, 413, 400 otherwise) */
+  body(request: ApiRequest, maxBytes?: number): Record<string, unknown>;
+  /** a month in [FIRST_PERIOD, this month] (with `any`, also a quarter or a year: a return of its own 周期), or 400 */
+  period(value: unknown, any?: boolean): string;
+  /** the county a reviewer or administrator reads; 403 for anyone else */
+  county(p: Principal): string;
+  /** the county an administrator manages; 403 for anyone else */
+  admin(p: Principal): string;
+  /** appends to the audit trail: the person (or `actor`), the address, the person's scope unless given */
+  record(request: ApiRequest, p: Principal | null, event: { action: AuditAction; detail: string; subject?: AuditEvent['subject']; outcome?: 'ok' | 'refused'; scope?: string; actor?: AuditEvent['actor'] }): Promise<void>;
+  /** the session cookies of a sign-in, and the page's view of the person */
+  signedIn(accessToken: string, refreshToken: string, expiresIn: number): Promise<{ cookies: string[]; me: ReturnType<typeof meOf>; principal: Principal }>;
+  /** cookies that end the session in the browser */
+  cleared(): string[];
+  log(entry: Record<string, unknown>): void;
 }
 
 export function createPortalApi(deps: PortalDeps): PortalApi {
-  checkSecret(deps.secret);
   const now = () => deps.now?.() ?? new Date();
-  const ttl = deps.sessionTtlSeconds ?? SESSION_TTL_SECONDS;
   const log = deps.log ?? ((entry: Record<string, unknown>) => (entry.level === 'error' ? console.error : console.log)(JSON.stringify(entry)));
-  const cookieAttrs = `Path=/; HttpOnly; SameSite=Strict${deps.secureCookie ? '; Secure' : ''}`;
+  const cookieAttrs = `HttpOnly; SameSite=Strict${deps.secureCookie ? '; Secure' : ''}`;
 
-  async function principalOf(request: ApiRequest): Promise<Principal> {
+  async function principal(request: ApiRequest): Promise<Principal> {
     const auth = request.headers.authorization;
     const token = auth && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '') : cookieOf(request, SESSION_COOKIE);
-    const principal = verifyToken(await deps.definitions.latest(), deps.secret, token, now());
-    if (!principal) throw new ApiError(401, '登录已过期或未登录，请重新登录');
-    return principal;
+    const session = token ? await deps.identity.verify(token) : null;
+    if (!session) throw new ApiError(401, '登录已过期或未登录，请重新登录');
+    const placed = placePrincipal(await deps.definitions.latest(), session, Math.floor(Date.now() / 1000));
+    if (typeof placed === 'string') throw new ApiError(placed.startsWith('登录') ? 401 : 403, placed);
+    return placed;
   }
 
   /**
@@ -221,7 +182,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
    * never answer) and come from the page itself (fromOwnPage), so no other site can sign a user
    * in or out or act for them; its body at most `maxBytes`.
    */
-  function bodyOf(request: ApiRequest, maxBytes = MAX_BODY_BYTES): Record<string, unknown> {
+  function body(request: ApiRequest, maxBytes = MAX_BODY_BYTES): Record<string, unknown> {
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new ApiError(415, '请求格式错误（需要 application/json）');
     if (!fromOwnPage(request, deps.origins)) throw new ApiError(403, '请从报表平台页面操作（拒绝来自其他网站的请求）');
     const text = request.body ?? '';
@@ -235,51 +196,77 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     throw new ApiError(400, '请求格式错误');
   }
 
-  const routes: Record<string, (request: ApiRequest) => Promise<ApiResponse>> = {
-    'POST /api/login': async (request) => {
-      const body = bodyOf(request);
+  const kit: Kit = {
+    deps,
+    now,
+    principal,
+    body,
+    period: (value, any) => periodParam(typeof value === 'string' ? value : undefined, now(), any),
+    county(p) {
+      if (!p.county || !readsCounty(p, p.county)) throw new ApiError(403, '仅旗县卫健委的审核员和管理员可以查看');
+      return p.county;
+    },
+    admin(p) {
+      if (!p.county || !has(p, 'admin')) throw new ApiError(403, '仅管理员可以操作');
+      return p.county;
+    },
+    async record(request, p, event) {
+      const actor = event.actor ?? (p ? { username: p.username, name: p.name } : { username: 'unknown', name: null });
+      const input = { scope: event.scope ?? p?.audit ?? '-', action: event.action, outcome: event.outcome ?? 'ok', actor, ip: request.ip ?? null, subject: event.subject ?? {}, detail: event.detail } as const;
+      await deps.audit.append(auditEvent(input, now()));
+    },
+    async signedIn(accessToken, refreshToken, expiresIn) {
+      const session = await deps.identity.verify(accessToken);
+      if (!session) throw new Error('the user pool issued a token it does not verify');
       const latest = await deps.definitions.latest();
-      const principal = signIn(latest, deps.secret, String(body.code ?? ''), String(body.accessCode ?? ''), now(), ttl);
-      if (!principal) {
-        log({ level: 'warn', event: SIGN_IN_FAILED_EVENT, code: String(body.code ?? '').slice(0, 20), ip: request.ip ?? null });
-        throw new ApiError(401, '机构代码或访问码不正确');
-      }
-      const token = issueToken(deps.secret, principal);
-      return json(200, meOf(latest, principal, now()), [`${SESSION_COOKIE}=${token}; Max-Age=${ttl}; ${cookieAttrs}`]);
+      const placed = placePrincipal(latest, session, Math.floor(Date.now() / 1000));
+      if (typeof placed === 'string') throw new ApiError(403, placed);
+      const age = Math.min(expiresIn, MAX_SESSION_SECONDS);
+      return {
+        principal: placed,
+        me: meOf(latest, placed, now()),
+        cookies: [`${SESSION_COOKIE}=${accessToken}; Path=/; Max-Age=${age}; ${cookieAttrs}`, `${REFRESH_COOKIE}=${refreshToken}; Path=${LOGOUT_PATH}; Max-Age=${age}; ${cookieAttrs}`],
+      };
     },
-    'POST /api/logout': async (request) => {
-      bodyOf(request);
-      return json(200, { ok: true }, [`${SESSION_COOKIE}=; Max-Age=0; ${cookieAttrs}`]);
-    },
-    'GET /api/me': async (request) => json(200, meOf(await deps.definitions.latest(), await principalOf(request), now())),
+    cleared: () => [`${SESSION_COOKIE}=; Path=/; Max-Age=0; ${cookieAttrs}`, `${REFRESH_COOKIE}=; Path=${LOGOUT_PATH}; Max-Age=0; ${cookieAttrs}`],
+    log,
+  };
+
+  /** A download, recorded in the audit trail. */
+  async function downloaded(request: ApiRequest, p: Principal, detail: string, subject: AuditEvent['subject'] = {}): Promise<void> {
+    await kit.record(request, p, { action: 'download', detail, subject });
+  }
+
+  const routes: Record<string, Route> = {
+    ...peopleRoutes(kit),
+    ...reviewRoutes(kit),
+    'GET /api/me': async (request) => json(200, meOf(await deps.definitions.latest(), await principal(request), now())),
 
     'GET /api/template': async (request) => {
-      const p = await principalOf(request);
-      const period = periodParam(request.query.period, now(), true);
+      const p = await principal(request);
+      const period = kit.period(request.query.period, true);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, request.query.institution);
       const id = owedTemplate(defs, institution, period, request.query.template);
       const def = defs.template(id)!;
       const bytes = await writeTemplate(def, county, institution, period);
-      return {
-        status: 200,
-        headers: { 'content-type': XLSX_TYPE, 'content-disposition': contentDisposition(`${def.title}_${institution.name}_${period}.xlsx`), ...NO_STORE },
-        cookies: [],
-        body: new Uint8Array(bytes),
-      };
+      const fileName = `${def.title}_${institution.name}_${period}.xlsx`;
+      await downloaded(request, p, `空白报表：${fileName}`, { institution: institution.code, template: id, period });
+      return workbookResponse(bytes, fileName, XLSX_TYPE);
     },
 
     'POST /api/uploads': async (request) => {
-      const p = await principalOf(request);
-      const body = bodyOf(request);
-      if (body.institution !== undefined && body.institution !== p.code) throw new ApiError(403, '只能上报本单位的报表');
-      const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now(), true);
+      const p = await principal(request);
+      const b = body(request);
+      if (!p.institution) throw new ApiError(403, '仅填报员可以上报报表');
+      if (b.institution !== undefined && b.institution !== p.institution) throw new ApiError(403, '只能上报本单位的报表');
+      const period = kit.period(b.period, true);
       const defs = await deps.definitions.at(period);
-      const { institution, county } = readable(defs, p, p.code);
-      const id = owedTemplate(defs, institution, period, typeof body.template === 'string' ? body.template : undefined);
-      const fileName = typeof body.fileName === 'string' ? body.fileName : '';
+      const { institution, county } = readable(defs, p, p.institution);
+      const id = owedTemplate(defs, institution, period, typeof b.template === 'string' ? b.template : undefined);
+      const fileName = typeof b.fileName === 'string' ? b.fileName : '';
       if (!/\.xlsx$/i.test(fileName.trim())) throw new ApiError(400, '只接受 Excel 工作簿（.xlsx）；.xls、.csv、WPS 的 .et 请先另存为 .xlsx');
-      const size = body.size === undefined ? undefined : Number(body.size);
+      const size = b.size === undefined ? undefined : Number(b.size);
       if (size !== undefined && !(Number.isFinite(size) && size > 0)) throw new ApiError(400, '文件为空');
       if (size !== undefined && size > deps.maxUploadBytes) throw new ApiError(413, `文件超过 ${Math.round(deps.maxUploadBytes / 1048576)} MB 的上限`);
       const key = uploadKeyFor(county.code, institution.code, id, period, fileName, now());
@@ -288,17 +275,18 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
         key,
         contentType: XLSX_TYPE,
         maxBytes: deps.maxUploadBytes,
-        metadata: { uploader: p.code },
+        // signed into the policy: S3 refuses a POST that changes them; ingest records them on the version
+        metadata: { [UPLOADER_METADATA]: institution.code, [UPLOADER_USER_METADATA]: p.username, ...(request.ip ? { [UPLOADER_IP_METADATA]: request.ip.slice(0, 64) } : {}) },
         expiresSeconds: UPLOAD_LINK_SECONDS,
       });
       return json(200, { ...post, key, maxBytes: deps.maxUploadBytes, expiresAt: new Date(now().getTime() + UPLOAD_LINK_SECONDS * 1000).toISOString() });
     },
 
     'GET /api/upload-status': async (request) => {
-      const p = await principalOf(request);
+      const p = await principal(request);
       const key = parseUploadKey(request.query.key ?? '');
       if (!key) throw new ApiError(400, '上传位置无效');
-      periodParam(key.period, now(), true);
+      kit.period(key.period, true);
       readable(await deps.definitions.latest(), p, key.institution);
       const versions = await deps.store.versions({ institution: key.institution, template: key.template, period: key.period });
       const version = versions.find((v) => v.objectKey === request.query.key);
@@ -307,34 +295,39 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/submissions': async (request) => {
-      const p = await principalOf(request);
-      const period = periodParam(request.query.period, now());
+      const p = await principal(request);
+      const period = kit.period(request.query.period);
       const defs = await deps.definitions.at(period);
       const { institution, county } = readable(defs, p, request.query.institution);
       // the month's returns, and the quarter's and year's while their reporting window is open
       const due = defs.returnsFor(institution, period);
       const entries = await entriesOf(county.code, due.map((d) => d.period));
+      const closed = new Set((await Promise.all([...entries.keys()].map((of) => deps.store.closure(county.code, of)))).flatMap((c) => (c ? [c.period] : [])));
       const rows = await Promise.all(
         due.map(async ({ template: id, period: of }) => {
           const versions = await deps.store.versions({ institution: institution.code, template: id, period: of });
           const deadline = defs.deadlineOf(county, id, of);
+          const entry = entries.get(of)!.find((e) => e.template === id && e.institution === institution.code);
           return {
             template: id,
             title: defs.template(id)?.title ?? id,
             period: of,
             periodLabel: periodLabel(of),
             deadline: deadlineText(deadline),
-            ...cellOf(entries.get(of)!.find((e) => e.template === id && e.institution === institution.code), deadline, now()),
+            ...cellOf(entry, deadline, now()),
+            review: reviewSummary(entry?.current ?? null),
+            correction: entry?.correction ? { ...versionView(entry.correction), review: reviewSummary(entry.correction) } : null,
+            closed: closed.has(of),
             versions: versions.reverse().map(versionView),
           };
         }),
       );
-      return json(200, { institution: institution.code, name: institution.name, period, periodLabel: periodLabel(period), rows });
+      return json(200, { institution: institution.code, name: institution.name, period, periodLabel: periodLabel(period), closed: closed !== null, rows });
     },
 
     'GET /api/history': async (request) => {
-      const p = await principalOf(request);
-      const current = request.query.to ? periodParam(request.query.to, now()) : shanghaiMonth(now());
+      const p = await principal(request);
+      const current = request.query.to ? kit.period(request.query.to) : shanghaiMonth(now());
       const defs = await deps.definitions.at(current);
       const { institution, county } = readable(defs, p, request.query.institution);
       const periods = Array.from({ length: 12 }, (_, i) => shiftPeriod(current, i - 11));
@@ -343,10 +336,10 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       const rows = await Promise.all(
         monthly.map(async (id) => {
           const accepted = await deps.store.history(institution.code, id, periods[0]!, current);
-          const cells: Record<string, { status: string; uploadedAt: string; late: boolean } | null> = {};
+          const cells: Record<string, { status: string; uploadedAt: string; late: boolean; review: string | null } | null> = {};
           for (const period of periods) {
             const c = accepted.find((x) => x.period === period);
-            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > defs.deadlineOf(county, id, period).getTime() } : null;
+            cells[period] = c ? { status: c.status, uploadedAt: c.uploadedAt, late: Date.parse(c.uploadedAt) > defs.deadlineOf(county, id, period).getTime(), review: reviewOf(c) } : null;
           }
           return { template: id, title: defs.template(id)?.title ?? id, cells };
         }),
@@ -354,52 +347,75 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       return json(200, { institution: institution.code, periods, rows });
     },
 
-    'GET /api/report': async (request) => json(200, await reportView(await versionParam(request))),
+    'GET /api/report': async (request) => json(200, await reportView((await versionParam(request)).version)),
 
     'GET /api/download/feedback': async (request) => {
-      const version = await versionParam(request);
+      const { version, p } = await versionParam(request);
       const key = await feedbackOf(version);
       if (!key) throw new ApiError(404, '这次上报没有批注工作簿');
       const name = `校验结果_${version.template}_${version.institution}_${version.period}.xlsx`;
+      await downloaded(request, p, `批注工作簿：${name}`, { institution: version.institution, template: version.template, period: version.period, versionId: version.versionId, key });
       return redirect(await deps.links.presignGet({ bucket: deps.reportsBucket, key, fileName: name, contentType: XLSX_TYPE, expiresSeconds: DOWNLOAD_LINK_SECONDS }));
     },
 
     'GET /api/county': async (request) => {
-      const p = commission(await principalOf(request));
-      const period = periodParam(request.query.period, now());
+      const code = kit.county(await principal(request));
+      const period = kit.period(request.query.period);
       const defs = await deps.definitions.at(period);
-      const county = defs.county(p.county);
-      if (!county) throw new ApiError(404, `旗县 ${p.county} 在 ${periodLabel(period)} 执行的定义中不存在`);
-      const entries = await entriesOf(county.code, Object.values(dueWith(period)));
-      return json(200, countyView(defs, county, period, entries, now()));
+      const county = defs.county(code);
+      if (!county) throw new ApiError(404, `旗县 ${code} 在 ${periodLabel(period)} 执行的定义中不存在`);
+      const [entries, closed] = await Promise.all([entriesOf(county.code, Object.values(dueWith(period))), deps.store.closure(county.code, period)]);
+      return json(200, { ...countyView(defs, county, period, entries, now()), closed });
     },
 
     'GET /api/indicators': async (request) => {
-      const p = commission(await principalOf(request));
-      const period = periodParam(request.query.period, now());
-      const result = consolidate(await loadConsolidationInput(deps.store, await deps.definitions.at(period), p.county, period, now()));
-      const rows = result.summary.flatMap((section) =>
-        section.rows
-          .filter((r) => r.target || r.kind === 'indicator')
-          .map((r) => ({
-            template: section.template.id,
-            code: r.code,
-            name: r.name,
-            unit: r.unit,
-            current: r.current.value,
-            ytd: r.ytd.value,
-            covered: r.ytd.covered,
-            owed: r.ytd.owed,
-            target: r.target && { direction: r.target.direction, value: r.target.value, pace: r.target.pace, paced: r.target.paced, elapsed: r.target.elapsed, gap: r.target.gap, document: r.target.document, measured: r.target.measured, status: r.target.status, verdict: r.target.verdict },
-          })),
-      );
-      rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));
-      return json(200, { period, labels: result.labels, rows });
+      const code = kit.county(await principal(request));
+      const period = kit.period(request.query.period);
+      const approvedOnly = request.query.approved === '1';
+      const result = consolidate(await loadConsolidationInput(deps.store, await deps.definitions.at(period), code, period, now(), { approvedOnly }));
+      return json(200, { period, approvedOnly, labels: result.labels, unreviewed: result.status.overall.unreviewed, submitted: result.status.overall.submitted, rows: indicatorRows(result) });
+    },
+
+    'GET /api/trend': async (request) => {
+      const p = await principal(request);
+      const to = kit.period(request.query.to);
+      const code = request.query.code ?? '';
+      if (!/^[A-Z]{2}(-I)?\d{2,3}$/.test(code)) throw new ApiError(400, '指标代码无效（如 JC28、JC-I03）');
+      const months = Number(request.query.months ?? '12');
+      if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw new ApiError(400, `月数应为 1—${MAX_TREND_MONTHS}`);
+      // a reviewer or administrator: the county, or any of its institutions; a reporter: its own
+      const wholeCounty = !request.query.institution && p.county !== null && readsCounty(p, p.county);
+      const found = wholeCounty ? null : readable(await deps.definitions.at(to), p, request.query.institution);
+      const county = found ? found.county.code : p.county!;
+      try {
+        const [series] = await trend(deps.store, deps.definitions, { county, codes: [code], months, to, ...(found ? { institution: found.institution.code } : {}) }, now());
+        return json(200, series);
+      } catch (err) {
+        if (err instanceof PeriodError) throw new ApiError(400, err.message);
+        throw err;
+      }
+    },
+
+    'GET /api/draft': async (request) => {
+      const p = await principal(request);
+      const county = kit.county(p);
+      const period = kit.period(request.query.period, true);
+      const input = await loadConsolidationInput(deps.store, await deps.definitions.at(period), county, period, now());
+      // docx is loaded when a draft is asked for, not on every cold start
+      const [{ buildDraft }, { renderDraftDocx, DOCX_TYPE }] = await Promise.all([import('../core/draft/index.ts'), import('../core/draft/docx.ts')]);
+      const draft = buildDraft(consolidate(input));
+      await downloaded(request, p, `数据草稿：${draft.title}.docx`, { period });
+      return {
+        status: 200,
+        headers: { 'content-type': DOCX_TYPE, 'content-disposition': contentDisposition(`${draft.title}.docx`), ...NO_STORE },
+        cookies: [],
+        body: new Uint8Array(await renderDraftDocx(draft)),
+      };
     },
 
     'GET /api/consolidated': async (request) => {
-      const p = commission(await principalOf(request));
-      const prefix = `consolidated/${p.county}/`;
+      const code = kit.county(await principal(request));
+      const prefix = `consolidated/${code}/`;
       const objects = (await deps.objects.list(deps.reportsBucket, prefix)).filter((o) => o.key.endsWith('.xlsx'));
       const latest = [];
       const runs = [];
@@ -415,65 +431,87 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     },
 
     'GET /api/download/consolidated': async (request) => {
-      const p = commission(await principalOf(request));
+      const p = await principal(request);
+      const code = kit.county(p);
       const key = request.query.key ?? '';
-      const prefix = `consolidated/${p.county}/`;
+      const prefix = `consolidated/${code}/`;
       if (!key.startsWith(prefix) || !key.endsWith('.xlsx') || key.includes('..') || key.split('/').length !== 4) throw new ApiError(403, '无权下载该文件');
       const found = (await deps.objects.list(deps.reportsBucket, key)).some((o) => o.key === key);
       if (!found) throw new ApiError(404, '汇总表不存在，请先生成');
       const [, , folder, file] = key.split('/') as [string, string, string, string];
-      const county = (await deps.definitions.latest()).county(p.county);
-      const name = folder === 'latest' ? `${county?.name ?? p.county}汇总表_${file}` : file;
+      const county = (await deps.definitions.latest()).county(code);
+      const name = folder === 'latest' ? `${county?.name ?? code}汇总表_${file}` : file;
+      await downloaded(request, p, `汇总表：${name}`, { key });
       return redirect(await deps.links.presignGet({ bucket: deps.reportsBucket, key, fileName: name, contentType: XLSX_TYPE, expiresSeconds: DOWNLOAD_LINK_SECONDS }));
     },
 
     'POST /api/regenerate': async (request) => {
-      const p = commission(await principalOf(request));
-      const body = bodyOf(request);
-      const period = periodParam(typeof body.period === 'string' ? body.period : undefined, now());
+      const p = await principal(request);
+      const code = kit.admin(p);
+      const b = body(request);
+      const period = kit.period(b.period);
       // every run writes a new object: one per county, period and window, claimed in the table
       const seconds = Math.floor(now().getTime() / 1000);
       const window = Math.floor(seconds / REGENERATE_COOLDOWN_SECONDS);
-      const task = `regenerate#${p.county}#${period}#${window}`;
+      const task = `regenerate#${code}#${period}#${window}`;
       if (!(await deps.store.claimTask(task, now()))) {
         const wait = (window + 1) * REGENERATE_COOLDOWN_SECONDS - seconds;
         throw new ApiError(429, `${periodLabel(period)}的汇总表刚刚生成过，请 ${wait} 秒后再试`, { 'retry-after': String(wait) });
       }
       try {
-        const published = await deps.publish({ level: 'county', code: p.county, period, now: now() });
+        const published = await deps.publish({ level: 'county', code, period, now: now() });
+        await kit.record(request, p, { action: 'regenerate', detail: `生成汇总表：${periodLabel(period)}（${published.fileName}）`, subject: { period, key: published.key } });
         return json(200, { key: published.key, latestKey: published.latestKey, fileName: published.fileName });
       } catch (err) {
         await deps.store.releaseTask(task).catch(() => undefined); // a failed run does not count
         throw err;
       }
     },
+
+    'GET /api/definitions': async (request) => {
+      kit.admin(await principal(request));
+      const log = await deps.definitions.log();
+      const versions = [...log.versions].reverse().map((v) => ({ version: v.version, effective: v.effective, createdAt: v.createdAt, by: v.by, summary: v.summary }));
+      return json(200, { version: versions[0]?.version ?? null, versions });
+    },
+    'GET /api/definitions/workbook': async (request) => {
+      const p = await principal(request);
+      kit.admin(p);
+      const period = request.query.period ? kit.period(request.query.period) : null;
+      const defs = period ? await deps.definitions.at(period) : await deps.definitions.latest();
+      const bytes = await writeDefinitionsWorkbook(defs.content, { version: defs.version, period }, now());
+      const fileName = `报表定义_第${defs.version}版${period ? `_${period}` : ''}.xlsx`;
+      await downloaded(request, p, `定义工作簿：${fileName}`);
+      return workbookResponse(bytes, fileName, XLSX_TYPE);
+    },
+    'POST /api/definitions/check': (request) => definitionsImport(request, true),
+    'POST /api/definitions/import': (request) => definitionsImport(request, false),
   };
 
-  /** an edited definitions workbook checked (and, unless a dry run, stored) as this commission's */
+  /** an edited definitions workbook checked (and, unless a dry run, stored) as this administrator's */
   async function definitionsImport(request: ApiRequest, dryRun: boolean): Promise<ApiResponse> {
-    const p = commission(await principalOf(request));
-    const body = bodyOf(request, MAX_WORKBOOK_BODY_BYTES);
-    const effective = typeof body.effective === 'string' ? body.effective : '';
-    const data = typeof body.data === 'string' ? body.data : '';
+    const p = await principal(request);
+    const code = kit.admin(p);
+    const b = body(request, MAX_WORKBOOK_BODY_BYTES);
+    const effective = typeof b.effective === 'string' ? b.effective : '';
+    const data = typeof b.data === 'string' ? b.data : '';
     if (!data || !/^[A-Za-z0-9+/]+=*$/.test(data)) throw new ApiError(400, '请选择要导入的定义工作簿（.xlsx）');
-    const latest = await deps.definitions.latest();
-    const by = `${latest.institution(p.code)?.institution.name ?? p.code}（${p.code}）`;
-    const { report } = await importDefinitions(deps.definitionsStore, Buffer.from(data, 'base64'), { effective, by, now: now(), dryRun, scope: p.county });
-    if (report.status === 'accepted' && !dryRun) deps.definitions.invalidate?.();
+    const by = `${p.name}（${p.unitName}）`;
+    const { report } = await importDefinitions(deps.definitionsStore, Buffer.from(data, 'base64'), { effective, by, now: now(), dryRun, scope: code });
+    if (report.status === 'accepted' && !dryRun) {
+      deps.definitions.invalidate?.();
+      await kit.record(request, p, { action: 'definitions', detail: `导入定义第 ${report.version ?? '?'} 版，自 ${periodLabel(effective)} 起执行：${report.summary.join('；')}`.slice(0, 480) });
+    }
     return json(200, report);
   }
 
-  function commission(p: Principal): Principal {
-    if (p.role !== 'commission') throw new ApiError(403, '仅卫健委账号可以查看');
-    return p;
-  }
-
-  /** The institution a principal may read: its own, or (commission) any of its county. */
+  /** The institution a principal may read: its own (reporter), or any of its county (reviewer, administrator). */
   function readable(defs: Definitions, p: Principal, code: string | undefined): { institution: Institution; county: County } {
-    const wanted = code === undefined || code === '' ? p.code : code;
+    const wanted = code === undefined || code === '' ? (p.institution ?? '') : code;
+    if (!wanted) throw new ApiError(400, '请指定机构');
     const found = defs.institution(wanted);
     if (!found) throw new ApiError(404, `机构代码 ${String(wanted).slice(0, 20)} 不在名录中`);
-    const allowed = wanted === p.code || (p.role === 'commission' && found.county.code === p.county);
+    const allowed = wanted === p.institution || readsCounty(p, found.county.code);
     if (!allowed) throw new ApiError(403, '无权查看其他机构的数据');
     return found;
   }
@@ -485,9 +523,9 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     return new Map(unique.map((p, n) => [p, lists[n]!]));
   }
 
-  async function versionParam(request: ApiRequest): Promise<SubmissionVersion> {
-    const p = await principalOf(request);
-    const period = periodParam(request.query.period, now(), true);
+  async function versionParam(request: ApiRequest): Promise<{ version: SubmissionVersion; p: Principal }> {
+    const p = await principal(request);
+    const period = kit.period(request.query.period, true);
     const defs = await deps.definitions.at(period);
     const { institution } = readable(defs, p, request.query.institution);
     const template = knownTemplate(defs, institution, request.query.template);
@@ -495,7 +533,7 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     if (!/^[0-9a-f]{8,64}$/.test(versionId)) throw new ApiError(400, '版本号无效');
     const version = (await deps.store.versions({ institution: institution.code, template, period })).find((v) => v.versionId === versionId);
     if (!version) throw new ApiError(404, '找不到这次上报');
-    return version;
+    return { version, p };
   }
 
   async function feedbackOf(version: SubmissionVersion): Promise<string | null> {
@@ -528,29 +566,6 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
     };
   }
 
-  Object.assign(routes, {
-    'GET /api/definitions': async (request: ApiRequest) => {
-      commission(await principalOf(request));
-      const log = await deps.definitions.log();
-      const versions = [...log.versions].reverse().map((v) => ({ version: v.version, effective: v.effective, createdAt: v.createdAt, by: v.by, summary: v.summary }));
-      return json(200, { version: versions[0]?.version ?? null, versions });
-    },
-    'GET /api/definitions/workbook': async (request: ApiRequest) => {
-      commission(await principalOf(request));
-      const period = request.query.period ? periodParam(request.query.period, now()) : null;
-      const defs = period ? await deps.definitions.at(period) : await deps.definitions.latest();
-      const bytes = await writeDefinitionsWorkbook(defs.content, { version: defs.version, period }, now());
-      return {
-        status: 200,
-        headers: { 'content-type': XLSX_TYPE, 'content-disposition': contentDisposition(`报表定义_第${defs.version}版${period ? `_${period}` : ''}.xlsx`), ...NO_STORE },
-        cookies: [],
-        body: new Uint8Array(bytes),
-      };
-    },
-    'POST /api/definitions/check': (request: ApiRequest) => definitionsImport(request, true),
-    'POST /api/definitions/import': (request: ApiRequest) => definitionsImport(request, false),
-  });
-
   return async function handle(request: ApiRequest): Promise<ApiResponse> {
     const route = routes[`${request.method.toUpperCase()} ${request.path.replace(/\/+$/, '')}`];
     try {
@@ -563,6 +578,33 @@ export function createPortalApi(deps: PortalDeps): PortalApi {
       return json(500, { error: `服务暂时不可用，请稍后再试（错误编号 ${id}）` });
     }
   };
+}
+
+/** The rows of the key indicators view (本期, 本年累计, coverage, target), targeted ones first. */
+export function indicatorRows(result: ReturnType<typeof consolidate>) {
+  const rows = result.summary.flatMap((section) =>
+    section.rows
+      .filter((r) => r.target || r.kind === 'indicator')
+      .map((r) => ({
+        template: section.template.id,
+        code: r.code,
+        name: r.name,
+        unit: r.unit,
+        current: r.current.value,
+        ytd: r.ytd.value,
+        covered: r.ytd.covered,
+        owed: r.ytd.owed,
+        target: r.target && { direction: r.target.direction, value: r.target.value, pace: r.target.pace, paced: r.target.paced, elapsed: r.target.elapsed, gap: r.target.gap, document: r.target.document, measured: r.target.measured, status: r.target.status, verdict: r.target.verdict },
+      })),
+  );
+  return rows.sort((a, b) => Number(!!b.target) - Number(!!a.target));
+}
+
+/** The review of an accepted version as the page shows it. */
+export function reviewSummary(c: CurrentSubmission | null) {
+  const state = reviewOf(c);
+  if (!state) return null;
+  return { state, by: c!.review?.byName ?? null, at: c!.review?.at ?? null, reason: c!.review?.reason ?? null, explanation: c!.explanation?.text ?? null };
 }
 
 /** The months a user can pick: the current month back 24 months; the default is last month (what is due now). */
@@ -608,7 +650,7 @@ export function uploadKeyFor(county: string, institution: string, template: stri
   return `uploads/${county}/${institution}/${template}/${period}/${runStamp(now)}_${randomBytes(3).toString('hex')}_${base || '报表'}.xlsx`;
 }
 
-function versionView(v: SubmissionVersion) {
+export function versionView(v: SubmissionVersion) {
   return {
     versionId: v.versionId,
     institution: v.institution,
@@ -620,6 +662,7 @@ function versionView(v: SubmissionVersion) {
     status: v.status,
     errors: v.errors,
     warnings: v.warnings,
+    uploadedBy: v.uploadedBy ?? null,
   };
 }
 
@@ -643,6 +686,9 @@ function cellOf(entry: PeriodEntry | undefined, deadline: Date, now: Date) {
     errors: shown?.errors ?? 0,
     warnings: shown?.warnings ?? 0,
     laterRejected,
+    /** 审核 of the accepted return; a closed month's correction awaiting it */
+    review: reviewOf(current),
+    correction: entry?.correction ? { uploadedAt: entry.correction.uploadedAt, review: reviewOf(entry.correction) } : null,
   };
 }
 
@@ -652,7 +698,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
   const due = new Map(institutions.flatMap((i) => defs.returnsFor(i, period)).map((d) => [d.template, d.period]));
   const columns = defs.templates.filter((t) => due.has(t.id)).map((t) => ({ id: t.id, title: t.title, period: due.get(t.id)!, periodLabel: periodLabel(due.get(t.id)!) }));
   const byKey = new Map([...entries.values()].flat().map((e) => [`${e.institution}|${e.template}`, e]));
-  const totals = { owed: 0, accepted: 0, warnings: 0, rejected: 0, missing: 0, onTime: 0, late: 0 };
+  const totals = { owed: 0, accepted: 0, warnings: 0, rejected: 0, missing: 0, onTime: 0, late: 0, approved: 0, returned: 0, corrections: 0 };
   const issues: Array<Record<string, unknown>> = [];
   const rows = institutions.map((inst) => {
     const owed = new Set(defs.returnsFor(inst, period).map((d) => d.template));
@@ -672,6 +718,9 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
       if (cell.status === 'missing') totals.missing++;
       if (cell.timeliness === '按时') totals.onTime++;
       if (cell.late) totals.late++;
+      if (cell.review === 'approved') totals.approved++;
+      if (cell.review === 'returned') totals.returned++;
+      if (cell.correction) totals.corrections++;
       const open = openRejectionOf(entry);
       const source = open ?? (entry?.current?.warnings ? entry.current : null);
       for (const issue of source?.firstIssues ?? []) {
@@ -704,6 +753,7 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
     totals: {
       ...totals,
       submitted,
+      unreviewed: submitted - totals.approved,
       rate: totals.owed ? Math.round((submitted / totals.owed) * 1000) / 10 : null,
       timely: totals.owed ? Math.round((totals.onTime / totals.owed) * 1000) / 10 : null,
     },
@@ -712,18 +762,25 @@ function countyView(defs: Definitions, county: County, period: string, entries: 
   };
 }
 
-function meOf(defs: Definitions, p: Principal, now: Date) {
-  const { institution, county } = defs.institution(p.code)!;
+export function meOf(defs: Definitions, p: Principal, now: Date) {
+  const county = p.county ? defs.county(p.county) : null;
+  const institution = p.institution ? defs.institution(p.institution)?.institution : null;
+  const city = p.city ? defs.countiesOf(p.city)[0]?.city : null;
   return {
-    code: p.code,
-    name: institution.name,
-    role: p.role,
-    county: county.code,
-    countyName: county.name,
-    cityName: county.city.name,
-    templates: defs.templatesOf(institution).map((id) => ({ id, title: defs.template(id)?.title ?? id })),
-    deadlineDay: county.deadlineDay,
-    expiresAt: new Date(p.exp * 1000).toISOString(),
+    username: p.username,
+    name: p.name,
+    roles: p.roles,
+    roleLabels: p.roles.map((r) => ROLE_LABELS[r]),
+    unit: p.unit,
+    unitName: p.unitName,
+    institution: p.institution,
+    county: p.county,
+    countyName: county?.name ?? null,
+    city: p.city,
+    cityName: city?.name ?? county?.city.name ?? null,
+    templates: institution ? defs.templatesOf(institution).map((id) => ({ id, title: defs.template(id)?.title ?? id })) : [],
+    deadlineDay: county?.deadlineDay ?? defs.countiesOf(p.city ?? '')[0]?.deadlineDay ?? 5,
+    expiresAt: new Date(p.expiresAt * 1000).toISOString(),
     ...periodsAround(now),
   };
 }

@@ -5,6 +5,8 @@
 import type { Report, ReportStatus } from '../core/report.ts';
 import type { LedgerRow, Submission, SubmissionIdentity } from '../core/normalize/submission.ts';
 import type { DefinitionsLog } from '../core/definitions/log.ts';
+import type { Person, PersonRecord } from '../core/people.ts';
+import type { AuditEvent } from '../core/audit.ts';
 
 export interface StoredObject {
   bytes: Uint8Array;
@@ -101,6 +103,10 @@ export interface SubmissionVersion extends VersionRef {
   objectVersionId?: string | null;
   /** who uploaded: the uploader metadata (an institution or commission code), or `iam:<principal>` */
   uploader?: string | null;
+  /** the person who uploaded: the portal user (mobile number) when the portal signed it, else `uploader` */
+  uploadedBy?: string | null;
+  /** the uploader's address, as the portal saw it when it signed the upload */
+  uploaderIp?: string | null;
 }
 
 /** A version as stored, with its values when it was accepted. */
@@ -109,10 +115,42 @@ export interface StoredVersion {
   submission: Submission | null;
 }
 
+/** 审核: pending until a county reviewer approves it or returns it with a reason. */
+export type ReviewState = 'pending' | 'approved' | 'returned';
+
+export interface Review {
+  state: ReviewState;
+  /** the reviewer (username, name), when, and a return's reason */
+  by?: string;
+  byName?: string;
+  at?: string;
+  reason?: string;
+}
+
+/** A reviewer's 已核实 on one warning of the version (keyed by warningKey). */
+export interface WarningCheck {
+  by: string;
+  byName: string;
+  at: string;
+  note: string;
+}
+
+/** The institution's 说明 of its warnings. */
+export interface Explanation {
+  by: string;
+  byName: string;
+  at: string;
+  text: string;
+}
+
 /** The accepted version that counts for a submission: what consolidation reads. */
 export interface CurrentSubmission extends SubmissionVersion {
   status: 'accepted' | 'accepted_with_warnings';
   submission: Submission;
+  /** absent on items accepted before review existed: those count as approved */
+  review?: Review;
+  checks?: Record<string, WarningCheck>;
+  explanation?: Explanation | null;
 }
 
 /** The latest attempt at a submission, whatever its status, and how many uploads there were. */
@@ -125,6 +163,25 @@ export interface PeriodEntry {
   template: string;
   current: CurrentSubmission | null;
   latest: AttemptSummary | null;
+  /** a closed month's accepted upload (补报), held until a reviewer approves it; then it becomes current */
+  correction?: CurrentSubmission | null;
+}
+
+/** A month a county closed (关账): uploads after it are corrections (补报). */
+export interface Closure {
+  county: string;
+  period: string;
+  by: string;
+  byName: string;
+  at: string;
+}
+
+/** Which reviewable item: the current version, or a closed month's held correction. */
+export interface ReviewSlot extends SubmissionIdentityKey {
+  county: string;
+  /** the version the reviewer looked at: a write fails when another version is there now */
+  versionId: string;
+  held: boolean;
 }
 
 export interface SubmissionStore {
@@ -157,6 +214,21 @@ export interface SubmissionStore {
   releaseTask(id: string): Promise<void>;
   /** Ledger rows of a version (stored apart: a 10,000-row ledger does not fit one item). */
   ledgerRows?(institution: string, template: string, period: string, versionId: string): Promise<LedgerRow[]>;
+
+  /** The closing of a county's month, or null while it is open. */
+  closure(county: string, period: string): Promise<Closure | null>;
+  /** Closes a month (conditional put): false when it was closed already. */
+  closeMonth(closure: Closure): Promise<boolean>;
+  /** Holds a closed month's accepted upload (补报) unless a newer one is held. Returns whether it is held now. */
+  holdCorrection(correction: CurrentSubmission): Promise<boolean>;
+  /** Sets the review of the version `slot` names; false when another version is there now. */
+  setReview(slot: ReviewSlot, review: Review): Promise<boolean>;
+  /** An approved correction becomes current (whatever was current) and is no longer held; false when it is not held any more. */
+  promoteCorrection(correction: CurrentSubmission, review: Review): Promise<boolean>;
+  /** Records a reviewer's 已核实 of one warning; false when another version is there now. */
+  checkWarning(slot: ReviewSlot, key: string, check: WarningCheck): Promise<boolean>;
+  /** Records the institution's 说明; false when another version is there now. */
+  explain(slot: ReviewSlot, explanation: Explanation): Promise<boolean>;
 }
 
 /** What names a submission: institution, template, period. */
@@ -195,4 +267,72 @@ export interface DefinitionsStore {
   read(head: DefinitionsHead): Promise<DefinitionsLog>;
   /** Stores a log whose previous newest version was `expected` (null: the first). False when another writer moved the head first. */
   write(log: DefinitionsLog, expected: number | null): Promise<boolean>;
+}
+
+/** The append-only audit trail (操作记录): one item per event, never updated or deleted. */
+export interface AuditLog {
+  /** Appends an event; the same event id twice is one event. */
+  append(event: AuditEvent): Promise<void>;
+  /** Events of one scope (a county, a city, or '-') whose Beijing month lies in [fromMonth, toMonth], oldest first. */
+  list(scope: string, fromMonth: string, toMonth: string): Promise<AuditEvent[]>;
+}
+
+/** The tokens of a session. */
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** seconds the access token lasts */
+  expiresIn: number;
+}
+
+export type SignInOutcome =
+  | { kind: 'signed-in'; tokens: SessionTokens }
+  /** a temporary password was right: a new one must be chosen (`session` continues the sign-in) */
+  | { kind: 'new-password'; session: string }
+  | { kind: 'refused'; reason: 'credentials' | 'disabled' | 'temporary-expired' | 'password-policy' | 'session-expired'; message: string };
+
+/** A verified session: who holds the access token. */
+export interface Session {
+  person: Person;
+  /** the token's id (jti), and when it was issued and its sign-in happened (seconds) */
+  tokenId: string;
+  issuedAt: number;
+  authTime: number;
+  expiresAt: number;
+}
+
+/** A refusal of the identity provider that the caller can name (a Chinese message for the page). */
+export class IdentityError extends Error {
+  override name = 'IdentityError';
+  constructor(
+    readonly code: 'user-exists' | 'user-not-found' | 'invalid-password' | 'invalid-parameter',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Sign-in and the people of the user pool: Cognito in AWS, the local stand-in on one machine
+ * (functions/adapters/cognito/identity.ts over either).
+ */
+export interface IdentityProvider {
+  signIn(username: string, password: string): Promise<SignInOutcome>;
+  /** completes a sign-in with a temporary password: the new password replaces it */
+  completeNewPassword(username: string, session: string, newPassword: string): Promise<SignInOutcome>;
+  /**
+   * The session of a valid access token; null when it is malformed, forged, expired, revoked (logout)
+   * or its user is disabled or reset. Revocation and disabling are seen within `recheckSeconds`.
+   */
+  verify(accessToken: string): Promise<Session | null>;
+  /** Logout: revokes the refresh token and the access tokens issued with it. */
+  signOut(tokens: { accessToken?: string; refreshToken?: string }): Promise<void>;
+  createUser(person: Person, temporaryPassword: string): Promise<void>;
+  getUser(username: string): Promise<PersonRecord | null>;
+  listUsers(): Promise<PersonRecord[]>;
+  /** Disabling also ends every session of the user. */
+  setEnabled(username: string, enabled: boolean): Promise<void>;
+  /** A new temporary password (changed at the next sign-in); every session of the user ends. */
+  resetPassword(username: string, temporaryPassword: string): Promise<void>;
 }

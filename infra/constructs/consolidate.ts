@@ -6,14 +6,14 @@
  *   {"task":"nightly"}          every night 02:00: consolidation of the reporting month
  * and on demand (`aws lambda invoke`, docs/DEPLOY.md) with
  *   {"task":"consolidate","level":"county","code":"150525","period":"2025-03"} or
- *   {"task":"digest","county":"150525","period":"2025-03"}.
- *
+ *   {"task":"digest","county":"150525","period":"2025-03"} or
+ *   {"task":"lake","county":"150525","year":2025} (nightly and after-deadline rewrite the lake too),
  * and twice a day with {"task":"reconcile"} (nightly 01:30, working days 08:30: before the workbook and
  * the digest), which lists uploads/ and sends what the event path lost to the ingest queue. Every
  * scheduled input carries "scheduledTime": "<aws.scheduler.scheduled-time>" (the run's own time).
  *
- * It may read the table (and write only its TASK# markers), write consolidated/ keys only, publish
- * the digest, list the uploads bucket's versions under uploads/ and send to the ingest queue.
+ * It may read the table (and write only its TASK# markers), write consolidated/ and lake/ keys only,
+ * publish the digest, list the uploads bucket's versions under uploads/ and send to the ingest queue.
  * Reconciliation's counts are metrics (embedded metric format); ReconcileFound ≥ 1 raises an alarm.
  */
 import { Duration, TimeZone } from 'aws-cdk-lib';
@@ -29,10 +29,14 @@ import { UPLOAD_PREFIX } from '../../functions/config.ts';
 import { RECONCILE_METRICS_NAMESPACE } from '../../functions/core/reconcile.ts';
 import { SCHEDULES } from '../../functions/core/schedule.ts';
 import { TASK_KEY_PREFIX } from '../../functions/adapters/dynamo/store.ts';
+import { LAKE_PREFIX } from '../../functions/core/lake/index.ts';
 import { DefaultFunction } from './defaults.ts';
 import type { Storage } from './storage.ts';
 
 export const CONSOLIDATE_WRITES = 'consolidated/';
+/** the nightly audit trail export (functions/core/audit.ts auditExportKey) */
+export const AUDIT_EXPORTS = 'audit/';
+export const LAKE_WRITES = LAKE_PREFIX;
 export const CONSOLIDATE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
 /** The scheduled tasks and the input each sends: the handler's own (functions/core/schedule.ts SCHEDULES). */
@@ -83,6 +87,8 @@ export class Consolidate extends Construct {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TASK_KEY_PREFIX}*`] },
     });
     f.allow('WriteConsolidated', ['s3:PutObject'], [storage.reports.arnForObjects(`${CONSOLIDATE_WRITES}*`)], 'Consolidated workbooks, one key per county (or city, province) and period, under consolidated/ only.');
+    f.allow('ExportAudit', ['s3:PutObject'], [storage.reports.arnForObjects(`${AUDIT_EXPORTS}*`)], "One JSON lines file per scope and Beijing day under audit/ (the audit trail's daily export).");
+    f.allow('WriteLake', ['s3:PutObject'], [storage.reports.arnForObjects(`${LAKE_WRITES}*`)], 'The lake: one Parquet object per county and year, under lake/ only.');
     f.allow('PublishDigest', ['sns:Publish'], [props.alerts.topicArn]);
     f.allow('ListUploads', ['s3:ListBucket', 's3:ListBucketVersions'], [storage.uploadsBucketArn], undefined, { StringLike: { 's3:prefix': [`${UPLOAD_PREFIX}*`] } });
     f.allow('SendLostUploads', ['sqs:SendMessage'], [props.uploadQueue.queueArn]);

@@ -14,8 +14,10 @@
  * function's log (a metric filter) and alarm the ops topic.
  *
  * portal-api has its own role (reads what the portal shows, signs presigned POSTs under uploads/,
- * writes consolidated/ on 立即生成 and claims its cooldown in the table) and reads the portal secret
- * (generated, RETAINed) and the origin secret once per cold start. The uploads bucket is referred to
+ * writes consolidated/ on 立即生成 and claims its cooldown in the table, writes review state, month
+ * closings and the audit trail, manages the people of the user pool, publishes a return's alert) and
+ * reads the origin secret once per cold start. People sign in at the user pool (infra/constructs/people.ts).
+ * The uploads bucket is referred to
  * by name and ARN only (see Storage): nothing here depends on the bucket resource, so the bucket's
  * CORS rule can name the distribution.
  */
@@ -35,6 +37,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { People } from './people.ts';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { ENV, UPLOAD_PREFIX } from '../../functions/config.ts';
@@ -47,10 +50,9 @@ import { portalCsp } from '../../functions/portal/csp.ts';
 /**
  * Names shared with the function, not imported (the handler module pulls in the SDK clients, the API
  * module the whole core; tests/infra/portal.test.ts compares them): functions/handlers/portal-api.ts
- * PORTAL_SECRET_ARN_ENV, PORTAL_ORIGIN_SECRET_ARN_ENV, PORTAL_ORIGINS_ENV, ORIGIN_VERIFY_HEADER;
- * functions/portal/api.ts SIGN_IN_FAILED_EVENT.
+ * PORTAL_ORIGIN_SECRET_ARN_ENV, PORTAL_ORIGINS_ENV, ORIGIN_VERIFY_HEADER; functions/portal/auth.ts
+ * SIGN_IN_FAILED_EVENT.
  */
-export const PORTAL_SECRET_ARN_ENV = 'PORTAL_SECRET_ARN';
 export const PORTAL_ORIGIN_SECRET_ARN_ENV = 'PORTAL_ORIGIN_SECRET_ARN';
 export const PORTAL_ORIGINS_ENV = 'PORTAL_ORIGINS';
 export const ORIGIN_VERIFY_HEADER = 'X-Hmis-Origin-Verify';
@@ -89,11 +91,39 @@ export const PORTAL_READS = [...INGEST_WRITES, CONSOLIDATE_WRITES] as const;
 export const PORTAL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
 /** The regenerate cooldown's claims (functions/portal/api.ts: store.claimTask('regenerate#…'), keys TASK#regenerate#…). */
 export const REGENERATE_CLAIMS = 'TASK#regenerate#*';
+/**
+ * The portal's other writes to the table, each limited to its partition keys (dynamodb:LeadingKeys;
+ * functions/adapters/dynamo/store.ts and audit.ts): review state on current and held returns (CP#,
+ * an approved 补报 replaces the current one and leaves PEND#), month closings (CLOSE#), the audit trail
+ * (AUD#, puts only: never changed).
+ */
+export const PORTAL_TABLE_WRITES = [
+  { sid: 'ReviewReturns', actions: ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], keys: 'CP#*' },
+  { sid: 'CloseMonths', actions: ['dynamodb:PutItem'], keys: 'CLOSE#*' },
+  { sid: 'AppendAudit', actions: ['dynamodb:PutItem'], keys: 'AUD#*' },
+] as const;
+/** What 用户管理 does in the user pool (functions/adapters/cognito/identity.ts); sign-in and GetUser need no IAM. */
+export const PEOPLE_ACTIONS = [
+  'cognito-idp:AdminCreateUser',
+  'cognito-idp:AdminAddUserToGroup',
+  'cognito-idp:AdminGetUser',
+  'cognito-idp:AdminListGroupsForUser',
+  'cognito-idp:AdminDisableUser',
+  'cognito-idp:AdminEnableUser',
+  'cognito-idp:AdminSetUserPassword',
+  'cognito-idp:AdminUserGlobalSignOut',
+  'cognito-idp:ListUsers',
+  'cognito-idp:ListUsersInGroup',
+];
 
 export interface PortalProps {
   stage: string;
   storage: Storage;
   ops: sns.ITopic;
+  /** a return (退回) alerts the institution */
+  alerts: sns.ITopic;
+  /** the user pool people sign in at */
+  people: People;
   maxUploadBytes: number;
   logRetentionDays: number;
   /** config portalBaseUrl: the portal's own domain in front of the distribution, if any */
@@ -107,7 +137,6 @@ export interface PortalProps {
 
 export class Portal extends Construct {
   readonly function: DefaultFunction;
-  readonly secret: secretsmanager.Secret;
   /** sent by CloudFront with every /api request, checked by the function */
   readonly originSecret: secretsmanager.Secret;
   readonly api: apigwv2.HttpApi;
@@ -135,19 +164,7 @@ export class Portal extends Construct {
     const { storage } = props;
     const stack = Stack.of(this);
 
-    // ---------- the secret access codes and sessions derive from ----------
-    this.secret = new secretsmanager.Secret(this, 'Secret', {
-      description: `hmis ${props.stage}: portal secret (access codes and sessions derive from it; changing it changes every access code)`,
-      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
-      // the access codes handed to every institution derive from it: deleting the stack must not lose it
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating this secret changes every access code handed out to the institutions and ends every session; it is rotated deliberately by an operator (docs/DEPLOY.md), not on a schedule.',
-    });
-
+    // ---------- the secret CloudFront proves itself with ----------
     this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
       description: `hmis ${props.stage}: sent by CloudFront to the portal API; a request without it did not come through the web ACL`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
@@ -161,7 +178,7 @@ export class Portal extends Construct {
     // ---------- the API function ----------
     this.function = new DefaultFunction(this, 'PortalApi', {
       handler: 'portal-api',
-      description: 'portal API (HTTP API payload 2.0): sign-in, templates, presigned uploads, status, county views, regenerate',
+      description: 'portal API (HTTP API payload 2.0): sign-in, templates, presigned uploads, status, county views, review, people, audit trail',
       // regenerate renders a county workbook
       memorySize: 1024,
       // API Gateway gives up at 30 s
@@ -171,7 +188,9 @@ export class Portal extends Construct {
         [ENV.reportsBucket]: storage.reports.bucketName,
         [ENV.tableName]: storage.table.tableName,
         [ENV.maxUploadBytes]: String(props.maxUploadBytes),
-        [PORTAL_SECRET_ARN_ENV]: this.secret.secretArn,
+        [ENV.alertsTopicArn]: props.alerts.topicArn,
+        [ENV.userPoolId]: props.people.pool.userPoolId,
+        [ENV.userPoolClientId]: props.people.client.userPoolClientId,
         [PORTAL_ORIGIN_SECRET_ARN_ENV]: this.originSecret.secretArn,
       },
       logRetentionDays: props.logRetentionDays,
@@ -201,8 +220,13 @@ export class Portal extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [REGENERATE_CLAIMS] } },
       }),
     );
+    for (const w of PORTAL_TABLE_WRITES) {
+      f.allow(w.sid, [...w.actions], [storage.table.tableArn], undefined, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [w.keys] } });
+    }
+    f.allow('ManagePeople', PEOPLE_ACTIONS, [props.people.pool.userPoolArn], 'One user pool; the API decides per request whose people (an administrator manages its own county).');
+    f.allow('PublishReturns', ['sns:Publish'], [props.alerts.topicArn]);
     // not secret.grantRead(): that also grants secretsmanager:DescribeSecret
-    f.allow('ReadPortalSecret', ['secretsmanager:GetSecretValue'], [this.secret.secretArn, this.originSecret.secretArn]);
+    f.allow('ReadOriginSecret', ['secretsmanager:GetSecretValue'], [this.originSecret.secretArn]);
 
     // ---------- HTTP API ----------
     this.api = new apigwv2.HttpApi(this, 'Api', {
@@ -220,7 +244,7 @@ export class Portal extends Construct {
     for (const r of routes) {
       Validations.of(r).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'The function authenticates every route itself (signed session cookie; /api/login must be reachable before sign-in); the web ACL and the throttles bound guessing.',
+        reason: 'The function authenticates every route itself (the user pool access token in an HttpOnly cookie, verified and rechecked with the pool; /api/login must be reachable before sign-in); the web ACL and the throttles bound guessing.',
       });
     }
     this.accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
@@ -427,6 +451,8 @@ export class Portal extends Construct {
     this.allowedOrigins = [...new Set([this.distributionUrl, ...(props.portalBaseUrl ? [new URL(props.portalBaseUrl).origin] : [])])];
     // the page's origins, for the function's cross-site check (behind CloudFront it does not see the page's Host)
     f.fn.addEnvironment(PORTAL_ORIGINS_ENV, this.allowedOrigins.join(','));
+    // a return's alert links to the upload's page on the portal
+    f.fn.addEnvironment(ENV.portalBaseUrl, this.url);
     storage.uploads.addCorsRule({
       allowedMethods: [s3.HttpMethods.POST],
       allowedOrigins: this.allowedOrigins,

@@ -2,7 +2,8 @@
  * Where data lives, all of it RETAINed when the stack is deleted:
  *  - the uploads bucket (institutions write, ingest reads): versioned, so an overwritten or deleted
  *    upload is never lost; old versions expire after a configurable time,
- *  - the reports bucket (functions write): separate, so nothing a function writes can trigger ingest,
+ *  - the reports bucket (functions write): separate, so nothing a function writes can trigger ingest;
+ *    the audit trail's daily export (audit/) kept AUDIT_RETENTION_DAYS,
  *  - an access-log bucket for both (who uploaded what, from where),
  *  - the one DynamoDB table (keys from functions/adapters/dynamo/table.ts).
  */
@@ -22,6 +23,9 @@ export const SECURE: s3.BucketProps = {
   removalPolicy: RemovalPolicy.RETAIN,
   autoDeleteObjects: false,
 };
+
+/** How long the audit trail's daily exports are kept (audit/ in the reports bucket); the table keeps every event. */
+export const AUDIT_RETENTION_DAYS = 3650;
 
 export interface StorageProps {
   stage: string;
@@ -82,6 +86,8 @@ export class Storage extends Construct {
       lifecycleRules: [
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) },
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
+        // the audit exports: to infrequent access after a month, kept ten years, then gone
+        { id: 'audit-retention', prefix: 'audit/', transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }], expiration: Duration.days(AUDIT_RETENTION_DAYS) },
       ],
     });
 

@@ -7,11 +7,12 @@
  * time in the sample months (most before the deadline, a few after), for every institution but
  * 八仙筒镇中心卫生院 (150525-101; only its two earlier ledgers). The browser then works on Monday
  * 2025-04-07, two days after the deadline: 2025-03 returns uploaded later have not arrived yet.
- * 101's statistician signs in, downloads the blank template, uploads a wrong workbook (rule JC-R01:
+ * 101's statistician (a 填报员) signs in, downloads the blank template, uploads a wrong workbook (rule JC-R01:
  * 规范建档 > 建档), sees the errors and the marked-up workbook, uploads a correct one and sees it
  * accepted, then its first-quarter return (T-QY), which March's reporting window also holds. The
- * commission (150525-000) sees those cells of the grid change, regenerates the
- * consolidated workbook and downloads it. On a phone (390×844), the statistician opens the link of
+ * commission's administrator (管理员 and 审核员 of 150525-000) sees those cells of the grid change,
+ * regenerates the consolidated workbook and downloads it. (People, review and the audit trail end to
+ * end: tests/e2e/review.test.ts.) On a phone (390×844), the statistician opens the link of
  * the rejection alert and the commission the digest's link: no sideways scrolling, tables as cards.
  *
  * Screenshots (1366×768, and 390×844 for the phone) go to test-output/screenshots/ (git-ignored).
@@ -27,6 +28,7 @@ import { tsImport } from 'tsx/esm/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Serving } from '../../functions/cli/serve.ts';
 import { readAlerts } from '../../functions/cli/alerts.ts';
+import { addPeople, TEST_PASSWORD } from '../support/people.ts';
 
 type ServeModule = typeof import('../../functions/cli/serve.ts');
 type ClientsModule = typeof import('../../functions/adapters/aws/clients.ts');
@@ -37,6 +39,9 @@ const SHOTS = resolve('test-output/screenshots');
 const FIXTURES = resolve('fixtures/workbooks');
 const INSTITUTION = '150525-101';
 const COMMISSION = '150525-000';
+/** the people signing in: 101's 填报员 and the commission's 管理员 (also 审核员, and 填报员 of the commission's own returns) */
+const REPORTER = '13800000101';
+const ADMIN = '13800000000';
 const PERIOD = '2025-03';
 const VIEWPORT = { width: 1366, height: 768 };
 const PHONE = { width: 390, height: 844 };
@@ -52,7 +57,6 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
   let serving: Serving;
   let browser: Browser;
   let base: string;
-  let codes: Map<string, string>;
   let inst: { context: BrowserContext; page: Page };
   let comm: { context: BrowserContext; page: Page };
   const out: string[] = [];
@@ -74,8 +78,13 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     ]);
     serving = served;
     base = serving.portal!.url;
-    codes = new Map(serving.portal!.users.map((u) => [u.code, u.accessCode]));
-    expect(out.join('\n')).toContain(`${COMMISSION}  ${codes.get(COMMISSION)}`);
+    // a new user pool gets one administrator per county, printed with the temporary password
+    const first = serving.portal!.users.find((u) => u.unit === COMMISSION)!;
+    expect(out.join('\n')).toContain(`${first.username}  ${first.temporaryPassword}  管理员、审核员  奈曼旗`);
+    await addPeople(serving.stack.endpoints, [
+      { username: REPORTER, name: '张填报', roles: ['reporter'], unit: INSTITUTION },
+      { username: ADMIN, name: '赵管理', roles: ['admin', 'reviewer', 'reporter'], unit: COMMISSION },
+    ]);
 
     const clients = makeClients(serving.stack.endpoints);
     // the institution under test has only its earlier ledgers (no history checks, so its T-JC upload is judged alone)
@@ -119,10 +128,10 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     expect(errors).toEqual([]);
   });
 
-  async function signIn(page: Page, code: string) {
+  async function signIn(page: Page, username: string) {
     await page.goto(base);
-    await page.fill('#login-code', code);
-    await page.fill('#login-access', codes.get(code)!);
+    await page.fill('#login-user', username);
+    await page.fill('#login-password', TEST_PASSWORD);
     await page.click('#login-submit');
     await page.waitForSelector('#app-view:not([hidden])');
     await page.selectOption('#period', PERIOD);
@@ -137,7 +146,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.goto(base);
     await page.waitForSelector('#login-view:not([hidden])');
     await page.screenshot({ path: join(SHOTS, '01-login.png') });
-    await signIn(page, COMMISSION);
+    await signIn(page, ADMIN);
     await expect.poll(() => gridCell(page, INSTITUTION, 'T-JC').getAttribute('data-status')).toBe('missing');
     // the sample set's own wrong upload of this period shows as rejected, others accepted
     await expect.poll(() => page.locator('#grid td[data-status="accepted"]').count()).toBeGreaterThan(10);
@@ -158,7 +167,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     console.info(`[e2e] sign-in page at 1 Mbit/s: ${Date.now() - started} ms, ${transferred} bytes`);
     expect(transferred).toBeGreaterThan(0);
     expect(transferred).toBeLessThan(30_000);
-    await signIn(page, INSTITUTION);
+    await signIn(page, REPORTER);
     await expect(page.locator('#who-name').textContent()).resolves.toContain('八仙筒镇中心卫生院');
     const row = page.locator('#own-table tr[data-template="T-JC"]');
     await row.waitFor();
@@ -168,7 +177,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     const template = await readFile((await download.path())!);
     expect(template.subarray(0, 2).toString()).toBe('PK');
 
-    await page.setInputFiles('#own-table input[data-template="T-JC"]', join(FIXTURES, 'rule-JC-R01.xlsx'));
+    await page.setInputFiles('#own-table input[type=file][data-template="T-JC"]', join(FIXTURES, 'rule-JC-R01.xlsx'));
     const status = page.locator('#result-status');
     await status.waitFor({ timeout: 30_000 });
     await expect(status.getAttribute('data-status')).resolves.toBe('rejected');
@@ -186,7 +195,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
 
   it('the corrected workbook is accepted and listed in the history', async () => {
     const { page } = inst;
-    await page.setInputFiles('#own-table input[data-template="T-JC"]', join(FIXTURES, 'valid-T-JC.xlsx'));
+    await page.setInputFiles('#own-table input[type=file][data-template="T-JC"]', join(FIXTURES, 'valid-T-JC.xlsx'));
     await expect.poll(() => page.locator('#result-status').getAttribute('data-status'), { timeout: 30_000 }).toBe('accepted');
     await expect.poll(() => page.locator('#history-table tbody tr').count()).toBe(2);
     await expect(page.locator('#own-table tr[data-template="T-JC"] .chip').first().textContent()).resolves.toBe('已通过');
@@ -236,6 +245,55 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.screenshot({ path: join(SHOTS, '04-commission-full.png'), fullPage: true });
   });
 
+  it('the commission reads a key indicator’s trend against its target, ranks the institutions, clicks one for its own series, and downloads the data draft', async () => {
+    const { page } = comm;
+    await page.waitForSelector('#trend-chart svg path.line');
+    const code = await page.locator('#trend-code').inputValue();
+    const api = (q: string) => page.evaluate((u) => fetch(u).then((r) => r.json()), `/api/trend?${q}`) as Promise<{ points: Array<{ period: string; value: number | null; target: { value: number } | null }>; ranking: Array<{ code: string; name: string; value: number | null }> | null }>;
+    const county = await api(`code=${code}&months=12&to=${PERIOD}`);
+    // one dot per month with a value (the sample months here: 2025-01 … 03), the target line over 2025
+    const withValue = county.points.filter((p) => p.value !== null);
+    expect(withValue.map((p) => p.period)).toEqual(['2025-01', '2025-02', '2025-03']);
+    await expect.poll(() => page.locator('#trend-chart circle').count()).toBe(withValue.length);
+    expect(await page.locator('#trend-chart circle title').last().textContent()).toContain('2025年3月');
+    expect(await page.locator('#trend-chart path.target').getAttribute('d')).toMatch(/^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){2}$/);
+    // ranking bars: every institution owing the return, best first
+    const bars = page.locator('#trend-rank g.bar');
+    await expect.poll(() => bars.count()).toBe(county.ranking!.length);
+    expect(county.ranking!.length).toBe(21);
+    expect(await bars.first().getAttribute('data-institution')).toBe(county.ranking![0]!.code);
+    await page.locator('#trend-card').scrollIntoViewIfNeeded();
+    await page.locator('#trend-card').screenshot({ path: join(SHOTS, '09-trend-county.png') });
+
+    // click an institution: its own series, the bar marked; click again: the county's total
+    const pick = county.ranking![2]!;
+    await page.locator(`#trend-rank g.bar[data-institution="${pick.code}"]`).click();
+    await expect.poll(() => page.locator('#trend-sub').textContent()).toContain(pick.name);
+    expect(await page.locator('#trend-rank g.bar.on').getAttribute('data-institution')).toBe(pick.code);
+    const own = await api(`code=${code}&months=12&to=${PERIOD}&institution=${pick.code}`);
+    expect(own.points.at(-1)!.value).toBe(pick.value);
+    expect(await page.locator('#trend-chart circle title').last().textContent()).toContain(String(Math.round(pick.value! * 100) / 100).slice(0, 4));
+    await page.locator('#trend-card').screenshot({ path: join(SHOTS, '10-trend-institution.png') });
+    await page.locator(`#trend-rank g.bar[data-institution="${pick.code}"]`).click();
+    await expect.poll(() => page.locator('#trend-sub').textContent()).toContain('奈曼旗合计');
+
+    // 24 months, another indicator
+    await page.selectOption('#trend-months', '24');
+    await page.selectOption('#trend-code', 'JC-I11');
+    await expect.poll(() => page.locator('#trend-sub').textContent()).toContain('免疫规划疫苗接种率');
+
+    // the data draft of the month, as Word
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#draft-month')]);
+    expect(download.suggestedFilename()).toBe(`奈曼旗2025年3月卫生健康工作总结数据稿.docx`);
+    const JSZip = (await import('jszip')).default;
+    const xml = await (await JSZip.loadAsync(await readFile((await download.path())!))).file('word/document.xml')!.async('string');
+    const text = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]).join('');
+    expect(text).toContain('截至2025年3月底，全旗应管理高血压患者');
+    expect(text).toContain('附表：主要指标');
+    expect(await page.locator('#draft-year').getAttribute('href')).toBe('/api/draft?period=2025');
+    expect(await page.locator('#draft-quarter').getAttribute('href')).toBe('/api/draft?period=2025-Q1');
+  });
+
   it('the commission downloads the definitions workbook, adds an institution, checks, imports it from May and sees the history', async () => {
     const { page } = comm;
     await page.click('#tab-defs');
@@ -254,7 +312,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     await page.click('#defs-import');
     await expect.poll(() => page.locator('#defs-result .notice').textContent()).toContain('已导入：定义第 2 版，自 2025年5月 起执行');
     await expect.poll(() => page.locator('#defs-history tbody tr').count()).toBe(2);
-    await expect.poll(() => page.locator('#defs-history tbody tr').first().textContent()).toContain('奈曼旗卫生健康委员会（150525-000）');
+    await expect.poll(() => page.locator('#defs-history tbody tr').first().textContent()).toContain('赵管理（奈曼旗卫生健康委员会）');
     await page.screenshot({ path: join(SHOTS, '08-definitions-history.png'), fullPage: true });
     // in force from May only: April's grid is as it was
     await page.click('#tab-county');
@@ -262,14 +320,14 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
   });
 
   /** A phone as WeChat's browser is one: 390×844, touch, the page laid out at the device width. */
-  async function phone(code: string, path: string): Promise<{ context: BrowserContext; page: Page }> {
+  async function phone(username: string, path: string): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
     const page = await context.newPage();
     page.on('pageerror', (err) => out.push(`[page error] ${err.message}`));
     await page.goto(base + path);
     await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#login-code', code);
-    await page.fill('#login-access', codes.get(code)!);
+    await page.fill('#login-user', username);
+    await page.fill('#login-password', TEST_PASSWORD);
     await page.click('#login-submit');
     await page.waitForSelector('#app-view:not([hidden])');
     return { context, page };
@@ -311,7 +369,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     const link = new URL(alert.deliveries.email.match(/http:\/\/127\.0\.0\.1:\d+\/submissions\/\S+/)![0]);
     expect(link.origin).toBe(base);
 
-    const { context, page } = await phone(INSTITUTION, link.pathname);
+    const { context, page } = await phone(REPORTER, link.pathname);
     await expect.poll(() => page.locator('#result-status').getAttribute('data-status')).toBe('rejected');
     expect(await page.locator('#issue-table').textContent()).toContain('D10');
     expect(await page.locator('#feedback-link').isVisible()).toBe(true);
@@ -326,13 +384,13 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
   });
 
   it('on a phone, the commission opens the digest’s link and reads the month’s summary', async () => {
-    const { context, page } = await phone(COMMISSION, `/?period=${PERIOD}`);
+    const { context, page } = await phone(ADMIN, `/?period=${PERIOD}`);
     expect(await page.locator('#period').inputValue()).toBe(PERIOD);
     await expect.poll(() => gridCell(page, INSTITUTION, 'T-JC').getAttribute('data-status')).toBe('accepted');
     await expect.poll(() => page.locator('#indicators tbody tr').count()).toBeGreaterThan(3);
     await page.locator(`#consolidated tr[data-period="${PERIOD}"] a`).waitFor();
     // a normal month: most on time, a few late, each marked where a phone can see it
-    const timely = Number((await page.locator('#stats .stat').nth(5).locator('.v').textContent())!.replace('%', ''));
+    const timely = Number((await page.locator('#stats .stat').nth(7).locator('.v').textContent())!.replace('%', ''));
     expect(timely).toBeGreaterThan(50);
     expect(timely).toBeLessThan(100);
     expect(await page.locator('#grid .late-tag').count()).toBeGreaterThan(0);
@@ -386,6 +444,7 @@ describe('portal in a browser', { timeout: 60_000 }, () => {
     expect(post.key).toMatch(new RegExp(`^uploads/150525/${INSTITUTION}/T-JC/${PERIOD}/[^/]+\\.xlsx$`));
     expect(post.fields.key).toBe(post.key);
     expect(post.fields['x-amz-meta-uploader']).toBe(INSTITUTION);
+    expect(post.fields['x-amz-meta-uploader-user']).toBe(REPORTER);
     const policy = JSON.parse(Buffer.from(post.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
     expect(policy.conditions).toContainEqual({ key: post.key });
     expect(policy.conditions).toContainEqual(['content-length-range', 1, 10 * 1024 * 1024]);

@@ -12,6 +12,7 @@ import { INGEST_BATCH_SIZE, INGEST_MAX_RECEIVES, OLDEST_MESSAGE_ALARM_SECONDS } 
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { loadDeployConfig } from '../../infra/config.ts';
 import { HmisStack } from '../../infra/stack.ts';
+import { LAKE_COLUMNS } from '../../functions/core/lake/index.ts';
 import { actionsOf, arn, flat, inspect, PORTAL_API_CONTEXT, ref, resourcesOf, type Resource, type Statement } from './template.ts';
 
 type Inspect = ReturnType<typeof inspect>;
@@ -388,7 +389,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('consolidate: reads the table, writes only its TASK# markers there and consolidated keys in S3, publishes the digest (not to ops)', () => {
+  it('consolidate: reads the table, writes only its TASK# markers there, consolidated and lake keys and the audit export in S3, publishes the digest (not to ops)', () => {
     const f = stack.consolidate.function;
     const statements = roleStatements(logicalId(f.role));
     const grants = statements.map((s) => ({ actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort() }));
@@ -399,6 +400,8 @@ describe('least privilege', () => {
       { actions: ['dynamodb:Query'], resources: [`<${logicalId(stack.storage.table)}>/index/GSI1`] },
       { actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], resources: [`<${logicalId(stack.storage.table)}>`] },
       { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/consolidated/*`] },
+      { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/audit/*`] },
+      { actions: ['s3:PutObject'], resources: [`<${logicalId(stack.storage.reports)}>/lake/*`] },
       { actions: ['sns:Publish'], resources: [`<${logicalId(stack.topics.alerts)}>`] },
       { actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: ['arn:<AWS::Partition>:s3:::hmis-test-uploads-<AWS::AccountId>-<AWS::Region>'] },
       { actions: ['sqs:SendMessage'], resources: [`<${logicalId(stack.ingest.queue)}>`] },
@@ -408,6 +411,65 @@ describe('least privilege', () => {
     expect(lists.Condition).toEqual({ StringLike: { 's3:prefix': ['uploads/*'] } });
     const writes = statements.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
     expect(writes.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TASK#*'] } });
+  });
+});
+
+describe('the lake: a Glue table and an Athena workgroup over lake/', () => {
+  it('the Glue table reads lake/ as Parquet with the lake\'s columns, partitions year and county projected from the deployment\'s counties', () => {
+    const [[, db]] = ofType('AWS::Glue::Database') as [[string, Resource]];
+    expect(db.Properties.DatabaseInput.Name).toBe('hmis_test');
+    const [[, table]] = ofType('AWS::Glue::Table') as [[string, Resource]];
+    const input = table.Properties.TableInput;
+    expect(table.Properties.DatabaseName).toBe('hmis_test');
+    expect(input.Name).toBe('values');
+    expect(input.StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => `${c.Name}:${c.Type}`)).toEqual(
+      LAKE_COLUMNS.map((c) => `${c.name}:${c.type === 'STRING' ? 'string' : c.type === 'DOUBLE' ? 'double' : 'int'}`),
+    );
+    expect(input.PartitionKeys).toEqual([{ Name: 'year', Type: 'int' }, { Name: 'county', Type: 'string' }]);
+    expect(flat(input.StorageDescriptor.Location)).toBe(`s3://<${logicalId(stack.storage.reports)}>/lake/`);
+    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    expect(input.Parameters).toMatchObject({ classification: 'parquet', 'projection.enabled': 'true', 'projection.county.type': 'enum', 'projection.county.values': '150525,150425', 'projection.year.type': 'integer' });
+    expect(flat(input.Parameters['storage.location.template'])).toBe(`s3://<${logicalId(stack.storage.reports)}>/lake/year=\${year}/county=\${county}/`);
+  });
+
+  it('the Athena workgroup enforces its settings: encrypted results under athena-results/ (expiring), a scan cap', () => {
+    const [[, wg]] = ofType('AWS::Athena::WorkGroup') as [[string, Resource]];
+    expect(wg.Properties.Name).toBe('hmis-test-lake');
+    const c = wg.Properties.WorkGroupConfiguration;
+    expect(c.EnforceWorkGroupConfiguration).toBe(true);
+    expect(c.BytesScannedCutoffPerQuery).toBeGreaterThan(0);
+    expect(flat(c.ResultConfiguration.OutputLocation)).toBe(`s3://<${logicalId(stack.storage.reports)}>/athena-results/`);
+    expect(c.ResultConfiguration.EncryptionConfiguration).toEqual({ EncryptionOption: 'SSE_S3' });
+    const rules = resources[logicalId(stack.storage.reports)]!.Properties.LifecycleConfiguration.Rules;
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'athena-results/', ExpirationInDays: 30, Status: 'Enabled' }));
+  });
+
+  it('the query policy: this workgroup, this table, read lake/ and the results; nothing else of the bucket, no wildcard action', () => {
+    const [[, policy]] = ofType('AWS::IAM::ManagedPolicy').filter(([id]) => id === logicalId(stack.lake.queryPolicy)) as [[string, Resource]];
+    const statements = policy.Properties.PolicyDocument.Statement as Statement[];
+    const reports = `<${logicalId(stack.storage.reports)}>`;
+    const grants = statements.map((s) => ({ sid: s.Sid, actions: actionsOf(s).sort(), resources: resourcesOf(s).map(flat).sort(), condition: s.Condition }));
+    for (const g of grants) for (const a of g.actions) expect(a).not.toContain('*');
+    expect(grants.find((g) => g.sid === 'RunQueriesInTheWorkGroup')!.resources).toEqual(['arn:<AWS::Partition>:athena:<AWS::Region>:<AWS::AccountId>:workgroup/hmis-test-lake']);
+    expect(grants.find((g) => g.sid === 'ReadTheTable')!.resources).toEqual([
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:catalog',
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:database/hmis_test',
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/hmis_test/values',
+    ]);
+    expect(grants.find((g) => g.sid === 'ReadTheTable')!.actions.every((a) => a.startsWith('glue:Get'))).toBe(true);
+    // objects: lake/ read only; athena-results/ read and write; the bucket listed under those prefixes only
+    const objects = grants.filter((g) => g.resources.some((r) => r.startsWith(`${reports}/`)));
+    expect(objects.map((g) => ({ actions: g.actions, resources: g.resources }))).toEqual([
+      { actions: ['s3:GetObject'], resources: [`${reports}/lake/*`] },
+      { actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'], resources: [`${reports}/athena-results/*`] },
+    ]);
+    const list = grants.find((g) => g.sid === 'ListLakeAndResults')!;
+    expect(list.resources).toEqual([reports]);
+    expect(list.condition).toEqual({ StringLike: { 's3:prefix': ['lake/*', 'athena-results/*'] } });
+    // no function but consolidate writes lake/
+    const writers = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('/lake/*'));
+    expect(writers).toHaveLength(1);
+    expect(writers[0]![1].Properties.Roles).toEqual([ref(logicalId(stack.consolidate.function.role))]);
   });
 });
 
@@ -472,7 +534,7 @@ describe('institution upload rights (per-institution policies from the registry)
 
   it('outputs name what an operator needs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
-    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestQueue', 'IngestDeadLetterQueue', 'IngestDeadLetterQueueArn', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'PortalSecretArn', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
+    for (const name of ['UploadsBucket', 'ReportsBucket', 'TableName', 'AlertsTopicArn', 'OpsTopicArn', 'IngestFunction', 'ConsolidateFunction', 'IngestQueue', 'IngestDeadLetterQueue', 'IngestDeadLetterQueueArn', 'ConsolidateDeadLetterQueue', 'IngestLogGroup', 'ConsolidateLogGroup', 'PortalUrl', 'UserPoolId', 'UserPoolClientId', 'PortalFunction', 'PortalLogGroup', 'PortalApiAccessLogGroup']) {
       expect(outputs).toContain(name);
     }
     expect(outputs.filter((o) => o.startsWith('CommissionPolicy')).sort()).toEqual(['CommissionPolicy150425', 'CommissionPolicy150525']);

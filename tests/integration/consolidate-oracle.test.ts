@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,12 @@ import { HISTORY_MONTHS, shiftPeriod } from '../../functions/core/validate/histo
 import type { IndicatorSubmission } from '../../functions/core/normalize/submission.ts';
 import { consolidate, loadCityConsolidationInput, loadConsolidationInput, renderConsolidated } from '../../functions/core/consolidate/index.ts';
 import type { CurrentSubmission, SubmissionVersion } from '../../functions/ports/index.ts';
-import { MemoryStore } from '../fakes/memory.ts';
+import { MemoryObjects, MemoryStore } from '../fakes/memory.ts';
+import { consolidationTrends } from '../../functions/core/trend/index.ts';
+import { buildDraft } from '../../functions/core/draft/index.ts';
+import { renderDraftDocx } from '../../functions/core/draft/docx.ts';
+import { writeLake } from '../../functions/core/lake/index.ts';
+import { lakeConnection, plainRows } from '../../functions/cli/lake.ts';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -530,11 +535,223 @@ describe('the sample data itself', () => {
     expect(String(elderly['达标情况'])).toMatch(/^(达到序时进度|落后序时进度（\d+\.\d\d 个百分点）)$/);
   });
 
-  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals', async () => {
+  it('the city consolidation of 通辽市 (one county in the registry) has the county’s totals once the county approved its returns', async () => {
     const county = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, '2025-03', NOW));
+    // the city reads approved returns only: before the county's review, nothing
+    const before = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
+    expect(before.summary.flatMap((s) => s.rows).every((x) => x.current.covered === 0)).toBe(true);
+    const reviews = [...store.currents.values()].map((c) => [c, c.review] as const);
+    for (const [c] of reviews) c.review = { state: 'approved' };
     const city = consolidate(await loadCityConsolidationInput(store, bundledDefinitions(), '1505', '2025-03', NOW));
+    for (const [c, review] of reviews) c.review = review;
     const pick = (r: typeof county) => r.summary.flatMap((s) => s.rows).map((x) => [x.code, x.current.value, x.ytd.value, x.previous.value, x.lastYear.value]);
     expect(pick(city)).toEqual(pick(county));
     expect(city.details[0]!.rows.map((x) => x.code)).toEqual([COUNTY]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// What the commission looks at (issue 15): the 趋势 sheet and its charts, the data draft, the lake.
+
+const READ_TREND = String.raw`
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb['趋势']
+head = [c.value for c in ws[3]]
+rows = {}
+code = None
+for row in ws.iter_rows(min_row=4, values_only=True):
+    if row[3] not in ('合计', '年度目标'):
+        continue
+    code = row[0] or code
+    rows.setdefault(code, {})[row[3]] = list(row[4:len(head) - 1])
+led = wb['任务台账']
+# 机构代码 … 进展状态 (8th) … 是否逾期 (12th)
+lines = [r for r in led.iter_rows(min_row=4, values_only=True) if len(r) >= 12 and r[0] and r[7]]
+statuses = [r[7] for r in lines]
+overdue = [r for r in lines if r[11] == '逾期']
+print(json.dumps({'sheets': wb.sheetnames, 'head': head, 'rows': rows, 'statuses': statuses, 'overdue': len(overdue)}, ensure_ascii=False))
+`;
+
+describe('what the commission looks at: the 趋势 sheet with native charts, the data draft, the lake', () => {
+  const PERIOD = '2025-03';
+  let file: string;
+  let bytes: Buffer;
+  let trend: { sheets: string[]; head: string[]; rows: Record<string, Record<string, Array<number | null>>>; statuses: string[]; overdue: number };
+  let series: Awaited<ReturnType<typeof consolidationTrends>>;
+  let oracle: Oracle;
+
+  beforeAll(async () => {
+    const input = await loadConsolidationInput(store, bundledDefinitions(), COUNTY, PERIOD, NOW);
+    const result = consolidate(input);
+    series = await consolidationTrends(store, bundledSource(), input, result);
+    bytes = await renderConsolidated(result, series);
+    file = join(dir, `trend-${PERIOD}.xlsx`);
+    await writeFile(file, bytes);
+    trend = JSON.parse((await run(PYTHON, ['-c', READ_TREND, file], { maxBuffer: 64 * 1024 * 1024 })).stdout);
+    oracle = new Oracle();
+  }, 120_000);
+
+  it('趋势 follows 指标汇总: every indicator with a 2025 target, 13 months, each month the 合计 of that month’s detail sheet (oracle), and the year’s target', () => {
+    expect(trend.sheets.slice(0, 4)).toEqual(['说明', '上报情况', '指标汇总', '趋势']);
+    const months = Array.from({ length: 13 }, (_, i) => shiftPeriod(PERIOD, i - 12));
+    expect(trend.head.slice(4, 17)).toEqual(months.map((m) => `${m.slice(0, 4)}年${Number(m.slice(5))}月`));
+    const targets = bundledDefinitions().county(COUNTY)!.targets.filter((t) => t.year === 2025);
+    expect(Object.keys(trend.rows).sort()).toEqual(targets.map((t) => t.indicator).sort());
+    const bad: string[] = [];
+    for (const t of targets) {
+      const def = allIndicatorDefs.find((d) => d.indicators.some((x) => x.code === t.indicator))!;
+      months.forEach((m, i) => {
+        check(bad, `${t.indicator} ${m}`, trend.rows[t.indicator]!['合计']![i], oracle.rate(def, t.indicator, [m], false).value);
+        check(bad, `${t.indicator} ${m} 目标`, trend.rows[t.indicator]!['年度目标']![i], m.startsWith('2025') ? t.value : null);
+      });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('one native line chart per indicator: its series reference the sheet’s cells and cache their values; the same data gives the same bytes', async () => {
+    const JSZip = (await import('jszip')).default;
+    const zip = await JSZip.loadAsync(bytes);
+    const charts = Object.keys(zip.files).filter((n) => /^xl\/charts\/chart\d+\.xml$/.test(n)).sort();
+    expect(charts).toHaveLength(Object.keys(trend.rows).length);
+    const types = await zip.file('[Content_Types].xml')!.async('string');
+    for (const c of charts) expect(types).toContain(`<Override PartName="/${c}" ContentType="application/vnd.openxmlformats-officedocument.drawingml.chart+xml"/>`);
+    const workbook = await zip.file('xl/workbook.xml')!.async('string');
+    const rels = await zip.file('xl/_rels/workbook.xml.rels')!.async('string');
+    const rId = /<sheet [^>]*name="趋势"[^>]*r:id="(rId\d+)"/.exec(workbook)![1]!;
+    const sheetPath = new RegExp(`Id="${rId}"[^>]*Target="/?(?:xl/)?([^"]+)"`).exec(rels)![1]!;
+    const sheetXml = await zip.file(`xl/${sheetPath}`)!.async('string');
+    expect(sheetXml).toMatch(/<drawing r:id="rId\d+"\/><\/worksheet>$/);
+    const sheetRels = await zip.file(`xl/worksheets/_rels/${sheetPath.split('/').pop()}.rels`)!.async('string');
+    expect(sheetRels).toContain('Target="../drawings/drawing1.xml"');
+    const drawing = await zip.file('xl/drawings/drawing1.xml')!.async('string');
+    expect(drawing.match(/<xdr:twoCellAnchor/g)).toHaveLength(charts.length);
+    for (const c of charts) {
+      const xml = await zip.file(c)!.async('string');
+      const [name] = /<a:t>([^<]+)<\/a:t>/.exec(xml)!.slice(1);
+      const code = series.find((s) => `${s.code} ${s.name}（${s.unit}）` === name)!.code;
+      // the value series: its cells are the 合计 row of its indicator, and its cache holds their values
+      const refs = [...xml.matchAll(/<c:f>([^<]+)<\/c:f>/g)].map((m) => m[1]);
+      expect(refs[0]).toMatch(/^'趋势'!\$D\$\d+$/);
+      expect(refs[1]).toBe(`'趋势'!$E$3:$Q$3`);
+      expect(refs[2]).toMatch(/^'趋势'!\$E\$(\d+):\$Q\$\1$/);
+      const cache = /<c:val><c:numRef>.*?<c:numCache>(.*?)<\/c:numCache>/.exec(xml)![1]!;
+      const cached = Array.from({ length: 13 }, (_, i) => new RegExp(`<c:pt idx="${i}"><c:v>([^<]+)</c:v>`).exec(cache)?.[1]);
+      expect(cached.map((v) => (v === undefined ? null : Number(v)))).toEqual(trend.rows[code]!['合计']);
+    }
+    const again = await renderConsolidated(consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, PERIOD, NOW)), series);
+    expect(again.equals(bytes)).toBe(true);
+  });
+
+  it('LibreOffice draws the charts: the PDF page of 趋势 has the lines (dark blue), the targets (red) and the 序时目标 (orange)', async () => {
+    if (!SOFFICE) throw new Error('LibreOffice (soffice) is required: apt-get install -y libreoffice-calc-nogui');
+    const profile = join(tmpdir(), `lo-${randomUUID()}`);
+    try {
+      await run(SOFFICE, [`-env:UserInstallation=file://${profile}`, '--headless', '--convert-to', 'pdf', '--outdir', dir, file], { timeout: 120_000 });
+      const pdf = file.replace(/\.xlsx$/, '.pdf');
+      let page = 0;
+      for (let p = 1; p < 60 && !page; p++) {
+        const { stdout } = await run('pdftotext', ['-f', String(p), '-l', String(p), pdf, '-']);
+        if (stdout.includes('重点指标趋势')) page = p;
+      }
+      expect(page).toBeGreaterThan(0);
+      const { stdout } = await run('pdftoppm', ['-f', String(page), '-l', String(page), '-r', '60', pdf], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+      const [blue, red, orange] = countColours(stdout as unknown as Buffer, [
+        [0x1f, 0x4e, 0x79],
+        [0xc0, 0x00, 0x00],
+        [0xed, 0x7d, 0x31],
+      ]);
+      // at 60 dpi a dashed line is a few dozen pixels (measured: 481 blue, 45 red, 27 orange); none without the charts
+      expect(blue).toBeGreaterThan(200);
+      expect(red).toBeGreaterThan(20);
+      expect(orange).toBeGreaterThan(10);
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it.each(['2025-03', '2025-Q1', '2025'])('the data draft of %s: every figure of the Word document is the workbook’s; the appendix is 指标汇总', async (period) => {
+    const result = consolidate(await loadConsolidationInput(store, bundledDefinitions(), COUNTY, period, NOW));
+    const wbFile = join(dir, `draft-${period}.xlsx`);
+    await writeFile(wbFile, await renderConsolidated(result));
+    const read = await readWorkbook(wbFile);
+    const ledger = JSON.parse((await run(PYTHON, ['-c', READ_TREND.replace("wb['趋势']", "wb['指标汇总']"), wbFile], { maxBuffer: 64 * 1024 * 1024 })).stdout) as typeof trend;
+    const docx = await renderDraftDocx(buildDraft(result));
+    const JSZip = (await import('jszip')).default;
+    const xml = await (await JSZip.loadAsync(docx)).file('word/document.xml')!.async('string');
+    const text = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]).join('');
+    expect(text).toContain(period === '2025-03' ? '截至2025年3月底，全旗应管理高血压患者' : '全旗');
+
+    // the workbook's numbers, as shown (two decimals), from 指标汇总 and the 上报情况 totals
+    const shown = new Set<string>();
+    const add = (v: unknown) => typeof v === 'number' && shown.add(Math.abs(v).toFixed(2));
+    for (const row of Object.values(read.summary)) for (const [k, v] of Object.entries(row)) if (k !== '_formats') add(v);
+    read.status_total.forEach(add);
+    // the ledger's figures: rows by status and overdue rows of 任务台账
+    const count = (s: string) => ledger.statuses.filter((x) => x === s).length;
+    [ledger.statuses.length, count('已完成'), count('推进中'), count('未启动'), count('已滞后'), ledger.overdue].forEach(add);
+    add(new Set(result.ledger.map((l) => l.institution)).size);
+
+    const figures = [...xml.matchAll(/<w:r><w:rPr><w:rStyle w:val="DraftFigure"\/>.*?<w:t(?: [^>]*)?>([^<]*)<\/w:t><\/w:r>/g)].map((m) => m[1]!);
+    expect(figures.length).toBeGreaterThan(period === '2025-03' ? 150 : 100);
+    const strange = figures.filter((f) => !shown.has(Math.abs(Number(f.replace(/[≥≤%‰]|\/10万/g, ''))).toFixed(2)));
+    expect(strange).toEqual([]);
+
+    // the appendix, cell by cell: 代码 | 指标名称 | 单位 | 本期 | 本年累计 | 去年同期 | 同比 | 目标值 | 达标情况
+    const table = xml.slice(xml.lastIndexOf('<w:tbl>'));
+    const rows = [...table.matchAll(/<w:tr>(.*?)<\/w:tr>/g)].map((r) => [...r[1]!.matchAll(/<w:tc>(.*?)<\/w:tc>/g)].map((c) => [...c[1]!.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((t) => t[1]).join('')));
+    const [header, ...body] = rows;
+    expect(header!.slice(3, 7)).toEqual([result.labels.current, '本年累计', '去年同期', '同比']);
+    const bad: string[] = [];
+    for (const r of body) {
+      const row = read.summary[r[0]!]!;
+      header!.slice(3, 7).forEach((h, i) => {
+        const v = row[h];
+        const cell = r[3 + i]!;
+        if ((typeof v === 'number' ? fixed(v) : '') !== (cell === '' ? '' : fixed(Number(cell.replace(/[%‰]|\/10万/g, ''))))) bad.push(`${r[0]} ${h}: docx ${cell} ≠ workbook ${String(v)}`);
+      });
+      if ((row['达标情况'] ?? '') !== r[8]) bad.push(`${r[0]} 达标情况: docx ${r[8]} ≠ workbook ${String(row['达标情况'])}`);
+    }
+    expect(body.length).toBeGreaterThan(40);
+    expect(bad).toEqual([]);
+  }, 120_000);
+
+  it('the lake: the 2025-03 JC28 total from SQL over the Parquet files equals the workbook’s; rows come back as objects', async () => {
+    const objects = new MemoryObjects();
+    for (const year of [2024, 2025]) await writeLake({ definitions: bundledSource(), objects, store, reportsBucket: 'reports' }, COUNTY, year);
+    const root = join(dir, 'lake-root');
+    for (const o of await objects.list('reports', 'lake/')) {
+      await mkdir(join(root, o.key, '..'), { recursive: true });
+      await writeFile(join(root, o.key), (await objects.get('reports', o.key, 1e9))!);
+    }
+    const db = await lakeConnection(root);
+    try {
+      const reader = await db.connection.runAndReadAll(`select sum(value) as total, count(distinct institution) as institutions from values where element = 'JC28' and period = '2025-03'`);
+      const rows = plainRows(reader.getRowObjectsJS() as Record<string, unknown>[]);
+      const read = await readWorkbook(file);
+      expect(rows).toEqual([{ total: read.details['基层月报明细']!['合计']!['JC28'], institutions: 20 }]);
+      const all = plainRows((await db.connection.runAndReadAll(`select * from values where institution = '150525-101' and period = '2025-03' and element = 'JC28'`)).getRowObjectsJS() as Record<string, unknown>[]);
+      expect(all).toHaveLength(1);
+      expect(all[0]).toMatchObject({ county: '150525', city: '1505', year: 2025, institution: '150525-101', institution_type: 'township_hc', template: 'T-JC', template_version: 1, period: '2025-03', period_type: 'month', element: 'JC28', unit: '人次', review_state: 'pending' }); // uploaded, not yet reviewed (审核)
+    } finally {
+      db.close();
+    }
+  });
+});
+
+/** Pixels of a PPM image (pdftoppm's default output) close to each colour. */
+/** two decimals, as shown: -0.0018 shows 0.00, not -0.00 */
+const fixed = (v: number): string => (Number(v.toFixed(2)) || 0).toFixed(2);
+
+function countColours(ppm: Buffer, colours: Array<[number, number, number]>): number[] {
+  const header = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(ppm.subarray(0, 64).toString('latin1'))!;
+  const [width, height] = [Number(header[1]), Number(header[2])];
+  const data = ppm.subarray(header[0].length);
+  const counts = colours.map(() => 0);
+  for (let i = 0; i < width * height * 3; i += 3) {
+    colours.forEach(([r, g, b], k) => {
+      if (Math.abs(data[i]! - r) < 40 && Math.abs(data[i + 1]! - g) < 40 && Math.abs(data[i + 2]! - b) < 40) counts[k]!++;
+    });
+  }
+  return counts;
+}

@@ -27,7 +27,7 @@ import { buildTemplateWorkbook, elementCells, writeTemplate } from '../../functi
 import type { Report } from '../../functions/core/report.ts';
 import { validateUpload } from '../../functions/core/validate/index.ts';
 import { createPortalApi } from '../../functions/portal/api.ts';
-import { accessCode } from '../../functions/portal/auth.ts';
+import { MemoryAudit, MemoryIdentity } from '../fakes/memory.ts';
 import { bundledLog, type IndicatorTemplate } from '../../schemas/index.ts';
 
 const GENERATED = new Date('2025-05-08T02:00:00Z');
@@ -142,9 +142,12 @@ describe('a new institution and a new data element, in force from 2025-04', () =
   });
 
   it('reaches the portal grid of 2025-04, and not the one of 2025-03', async () => {
-    const secret = 'definitions-test-secret-definitions-test-secret';
+    // the user pool is not what this test is about: people in memory, storage the real one
+    const identity = new MemoryIdentity();
+    identity.add({ username: '13800000001', name: '王审核', phone: '+8613800000001', roles: ['reviewer'], unit: '150525-000' }, 'Right-pass-1');
     const api = createPortalApi({
-      secret,
+      identity,
+      audit: new MemoryAudit(),
       definitions: deps.definitions,
       definitionsStore: defStore,
       store: deps.store,
@@ -156,7 +159,7 @@ describe('a new institution and a new data element, in force from 2025-04', () =
       maxUploadBytes: 10 * 1024 * 1024,
       now: () => NOW,
     });
-    const login = await api({ method: 'POST', path: '/api/login', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: '150525-000', accessCode: accessCode(secret, '150525-000') }) });
+    const login = await api({ method: 'POST', path: '/api/login', query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: '13800000001', password: 'Right-pass-1' }) });
     const cookie = login.cookies[0]!.split(';')[0]!;
     const grid = async (period: string) => JSON.parse(String((await api({ method: 'GET', path: '/api/county', query: { period }, headers: { cookie } })).body)) as { rows: Array<{ code: string; cells: Record<string, { status: string } | null> }> };
     expect((await grid('2025-04')).rows.find((r) => r.code === NEW)!.cells['T-JC']).toMatchObject({ status: 'accepted' });

@@ -163,7 +163,7 @@ describe('the presigned POST policy', () => {
 describe('CORS', () => {
   let portal: LocalPortal;
   beforeAll(async () => {
-    portal = await startPortal({ stack, dataDir, port: 0, secret: 'x'.repeat(40), log: () => {} });
+    portal = await startPortal({ stack, dataDir, port: 0, log: () => {} });
   });
   afterAll(() => portal?.close());
 

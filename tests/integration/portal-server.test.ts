@@ -1,8 +1,9 @@
 /**
  * The local portal server (functions/adapters/local/portal.ts) over real HTTP, on the run-wide stack:
  * an oversized body is answered 413 (declared or streamed, not a reset connection), logout refuses
- * another site, periods are bounded, and the regenerate cooldown holds in DynamoDB (dynalite's
- * conditional put, not a fake).
+ * another site, periods are bounded, the regenerate cooldown holds in DynamoDB (dynalite's
+ * conditional put, not a fake); people sign in at the stack's user pool, logout revokes the session
+ * there, and the audit trail is in the table.
  */
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,10 +12,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startPortal, type LocalPortal } from '../../functions/adapters/local/portal.ts';
 import { MAX_API_BODY_BYTES, MAX_BODY_BYTES, REGENERATE_COOLDOWN_SECONDS } from '../../functions/portal/api.ts';
-import { accessCode } from '../../functions/portal/auth.ts';
+import { makeClients } from '../../functions/adapters/aws/clients.ts';
+import { DynamoAuditLog } from '../../functions/adapters/dynamo/audit.ts';
+import { addPeople, TEST_PASSWORD } from '../support/people.ts';
 
 const stack = inject('stack');
-const SECRET = 'portal-server-test-secret-0123456789-abcdef';
+/** this file's people (the run's user pool: numbers differ per file) */
+const REPORTER = '13600000201';
+const ADMIN = '13600822000';
 // a fixed clock: the cooldown window is deterministic (12 s into a minute)
 const NOW = new Date('2025-04-10T02:00:12Z');
 // a county and period no other test consolidates
@@ -26,7 +31,11 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'hmis-portal-server-'));
-  portal = await startPortal({ stack: { endpoints: stack }, dataDir, port: 0, secret: SECRET, now: () => NOW, log: () => undefined });
+  await addPeople(stack, [
+    { username: REPORTER, name: '服务测试', roles: ['reporter'], unit: '150525-101' },
+    { username: ADMIN, name: '磴口管理', roles: ['admin'], unit: COMMISSION },
+  ]);
+  portal = await startPortal({ stack: { endpoints: stack }, dataDir, port: 0, now: () => NOW, log: () => undefined });
 });
 
 afterAll(async () => {
@@ -49,10 +58,14 @@ function postRaw(path: string, body: Buffer, headers: Record<string, string | nu
   });
 }
 
-async function signIn(code: string): Promise<string> {
-  const r = await fetch(`${portal.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, accessCode: accessCode(SECRET, code) }) });
+/** the session and refresh cookies, as `name=value; name=value` */
+async function signIn(username: string): Promise<string> {
+  const r = await fetch(`${portal.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: TEST_PASSWORD }) });
   expect(r.status).toBe(200);
-  return r.headers.getSetCookie()[0]!.split(';')[0]!;
+  return r.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
 }
 
 describe('local portal server', () => {
@@ -65,14 +78,14 @@ describe('local portal server', () => {
       expect(r.status, JSON.stringify(headers)).toBe(413);
       expect((JSON.parse(r.text) as { error: string }).error).toMatch(/请求过大/);
     }
-    // a sign-in just over its own limit, and at the limit (an ordinary 401 for a wrong access code)
+    // a sign-in just over its own limit, and at the limit (an ordinary 401 for a wrong password)
     expect((await postRaw('/api/login', Buffer.alloc(MAX_BODY_BYTES + 1, 0x20))).status).toBe(413);
-    const atLimit = JSON.stringify({ code: '150525-101', accessCode: 'x' });
+    const atLimit = JSON.stringify({ username: REPORTER, password: 'x' });
     expect((await postRaw('/api/login', Buffer.from(atLimit.padEnd(MAX_BODY_BYTES, ' ')))).status).toBe(401);
   });
 
-  it('logout from another site, or as a form, is refused and clears nothing; from the page it signs out', async () => {
-    const cookie = await signIn('150525-101');
+  it('logout from another site, or as a form, is refused and clears nothing; from the page it revokes the session at the user pool', async () => {
+    const cookie = await signIn(REPORTER);
     const logout = (headers: Record<string, string>, body = '{}') => fetch(`${portal.url}/api/logout`, { method: 'POST', headers: { cookie, ...headers }, body });
     for (const [headers, status] of [
       [{ 'content-type': 'application/x-www-form-urlencoded' }, 415],
@@ -83,13 +96,34 @@ describe('local portal server', () => {
       expect(r.status, JSON.stringify(headers)).toBe(status);
       expect(r.headers.getSetCookie()).toEqual([]);
     }
+    expect((await fetch(`${portal.url}/api/me`, { headers: { cookie } })).status).toBe(200);
     const ok = await logout({ 'content-type': 'application/json', 'sec-fetch-site': 'same-origin', origin: portal.url });
     expect(ok.status).toBe(200);
-    expect(ok.headers.getSetCookie()[0]).toMatch(/^hmis_session=; Max-Age=0/);
+    expect(ok.headers.getSetCookie()[0]).toMatch(/^hmis_session=; Path=\/; Max-Age=0/);
+    // the cookies kept from before: revoked, not just cleared
+    expect((await fetch(`${portal.url}/api/me`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('every sign-in, failed or not, is in the table’s audit trail with the address', async () => {
+    await fetch(`${portal.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: ADMIN, password: 'Wrong-pass-1' }) });
+    await signIn(ADMIN);
+    const clients = makeClients(stack);
+    try {
+      // audit times are the portal's calendar: NOW's month
+      const events = await new DynamoAuditLog(clients.dynamodb, stack.table).list('150822', '2025-04', '2025-04');
+      const mine = events.filter((e) => e.action === 'sign-in' && e.actor.username === ADMIN);
+      // both may carry the same millisecond: compared as a set
+      expect(mine.map((e) => [e.outcome, e.ip]).sort()).toEqual([
+        ['ok', '127.0.0.1'],
+        ['refused', '127.0.0.1'],
+      ]);
+    } finally {
+      clients.destroy();
+    }
   });
 
   it('bounds periods: 0001-01 and 1990-12 are a 400, not a 500', async () => {
-    const cookie = await signIn('150525-101');
+    const cookie = await signIn(REPORTER);
     for (const period of ['0001-01', '1990-12']) {
       const r = await fetch(`${portal.url}/api/submissions?period=${period}`, { headers: { cookie } });
       expect(r.status, period).toBe(400);
@@ -99,7 +133,7 @@ describe('local portal server', () => {
   });
 
   it('regenerate: once per county, period and minute, claimed in DynamoDB; then 429 with Retry-After', async () => {
-    const cookie = await signIn(COMMISSION);
+    const cookie = await signIn(ADMIN);
     const regenerate = () => fetch(`${portal.url}/api/regenerate`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ period: PERIOD }) });
     const first = await regenerate();
     expect(first.status).toBe(200);

@@ -26,14 +26,26 @@ describe('value table', () => {
 
   it('holds rows per period and institution, beyond its first allocation; a template it does not hold stays out', () => {
     const table = new ValueTable(bundledDefinitions().templates);
+    const all = table.columns('T-JC', codes)!;
     for (let i = 0; i < 300; i++) expect(table.hold('2025-03', 'T-JC', `inst-${i}`, { JC01: i })).toBe(true);
     table.hold('2025-03', 'T-JC', 'inst-7', { JC01: 700, JC02: 1 });
-    expect(table.row('2025-03', 'T-JC', 'inst-299')![0]).toBe(299);
-    expect([...table.row('2025-03', 'T-JC', 'inst-7')!.slice(0, 2)]).toEqual([700, 1]);
-    expect(table.row('2025-03', 'T-JC', 'inst-300')).toBeNull();
-    expect(table.row('2025-02', 'T-JC', 'inst-1')).toBeNull();
+    expect(table.row('2025-03', 'inst-299', all)![0]).toBe(299);
+    expect([...table.row('2025-03', 'inst-7', all)!.slice(0, 2)]).toEqual([700, 1]);
+    expect(table.row('2025-03', 'inst-300', all)).toBeNull();
+    expect(table.row('2025-02', 'inst-1', all)).toBeNull();
     expect(table.hold('2025-03', 'T-TZ', 'inst-1', { x: 1 })).toBe(false);
-    expect(table.codesOf('T-JC')).toEqual(codes);
+    expect(table.columns('T-TZ', ['x'])).toBeNull();
+  });
+
+  it('read by any codes, a row is what the return’s own values give: numbers under codes of another version kept', () => {
+    const table = new ValueTable([JC]);
+    const values = { JC01: 5, JC02: Number.NaN, XX99: 42, XX98: 'text', JC03: 7 };
+    table.hold('2025-03', 'T-JC', 'a', values);
+    const asked = ['JC03', 'XX99', 'JC02', 'XX98', 'XX97', 'JC01'];
+    expect([...table.row('2025-03', 'a', table.columns('T-JC', asked)!)!]).toEqual([...readValues(values, asked)]);
+    // held again: what it held under other codes goes with the old values
+    table.hold('2025-03', 'T-JC', 'a', { JC01: 6 });
+    expect([...table.row('2025-03', 'a', table.columns('T-JC', ['XX99', 'JC01'])!)!]).toEqual([Number.NaN, 6]);
   });
 });
 
@@ -62,23 +74,23 @@ describe('consolidation over the value table', () => {
     }
   });
 
-  it('a table holding a template with other elements than its definition is refused, not read', () => {
-    const table = new ValueTable([{ ...JC, elements: JC.elements.slice(1) }]);
-    const entry = makeEntry({ institution: '150525-101', template: 'T-JC', period: '2025-03', values: {} });
-    const c = bundledDefinitions().county('150525')!;
-    const input = {
-      level: 'county' as const,
-      area: { code: c.code, name: c.name },
-      period: '2025-03',
-      months: ['2025-03'],
-      counties: [{ code: c.code, name: c.name, deadlineDay: 5, institutions: [{ code: '150525-101', name: '甲', type: 'township_hc', typeName: '苏木乡镇卫生院', owes: ['T-JC'] }] }],
-      templates: [JC],
-      targets: [],
-      entries: new Map([['2025-03', [entry]]]),
-      values: table,
-      ledgerRows: new Map(),
-      generatedAt: new Date('2025-04-10T02:00:00Z'),
-    };
-    expect(() => consolidate(input)).toThrow(/other elements/);
+  it('the same table read with fewer elements (a trend’s narrowed template) gives what the entries give', async () => {
+    const store = new MemoryStore();
+    const values = (n: number) => Object.fromEntries(codes.map((c, j) => [c, n * 100 + j]));
+    for (const [i, inst] of ['150525-101', '150525-102', '150525-103'].entries()) {
+      for (const period of ['2025-01', '2025-02', '2025-03']) {
+        const e = makeEntry({ institution: inst, template: 'T-JC', period, values: { ...values(i), XX99: 1 } });
+        await store.putVersion(e.current!, e.current!.submission);
+        await store.makeCurrent(e.current!);
+      }
+    }
+    const loaded = await loadConsolidationInput(store, bundledDefinitions(), '150525', '2025-03', new Date('2025-04-10T02:00:00Z'));
+    const narrow: IndicatorTemplate = { ...JC, elements: JC.elements.filter((e) => ['JC01', 'JC02', 'JC03'].includes(e.code)), rules: [], indicators: [] };
+    const asStored = new Map(await Promise.all([...loaded.entries.keys()].map(async (p) => [p, await store.listPeriod('150525', p)] as const)));
+    const { values: table, ...withoutTable } = loaded;
+    const fromTable = consolidate({ ...loaded, templates: [narrow] });
+    expect(fromTable.details[0]!.total[0]).toBe(0 + 100 + 200);
+    expect(fromTable).toEqual(consolidate({ ...withoutTable, templates: [narrow], entries: asStored }));
+    expect(table).toBeInstanceOf(ValueTable);
   });
 });

@@ -207,10 +207,10 @@ describe('the definitions workbook', () => {
     const headers = (name: string) => (wb.getWorksheet(name)!.getRow(1).values as unknown[]).slice(1);
     expect(headers('机构')).toEqual(['旗县代码', '机构代码', '机构名称', '机构类型', '额外报表', '联系人', '电话', '邮箱', '启用期', '停用期', '并入机构', '来源']);
     expect(headers('机构类型')).toEqual(['类型代码', '类型名称', '应报报表']);
-    expect(headers('报表')).toEqual(['报表', '版本', '名称', '工作表名', '周期', '截止日', '启用期', '来源']);
-    expect(headers('数据项')).toEqual(['报表', '指标代码', '指标名称', '单位', '类型', '必填', '口径', '可加总', '下限', '上限', '来源', '说明']);
+    expect(headers('报表')).toEqual(['报表', '版本', '名称', '工作表名', '周期', '截止日', '启用期', '来源', '总结章节', '总结句式']);
+    expect(headers('数据项')).toEqual(['报表', '指标代码', '指标名称', '单位', '类型', '必填', '口径', '可加总', '下限', '上限', '来源', '说明', '总结章节', '总结句式']);
     expect(headers('校验规则')).toEqual(['报表', '规则编号', '左边', '运算符', '右边', '级别', '条件', '说明', '容差(%)']);
-    expect(headers('计算指标')).toEqual(['报表', '指标代码', '指标名称', '分子', '分母', '系数', '单位', '来源']);
+    expect(headers('计算指标')).toEqual(['报表', '指标代码', '指标名称', '分子', '分母', '系数', '单位', '来源', '总结章节', '总结句式']);
     expect(headers('目标')).toEqual(['旗县代码', '年度', '指标代码', '方向', '目标值', '机构类型', '序时方式', '文件', '原文', '季度节点', '序时说明']);
     const inst = wb.getWorksheet('机构')!;
     expect(inst.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
@@ -313,7 +313,22 @@ describe('importing an edited workbook', () => {
     ['an institution code outside its county', (wb) => `B${append(wb, '机构', { 旗县代码: '150525', 机构代码: '150425-199', 机构名称: '外县', 机构类型: '苏木乡镇卫生院' })}`, '不在旗县 150525 之下'],
     ['text where a number belongs', (wb) => `E${set(wb, '目标', { 旗县代码: '150525', 指标代码: 'JC-I02' }, '目标值', '六十五')}`, '「六十五」不是数字'],
     ['a merge into an unknown institution', (wb) => `K${set(wb, '机构', { 机构代码: '150525-115' }, '并入机构', '150525-999') && set(wb, '机构', { 机构代码: '150525-115' }, '停用期', '2025-04')}`, '「150525-999」不在机构名录中'],
+    ['a 总结句式 naming a code its return does not have', (wb) => `J${set(wb, '计算指标', { 指标代码: 'JC-I03' }, '总结句式', '规范管理率{JC-I03}，{YY01}')}`, '「{YY01}」中的 YY01 不是本报表的数据项或计算指标'],
+    ['a 总结句式 without its 总结章节', (wb) => `I${set(wb, '计算指标', { 指标代码: 'JC-I03' }, '总结章节', null)}`, '请填写总结句式所属的章节'],
   ];
+
+  it('keeps the 总结句式 with the definitions: an edited sentence is a new version of the return, in words', async () => {
+    const store = new MemoryDefinitions(bundledLog());
+    const sentence = '{地区}高血压患者规范管理率{JC-I03}（{期末}），较上年同期{JC-I03.同比}。';
+    const { report } = await importing(await edited((wb) => set(wb, '计算指标', { 指标代码: 'JC-I03' }, '总结句式', sentence)), store);
+    expect(report).toMatchObject({ status: 'accepted', summary: ['T-JC 修改计算指标 JC-I03「高血压患者规范管理率」'] });
+    const defs = resolveDefinitions(await store.read(), '2025-04');
+    const t = defs.template('T-JC');
+    expect(t?.kind === 'indicator' && t.indicators.find((x) => x.code === 'JC-I03')).toMatchObject({ section: '基本公共卫生', sentence });
+    // the earlier months keep the sentence they had
+    const before = resolveDefinitions(await store.read(), '2025-03').template('T-JC');
+    expect(before?.kind === 'indicator' && before.indicators.find((x) => x.code === 'JC-I03')!.sentence).toContain('截至{期末}');
+  });
 
   it.each(BROKEN)('refuses %s with the sheet, the cell and a Chinese message, and changes nothing', async (_name, edit, words) => {
     const store = new MemoryDefinitions(bundledLog());

@@ -2,19 +2,21 @@
  * The portal's Lambda entry point translates API Gateway HTTP API (payload 2.0) events: base64
  * bodies, cookies in event.cookies, Set-Cookie in result.cookies (Secure), binary bodies base64;
  * it refuses what did not come through CloudFront (no origin secret) and bodies over the limit
- * before decoding them. Sign-in reads the definitions (who exists): the handler talks to the run's
- * local stack, through the same environment variables as in AWS.
+ * before decoding them. Sign-in goes to the user pool and reads the definitions: the handler talks to
+ * the run's local stack (its user pool stand-in included), through the same environment variables as
+ * in AWS.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { MAX_API_BODY_BYTES, MAX_BODY_BYTES, SIGN_IN_FAILED_EVENT } from '../../functions/portal/api.ts';
-import { accessCode } from '../../functions/portal/auth.ts';
 import { clientIp, ORIGIN_VERIFY_HEADER, type HttpApiEvent, type HttpApiResult } from '../../functions/handlers/portal-api.ts';
+import { addPeople, TEST_PASSWORD } from '../support/people.ts';
 
-const SECRET = 'handler-test-secret-handler-test-secret-0123';
 const ORIGIN_SECRET = 'origin-secret-cloudfront-sends-0123456789';
+/** this file's reporter of 150525-101 (the user pool is the run's: numbers differ per file) */
+const USER = '13600000101';
+const SIGN_IN = { username: USER, password: TEST_PASSWORD };
 const ENV = {
   ...inject('stack').env,
-  PORTAL_SECRET: SECRET,
   PORTAL_ORIGIN_SECRET: ORIGIN_SECRET,
   PORTAL_ORIGINS: 'https://d111111abcdef8.cloudfront.net,https://hmis.example.org',
 };
@@ -28,6 +30,7 @@ beforeAll(async () => {
   }
   const { resetConfig } = await import('../../functions/config.ts');
   resetConfig();
+  await addPeople(inject('stack'), [{ username: USER, name: '入口测试', roles: ['reporter'], unit: '150525-101' }]);
   ({ handler } = await import('../../functions/handlers/portal-api.ts'));
 });
 
@@ -50,13 +53,14 @@ const errorOf = (r: HttpApiResult) => (JSON.parse(r.body) as { error: string }).
 
 describe('portal-api handler', () => {
   it('signs in from a base64 body and returns the session in result.cookies, Secure', async () => {
-    const body = Buffer.from(JSON.stringify({ code: '150525-101', accessCode: accessCode(SECRET, '150525-101') })).toString('base64');
+    const body = Buffer.from(JSON.stringify(SIGN_IN)).toString('base64');
     const res = await handler(event('POST', '/api/login', { headers: { 'Content-Type': 'application/json' }, body, isBase64Encoded: true }));
     expect(res.statusCode).toBe(200);
     expect(res.isBase64Encoded).toBe(false);
-    expect(res.cookies).toHaveLength(1);
-    expect(res.cookies![0]).toMatch(/^hmis_session=[^;]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
-    expect(JSON.parse(res.body)).toMatchObject({ code: '150525-101', role: 'institution' });
+    expect(res.cookies).toHaveLength(2);
+    expect(res.cookies![0]).toMatch(/^hmis_session=[^;]+; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
+    expect(res.cookies![1]).toMatch(/^hmis_refresh=[^;]+; Path=\/api\/logout; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
+    expect(JSON.parse(res.body)).toMatchObject({ username: USER, roles: ['reporter'], institution: '150525-101' });
 
     const cookie = res.cookies![0]!.split(';')[0]!;
     const tpl = await handler(event('GET', '/api/template', { cookies: [cookie], queryStringParameters: { template: 'T-JC', period: '2025-03' } }));
@@ -74,7 +78,7 @@ describe('portal-api handler', () => {
   });
 
   it('refuses, before anything else, a request without the origin secret CloudFront adds (the API called around the web ACL)', async () => {
-    const body = JSON.stringify({ code: '150525-101', accessCode: accessCode(SECRET, '150525-101') });
+    const body = JSON.stringify(SIGN_IN);
     const direct = { requestContext: { http: { method: 'POST' } }, rawPath: '/api/login', body, headers: { 'content-type': 'application/json' } } as HttpApiEvent;
     for (const secret of [undefined, '', 'wrong', `${ORIGIN_SECRET}x`, ORIGIN_SECRET.slice(1)]) {
       const res = await handler({ ...direct, headers: { ...direct.headers, ...(secret === undefined ? {} : { [ORIGIN_VERIFY_HEADER]: secret }) } });
@@ -95,7 +99,7 @@ describe('portal-api handler', () => {
       expect(errorOf(res)).toBe('请求过大（不超过 4 MB）');
     }
     // under that, each route's own limit: a sign-in is at most MAX_BODY_BYTES
-    const big = JSON.stringify({ code: '150525-101', accessCode: 'x'.repeat(MAX_BODY_BYTES) });
+    const big = JSON.stringify({ username: USER, password: 'x'.repeat(MAX_BODY_BYTES) });
     const res = await handler(event('POST', '/api/login', { headers: { 'content-type': 'application/json' }, body: Buffer.from(big).toString('base64'), isBase64Encoded: true }));
     expect(res.statusCode).toBe(413);
     expect(errorOf(res)).toBe('请求过大（不超过 16 KB）');
@@ -114,13 +118,13 @@ describe('portal-api handler', () => {
     const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
     try {
       const res = await handler(
-        event('POST', '/api/login', { headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.0.0.1, 198.51.100.23, 130.176.0.1' }, body: JSON.stringify({ code: '150525-101', accessCode: 'AAAAA-AAAAA' }) }),
+        event('POST', '/api/login', { headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.0.0.1, 198.51.100.23, 130.176.0.1' }, body: JSON.stringify({ username: USER, password: 'Wrong-pass-1' }) }),
       );
       expect(res.statusCode).toBe(401);
     } finally {
       spy.mockRestore();
     }
-    expect(lines.map((l) => JSON.parse(l))).toEqual([{ level: 'warn', event: SIGN_IN_FAILED_EVENT, code: '150525-101', ip: '198.51.100.23' }]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([{ level: 'warn', event: SIGN_IN_FAILED_EVENT, username: USER, reason: 'credentials', ip: '198.51.100.23' }]);
   });
 });
 

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureTestDependencies, missingPackages, planFor } from '../../scripts/test-deps.ts';
 
 const run = promisify(execFile);
-const ALL = ['python3-openpyxl', 'python3-boto3', 'libreoffice-calc-nogui', 'chromium', 'fonts-noto-cjk'];
+const ALL = ['python3-openpyxl', 'python3-boto3', 'libreoffice-calc-nogui', 'poppler-utils', 'chromium', 'fonts-noto-cjk'];
 const FONT = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc';
 
 let root: string;
@@ -42,6 +42,7 @@ for pkg in "$@"; do
     python3-openpyxl) echo openpyxl >> "$root/python-modules" ;;
     python3-boto3) echo boto3 >> "$root/python-modules" ;;
     libreoffice-calc-nogui) mkdir -p "$root/usr/bin" && printf '#!/bin/sh\\n' > "$root/usr/bin/soffice" && chmod +x "$root/usr/bin/soffice" ;;
+    poppler-utils) for t in pdftotext pdftoppm; do printf '#!/bin/sh\\n' > "$root/usr/bin/$t" && chmod +x "$root/usr/bin/$t"; done ;;
     chromium) printf '#!/bin/sh\\n' > "$root/usr/bin/chromium" && chmod +x "$root/usr/bin/chromium" ;;
     fonts-noto-cjk) mkdir -p "$root${dirname(FONT)}" && : > "$root${FONT}" ;;
   esac
@@ -61,17 +62,20 @@ describe('what the pretest finds missing', () => {
     expect(names()).toEqual(ALL);
     await writeFile(join(root, 'python-modules'), 'openpyxl\nboto3\n');
     await put('/opt/libreoffice/program/soffice', '#!/bin/sh\n');
+    await put('/usr/bin/pdftotext', '#!/bin/sh\n');
+    await put('/usr/bin/pdftoppm', '#!/bin/sh\n');
     await put('/usr/bin/chromium', '#!/bin/sh\n');
     await put(FONT, '', 0o644);
     expect(names()).toEqual([]);
   });
 
-  it('each piece on its own: a python without boto3, a soffice that is not executable, HMIS_CHROMIUM elsewhere', async () => {
+  it('each piece on its own: a python without boto3, a soffice that is not executable, pdftoppm without pdftotext, HMIS_CHROMIUM elsewhere', async () => {
     await writeFile(join(root, 'python-modules'), 'openpyxl\n');
     await put('/usr/bin/soffice', '', 0o644);
+    await put('/usr/bin/pdftoppm', '#!/bin/sh\n');
     await put('/elsewhere/chrome', '#!/bin/sh\n');
-    expect(names()).toEqual(['python3-boto3', 'libreoffice-calc-nogui', 'chromium', 'fonts-noto-cjk']);
-    expect(missingPackages(root, { ...env, HMIS_CHROMIUM: join(root, '/elsewhere/chrome') }).map((d) => d.pkg)).toEqual(['python3-boto3', 'libreoffice-calc-nogui', 'fonts-noto-cjk']);
+    expect(names()).toEqual(['python3-boto3', 'libreoffice-calc-nogui', 'poppler-utils', 'chromium', 'fonts-noto-cjk']);
+    expect(missingPackages(root, { ...env, HMIS_CHROMIUM: join(root, '/elsewhere/chrome') }).map((d) => d.pkg)).toEqual(['python3-boto3', 'libreoffice-calc-nogui', 'poppler-utils', 'fonts-noto-cjk']);
   });
 
   it('looks at /usr/bin/python3, not the python3 on PATH', async () => {
@@ -124,6 +128,8 @@ describe('what the pretest does about it', () => {
   it('runs as `npm test` runs it (tsx scripts/test-deps.ts), with its exit code', async () => {
     await writeFile(join(root, 'python-modules'), 'openpyxl\nboto3\n');
     await put('/usr/bin/soffice', '#!/bin/sh\n');
+    await put('/usr/bin/pdftotext', '#!/bin/sh\n');
+    await put('/usr/bin/pdftoppm', '#!/bin/sh\n');
     await put('/usr/bin/chromium', '#!/bin/sh\n');
     await put(FONT, '', 0o644);
     const { HMIS_CHROMIUM: _, ...rest } = process.env;

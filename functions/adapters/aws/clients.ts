@@ -12,6 +12,7 @@
  * body is sent aws-chunked with a trailing checksum, which s3rver stores framing and all (a corrupt
  * object); real S3 is indifferent, so the same setting is used everywhere.
  */
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -32,6 +33,7 @@ const CHECKSUMS = { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksu
 let s3: S3Client | undefined;
 let dynamo: DynamoDBClient | undefined;
 let sns: SNSClient | undefined;
+let cognito: CognitoIdentityProviderClient | undefined;
 let sqs: SQSClient | undefined;
 
 export function s3Client(): S3Client {
@@ -54,6 +56,11 @@ export function snsClient(): SNSClient {
   return sns;
 }
 
+export function cognitoClient(): CognitoIdentityProviderClient {
+  cognito ??= new CognitoIdentityProviderClient({ maxAttempts: MAX_ATTEMPTS, requestHandler: REQUEST_HANDLER });
+  return cognito;
+}
+
 export function sqsClient(): SQSClient {
   sqs ??= new SQSClient({ maxAttempts: MAX_ATTEMPTS, requestHandler: REQUEST_HANDLER });
   return sqs;
@@ -64,8 +71,9 @@ export function resetClients(): void {
   s3?.destroy();
   dynamo?.destroy();
   sns?.destroy();
+  cognito?.destroy();
   sqs?.destroy();
-  s3 = dynamo = sns = sqs = undefined;
+  s3 = dynamo = sns = cognito = sqs = undefined;
 }
 
 /** Where the services are: the shape of the local stack's endpoints.json (extra fields ignored). */
@@ -76,12 +84,26 @@ export interface ClientEndpoints {
   sqs: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** the user pool (the local stand-in: functions/adapters/local/idp.ts) */
+  cognito?: UserPoolEndpoint;
+}
+
+/** Where a user pool answers and who it is. */
+export interface UserPoolEndpoint {
+  /** the Cognito API endpoint (the stand-in's address locally) */
+  url: string;
+  userPoolId: string;
+  clientId: string;
+  /** the JWKS, when not at Cognito's own address */
+  jwksUrl: string;
 }
 
 export interface Clients {
   s3: S3Client;
   dynamodb: DynamoDBClient;
   sns: SNSClient;
+  /** the user pool's API, when the endpoints name one */
+  cognito: CognitoIdentityProviderClient | null;
   sqs: SQSClient;
   /** closes the clients' sockets */
   destroy(): void;
@@ -102,11 +124,13 @@ export function makeClients(endpoints: ClientEndpoints, options: { maxAttempts?:
     s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true, ...CHECKSUMS }),
     dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
     sns: new SNSClient({ ...common, endpoint: endpoints.sns }),
+    cognito: endpoints.cognito ? new CognitoIdentityProviderClient({ ...common, endpoint: endpoints.cognito.url }) : null,
     sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
     destroy() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
       clients.sns.destroy();
+      clients.cognito?.destroy();
       clients.sqs.destroy();
     },
   };

@@ -7,7 +7,13 @@
  *   SUB#<inst>#<tpl>#<period> / R#<versionId>#<nnnn>     ledger rows of a version, gzipped JSON text in chunks of ≤ 300 KB
  *   CP#<county>#<period>      / CUR#<tpl>#<inst>         current accepted version (GSI1: H#<inst>#<tpl> / <period>)
  *   CP#<county>#<period>      / ATT#<tpl>#<inst>         latest attempt and the set of version ids
+ *   CP#<county>#<period>      / PEND#<tpl>#<inst>        a closed month's correction (补报), held until approved
+ *   CLOSE#<county>            / <period>                 the month closed (关账): who, when
  *   TASK#<id>                 / TASK                     a one-off scheduled task done (digest#<county>#<period>#<day>)
+ *
+ * The review (审核) of a current version or held correction lives on its own item (review, checks,
+ * explanation), written with a condition on its versionId: a review of a version that has since been
+ * replaced fails instead of landing on the new one, and a re-upload (a new item) starts pending.
  */
 import {
   BatchWriteItemCommand,
@@ -25,7 +31,21 @@ import {
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LedgerRow, Submission } from '../../core/normalize/submission.ts';
-import type { AttemptSummary, CurrentSubmission, PeriodEntry, StoredVersion, SubmissionIdentityKey, SubmissionStore, SubmissionVersion, VersionRef } from '../../ports/index.ts';
+import type {
+  AttemptSummary,
+  Closure,
+  CurrentSubmission,
+  Explanation,
+  PeriodEntry,
+  StoredVersion,
+  Review,
+  ReviewSlot,
+  SubmissionIdentityKey,
+  SubmissionStore,
+  SubmissionVersion,
+  VersionRef,
+  WarningCheck,
+} from '../../ports/index.ts';
 
 /**
  * Ledger rows are stored as JSON text in chunk items of at most this many bytes before compression
@@ -67,6 +87,8 @@ export const keys = {
   countyPeriod: (county: string, period: string) => `CP#${county}#${period}`,
   current: (tpl: string, inst: string) => `CUR#${tpl}#${inst}`,
   attempt: (tpl: string, inst: string) => `ATT#${tpl}#${inst}`,
+  correction: (tpl: string, inst: string) => `PEND#${tpl}#${inst}`,
+  closed: (county: string) => `CLOSE#${county}`,
   history: (inst: string, tpl: string) => `H#${inst}#${tpl}`,
   task: (id: string) => `${TASK_KEY_PREFIX}${id}`,
 };
@@ -117,22 +139,105 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   async makeCurrent(current: CurrentSubmission): Promise<boolean> {
-    const submission = current.submission.kind === 'ledger' ? { ...current.submission, rows: [] } : current.submission;
-    const item = {
-      PK: keys.countyPeriod(current.county, current.period),
-      SK: keys.current(current.template, current.institution),
-      GSI1PK: keys.history(current.institution, current.template),
-      GSI1SK: current.period,
-      ...toItem(current),
-      submission,
-    };
-    return this.conditionally(
+    const item = this.reviewable(current, keys.current(current.template, current.institution));
+    const put = await this.conditionally(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ ...item, GSI1PK: keys.history(current.institution, current.template), GSI1SK: current.period }, MARSHALL),
+        ConditionExpression: 'attribute_not_exists(PK) OR #order < :order',
+        ExpressionAttributeNames: { '#order': 'order' },
+        ExpressionAttributeValues: marshall({ ':order': current.order }),
+      }),
+    );
+    // the same version again (a repeated event) is current already; its review must stay as it is
+    return put || (await this.current(current.county, current.period, current.template, current.institution))?.versionId === current.versionId;
+  }
+
+  async holdCorrection(correction: CurrentSubmission): Promise<boolean> {
+    const item = this.reviewable(correction, keys.correction(correction.template, correction.institution));
+    const put = await this.conditionally(
       new PutItemCommand({
         TableName: this.table,
         Item: marshall(item, MARSHALL),
-        ConditionExpression: 'attribute_not_exists(PK) OR #order < :order OR (#order = :order AND versionId = :vid)',
+        ConditionExpression: 'attribute_not_exists(PK) OR #order < :order',
         ExpressionAttributeNames: { '#order': 'order' },
-        ExpressionAttributeValues: marshall({ ':order': current.order, ':vid': current.versionId }),
+        ExpressionAttributeValues: marshall({ ':order': correction.order }),
+      }),
+    );
+    if (put) return true;
+    const held = await this.db.send(new GetItemCommand({ TableName: this.table, Key: marshall({ PK: item.PK, SK: item.SK }), ConsistentRead: true }));
+    return held.Item ? unmarshall(held.Item).versionId === correction.versionId : false;
+  }
+
+  /** The item of a version under review: its fields, the submission (ledger rows apart) and a fresh review. */
+  private reviewable(current: CurrentSubmission, sk: string) {
+    const submission = current.submission.kind === 'ledger' ? { ...current.submission, rows: [] } : current.submission;
+    return {
+      PK: keys.countyPeriod(current.county, current.period),
+      SK: sk,
+      ...toItem(current),
+      submission,
+      review: current.review ?? { state: 'pending' },
+      checks: current.checks ?? {},
+      explanation: current.explanation ?? null,
+    };
+  }
+
+  async closure(county: string, period: string): Promise<Closure | null> {
+    const out = await this.db.send(new GetItemCommand({ TableName: this.table, Key: marshall({ PK: keys.closed(county), SK: period }), ConsistentRead: true }));
+    if (!out.Item) return null;
+    const i = unmarshall(out.Item);
+    return { county, period, by: String(i.by), byName: String(i.byName ?? ''), at: String(i.at) };
+  }
+
+  async closeMonth(closure: Closure): Promise<boolean> {
+    return this.conditionally(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ PK: keys.closed(closure.county), SK: closure.period, by: closure.by, byName: closure.byName, at: closure.at }),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
+  async setReview(slot: ReviewSlot, review: Review): Promise<boolean> {
+    return this.updateReviewable(slot, 'SET review = :r', { ':r': review });
+  }
+
+  async checkWarning(slot: ReviewSlot, key: string, check: WarningCheck): Promise<boolean> {
+    // items written before checks existed have no map to set a key in
+    if (!(await this.updateReviewable(slot, 'SET checks = if_not_exists(checks, :empty)', { ':empty': {} }))) return false;
+    return this.updateReviewable(slot, 'SET checks.#k = :c', { ':c': check }, { '#k': key });
+  }
+
+  async explain(slot: ReviewSlot, explanation: Explanation): Promise<boolean> {
+    return this.updateReviewable(slot, 'SET explanation = :e', { ':e': explanation });
+  }
+
+  async promoteCorrection(correction: CurrentSubmission, review: Review): Promise<boolean> {
+    const promoted = await this.makeCurrent({ ...correction, review });
+    if (!promoted) return false;
+    // a newer correction uploaded meanwhile stays held
+    await this.conditionally(
+      new DeleteItemCommand({
+        TableName: this.table,
+        Key: marshall({ PK: keys.countyPeriod(correction.county, correction.period), SK: keys.correction(correction.template, correction.institution) }),
+        ConditionExpression: 'versionId = :vid',
+        ExpressionAttributeValues: marshall({ ':vid': correction.versionId }),
+      }),
+    );
+    return true;
+  }
+
+  private updateReviewable(slot: ReviewSlot, update: string, values: Record<string, unknown>, names: Record<string, string> = {}): Promise<boolean> {
+    return this.conditionally(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ PK: keys.countyPeriod(slot.county, slot.period), SK: (slot.held ? keys.correction : keys.current)(slot.template, slot.institution) }),
+        UpdateExpression: update,
+        ConditionExpression: 'versionId = :vid',
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: marshall({ ...values, ':vid': slot.versionId }, MARSHALL),
       }),
     );
   }
@@ -178,8 +283,9 @@ export class DynamoSubmissionStore implements SubmissionStore {
     for (const item of items) {
       const [kind, template, institution] = String(item.SK).split('#') as [string, string, string];
       const id = `${template}#${institution}`;
-      const entry = entries.get(id) ?? { institution, template, current: null, latest: null };
+      const entry = entries.get(id) ?? { institution, template, current: null, latest: null, correction: null };
       if (kind === 'CUR') entry.current = fromItem(item) as CurrentSubmission;
+      if (kind === 'PEND') entry.correction = fromItem(item) as CurrentSubmission;
       if (kind === 'ATT' && item.versionId) entry.latest = { ...(fromItem(item) as SubmissionVersion), versions: (item.versionIds as Set<string> | undefined)?.size ?? 0 } as AttemptSummary;
       entries.set(id, entry);
     }
@@ -245,10 +351,12 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 
   /** Sends a conditional write: true when it was made, false when its condition did not hold. */
-  private async conditionally(command: PutItemCommand | UpdateItemCommand): Promise<boolean> {
+  private async conditionally(command: PutItemCommand | UpdateItemCommand | DeleteItemCommand): Promise<boolean> {
     try {
-      // two calls: send's overloads take one command type each
-      await (command instanceof PutItemCommand ? this.db.send(command) : this.db.send(command));
+      // one call per type: send's overloads take one command type each
+      if (command instanceof PutItemCommand) await this.db.send(command);
+      else if (command instanceof UpdateItemCommand) await this.db.send(command);
+      else await this.db.send(command);
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -280,7 +388,9 @@ export class DynamoSubmissionStore implements SubmissionStore {
   }
 }
 
-const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'feedbackKey', 'firstIssues', 'objectVersionId', 'uploader'] as const;
+const VERSION_FIELDS = ['versionId', 'order', 'uploadedAt', 'objectKey', 'county', 'institution', 'template', 'period', 'templateVersion', 'status', 'errors', 'warnings', 'reportKey', 'feedbackKey', 'firstIssues', 'objectVersionId', 'uploader', 'uploadedBy', 'uploaderIp'] as const;
+/** on current and held items only; absent on items from before review existed */
+const REVIEW_FIELDS = ['review', 'checks', 'explanation'] as const;
 
 function toItem(v: SubmissionVersion): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -293,6 +403,7 @@ function fromItem(item: Record<string, unknown>): SubmissionVersion & { submissi
   for (const f of VERSION_FIELDS) out[f] = item[f] ?? null;
   out.firstIssues = typeof item.firstIssues === 'string' ? JSON.parse(item.firstIssues) : [];
   if (item.submission) out.submission = item.submission;
+  for (const f of REVIEW_FIELDS) if (item[f] !== undefined) out[f] = item[f];
   return out as unknown as SubmissionVersion & { submission?: Submission };
 }
 

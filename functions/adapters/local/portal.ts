@@ -1,13 +1,17 @@
 /**
  * The portal on one machine: one HTTP server that serves the page (functions/portal/web) and the
- * same API core as the Lambda (functions/portal/api.ts), over the local stack's S3 and DynamoDB.
+ * same API core as the Lambda (functions/portal/api.ts), over the local stack's S3, DynamoDB, SNS and
+ * user pool (the stand-in, functions/adapters/local/idp.ts, through the same Cognito adapter).
  *
  * The browser uploads straight to the local S3 with the presigned POST, as it would to S3: the uploads
- * bucket gets a CORS rule for the portal's origin (in AWS the CDK stack sets the same rule). The secret is
- * PORTAL_SECRET when set, else <dataDir>/portal-secret, generated once and kept.
+ * bucket gets a CORS rule for the portal's origin (in AWS the CDK stack sets the same rule).
+ *
+ * A user pool without anyone in it gets one administrator (also reviewer) per county of the
+ * definitions, each with a temporary password: <dataDir>/portal-users.txt lists them; the first
+ * sign-in sets a password of one's own, and 用户管理 adds everyone else.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
@@ -17,12 +21,16 @@ import { PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../config.ts';
 import { makeClients } from '../aws/clients.ts';
 import { DynamoSubmissionStore } from '../dynamo/store.ts';
+import { DynamoAuditLog } from '../dynamo/audit.ts';
+import { CognitoIdentity } from '../cognito/identity.ts';
+import { SnsAlerter } from '../sns/alerter.ts';
 import { S3ObjectLinks } from '../s3/links.ts';
 import { S3ObjectStore } from '../s3/objects.ts';
 import { publishConsolidated } from '../../core/consolidate/publish.ts';
 import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiRequest, type ApiResponse, type PortalApi } from '../../portal/api.ts';
-import { MIN_SECRET_LENGTH } from '../../portal/auth.ts';
-import { accessCodeTable, portalUsers, type PortalUser } from '../../portal/codes.ts';
+import type { Definitions } from '../../core/definitions/definitions.ts';
+import { e164, ROLE_LABELS, temporaryPassword, type Person } from '../../core/people.ts';
+import type { IdentityProvider } from '../../ports/index.ts';
 import { StoredDefinitions } from '../../core/definitions/source.ts';
 import { localDefinitionsStore } from './definitions.ts';
 import type { StackEndpoints } from './stack.ts';
@@ -35,27 +43,33 @@ export const PORTAL_DEFAULT_PORT = 8080;
 export interface StartPortalOptions {
   /** the local stack (started here or found running): its endpoints */
   stack: { endpoints: StackEndpoints };
-  /** <dataDir>/portal-secret keeps the secret between runs */
+  /** <dataDir>/portal-users.txt gets the first administrators (a new user pool) */
   dataDir: string;
   /** 0 = a free port; default 8080 */
   port?: number;
   /** default 127.0.0.1; 0.0.0.0 to reach it from other machines of the LAN */
   host?: string;
-  /** default: PORTAL_SECRET, else <dataDir>/portal-secret */
-  secret?: string;
   maxUploadBytes?: number;
   now?: () => Date;
   log?: (line: string) => void;
 }
 
+/** A county administrator created for a new user pool, with the temporary password to sign in with first. */
+export interface DemoUser extends Person {
+  countyName: string;
+  temporaryPassword: string;
+}
+
 export interface LocalPortal {
   url: string;
   port: number;
-  /** every sign-in (commissions and institutions of every county) */
-  users: PortalUser[];
-  /** <dataDir>/portal-users.txt: the same list, for whoever hands out access codes */
+  /** the administrators created when the user pool was empty (none when it had people already) */
+  users: DemoUser[];
+  /** <dataDir>/portal-users.txt: the administrators created first and their temporary passwords */
   usersFile: string;
   api: PortalApi;
+  /** the user pool, as the portal uses it (tests, `hmis users`) */
+  identity: IdentityProvider;
   close(): Promise<void>;
 }
 
@@ -68,19 +82,6 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/** PORTAL_SECRET, or the one kept in <dataDir>/portal-secret (created on first use, mode 600). */
-export async function portalSecret(dataDir: string, env: Record<string, string | undefined> = process.env): Promise<string> {
-  const fromEnv = env.PORTAL_SECRET?.trim();
-  if (fromEnv) return fromEnv;
-  const file = join(resolve(dataDir), 'portal-secret');
-  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
-  if (kept.length >= MIN_SECRET_LENGTH) return kept;
-  await mkdir(resolve(dataDir), { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  await writeFile(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
-}
-
 interface StaticFile {
   body: Buffer;
   gzip: Buffer | null;
@@ -90,7 +91,7 @@ interface StaticFile {
 
 async function loadWeb(dir: string): Promise<Map<string, StaticFile>> {
   const files = new Map<string, StaticFile>();
-  for (const name of ['index.html', 'app.js', 'style.css', 'favicon.svg']) {
+  for (const name of ['index.html', 'app.js', 'staff.js', 'style.css', 'favicon.svg']) {
     const body = await readFile(join(dir, name)).catch(() => null);
     if (!body) continue;
     const type = TYPES[extname(name)] ?? 'application/octet-stream';
@@ -134,30 +135,18 @@ function send(res: ServerResponse, response: ApiResponse): void {
 export async function startPortal(options: StartPortalOptions): Promise<LocalPortal> {
   const log = options.log ?? ((line: string) => console.error(line));
   const endpoints = options.stack.endpoints;
-  const secret = options.secret ?? (await portalSecret(options.dataDir));
   const clients = makeClients(endpoints);
   const objects = new S3ObjectStore(clients.s3);
   const store = new DynamoSubmissionStore(clients.dynamodb, endpoints.table);
   const reportsBucket = endpoints.buckets.reports;
+  if (!endpoints.cognito || !clients.cognito) throw new Error('the local stack has no user pool (endpoints.json from an older version: restart it)');
+  const identity = new CognitoIdentity({ client: clients.cognito, ...endpoints.cognito });
 
 
   const definitionsStore = localDefinitionsStore(endpoints, clients);
   const definitions = new StoredDefinitions(definitionsStore);
-  const api = createPortalApi({
-    secret,
-    definitions,
-    definitionsStore,
-    store,
-    objects,
-    links: new S3ObjectLinks(clients.s3),
-    publish: (request) => publishConsolidated({ definitions, objects, store, reportsBucket }, request),
-    uploadsBucket: endpoints.buckets.uploads,
-    reportsBucket,
-    maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
-    secureCookie: false,
-    log: (entry) => log(JSON.stringify(entry)),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  // the API needs the portal's own address (links in alerts): built once the server listens
+  let api: PortalApi | undefined;
   const web = await loadWeb(WEB_DIR);
   const s3Origin = new URL(endpoints.s3).origin;
   const csp = portalCsp(s3Origin);
@@ -169,7 +158,7 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
       if (body === null) return send(res, errorResponse(413, bodyTooLarge(MAX_API_BODY_BYTES)));
       const headers: ApiRequest['headers'] = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      send(res, await api({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: body ?? null, ip: req.socket.remoteAddress }));
+      send(res, await api!({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: body ?? null, ip: req.socket.remoteAddress }));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -232,16 +221,35 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
     clients.destroy();
     throw err;
   }
-  const users = portalUsers(await definitions.latest(), secret);
-  const usersFile = join(resolve(options.dataDir), 'portal-users.txt');
-  await writeFile(usersFile, `${accessCodeTable(users)}\n`, { mode: 0o600 });
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const url = `http://${host}:${port}`;
+  api = createPortalApi({
+    identity,
+    definitions,
+    definitionsStore,
+    store,
+    audit: new DynamoAuditLog(clients.dynamodb, endpoints.table),
+    objects,
+    links: new S3ObjectLinks(clients.s3),
+    publish: (request) => publishConsolidated({ definitions, objects, store, reportsBucket }, request),
+    alerter: new SnsAlerter(clients.sns, endpoints.topics.alerts),
+    portalBaseUrl: url,
+    uploadsBucket: endpoints.buckets.uploads,
+    reportsBucket,
+    maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    secureCookie: false,
+    log: (entry) => log(JSON.stringify(entry)),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const usersFile = join(resolve(options.dataDir), 'portal-users.txt');
+  const users = await seedAdministrators(identity, await definitions.latest(), usersFile);
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     users,
     usersFile,
     api,
+    identity,
     async close() {
       try {
         await closeServer(server);
@@ -250,4 +258,26 @@ export async function startPortal(options: StartPortalOptions): Promise<LocalPor
       }
     },
   };
+}
+
+/** The demo administrator of a county: 139 + the county code + 00 (an 11-digit number no one has). */
+export const demoAdministrator = (county: string): string => `139${county}00`;
+
+/**
+ * An empty user pool gets one administrator and reviewer per county (their temporary passwords in
+ * `file`, mode 600); a pool with people is left alone.
+ */
+async function seedAdministrators(identity: IdentityProvider, defs: Definitions, file: string): Promise<DemoUser[]> {
+  if ((await identity.listUsers()).length) return [];
+  const users: DemoUser[] = [];
+  for (const county of defs.counties) {
+    const username = demoAdministrator(county.code);
+    const user: DemoUser = { username, name: `${county.name}管理员`, phone: e164(username), roles: ['admin', 'reviewer'], unit: `${county.code}-000`, countyName: county.name, temporaryPassword: temporaryPassword() };
+    const { countyName: _c, temporaryPassword: password, ...person } = user;
+    await identity.createUser(person, password);
+    users.push(user);
+  }
+  const lines = users.map((u) => `${u.username}\t${u.temporaryPassword}\t${u.roles.map((r) => ROLE_LABELS[r]).join('、')}\t${u.countyName}\t${u.name}`);
+  await writeFile(file, `# 首次启动时创建的管理员（临时密码首次登录后须修改；其他账号请在「用户管理」中创建）\n手机号\t临时密码\t角色\t旗县\t姓名\n${lines.join('\n')}\n`, { mode: 0o600 });
+  return users;
 }

@@ -14,6 +14,7 @@
  *   dynamodb/           dynalite's LevelDB (unless dynamodbInMemory)
  *   alerts.jsonl        every SNS Publish, one JSON line each
  *   dead-letter.jsonl   queue messages whose last receive failed (the DLQ; `hmis replay` moves them back)
+ *   idp.json, idp-key.pem   the user pool stand-in's users and signing key (functions/adapters/local/idp.ts)
  *   endpoints.json      written once everything answers (the portal too, when there is one), removed by stop()
  *   stack.lock          pid of the process using the data dir (LevelDB allows one), removed by stop()
  */
@@ -27,6 +28,7 @@ import { AWS_ENV, ENV, UPLOAD_PREFIX } from '../../config.ts';
 import { reconcile, type ReconcileReport } from '../../core/reconcile.ts';
 import { s3EventOf } from '../../handlers/s3-event.ts';
 import { seedLocalDefinitions } from './definitions.ts';
+import { startLocalIdp, type LocalIdp } from './idp.ts';
 import { startDynamo, type LocalDynamo } from './dynamo.ts';
 import { createLocalQueue, startSqs, type LocalQueue, type LocalSqs, type QueueStats, type UploadHandler } from './queue.ts';
 import { startS3, type LocalS3 } from './s3.ts';
@@ -169,6 +171,14 @@ export function envFor(endpoints: StackEndpoints): Record<string, string> {
     [AWS_ENV.requestChecksumCalculation]: 'WHEN_REQUIRED',
     [AWS_ENV.responseChecksumValidation]: 'WHEN_REQUIRED',
     ...(endpoints.portal ? { [ENV.portalBaseUrl]: endpoints.portal } : {}),
+    ...(endpoints.cognito
+      ? {
+          [ENV.userPoolId]: endpoints.cognito.userPoolId,
+          [ENV.userPoolClientId]: endpoints.cognito.clientId,
+          [ENV.userPoolJwksUrl]: endpoints.cognito.jwksUrl,
+          [AWS_ENV.endpointCognito]: endpoints.cognito.url,
+        }
+      : {}),
   };
   return env;
 }
@@ -195,8 +205,9 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
   let dynamo: LocalDynamo | undefined;
   let s3: LocalS3 | undefined;
   let sqs: LocalSqs | undefined;
+  let idp: LocalIdp | undefined;
   const closeAll = async () => {
-    await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close(), sqs?.close()]);
+    await Promise.allSettled([s3?.close(), dynamo?.close(), sns?.close(), sqs?.close(), idp?.close()]);
     await unlock();
   };
   const arn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
@@ -263,12 +274,13 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       accountId: LOCAL_ACCOUNT,
       ...(queue ? { queue } : {}),
     }).then((x) => (sqs = x)),
+    startLocalIdp({ dataDir, region: LOCAL_REGION, accessKeyId: LOCAL_CREDENTIALS.accessKeyId }).then((x) => (idp = x)),
   ]);
-  const names = ['SNS', 'DynamoDB', 'S3', 'SQS'] as const;
+  const names = ['SNS', 'DynamoDB', 'S3', 'SQS', 'user pool'] as const;
   const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [[names[i]!, r.reason] as const] : []));
   if (failures.length) {
     await closeAll();
-    const ports = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port, SQS: options.sqsPort };
+    const ports: Record<string, number | undefined> = { SNS: options.snsPort, DynamoDB: options.dynamodbPort, S3: options.s3Port, SQS: options.sqsPort, 'user pool': 0 };
     const lines = failures.map(([service, err]) => {
       if (portInUse(err)) return `${service}: port ${ports[service]} is in use (another hmis serve? choose another port, or 0 for a free one)`;
       const message = err instanceof Error ? err.message : String(err);
@@ -293,6 +305,7 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
     table: LOCAL_NAMES.table,
     topics: { alerts: sns!.topicArn(LOCAL_NAMES.alertsTopic), ops: sns!.topicArn(LOCAL_NAMES.opsTopic) },
     queues: { uploads: sqs!.queueUrl, deadLetters: arn(LOCAL_NAMES.deadLetterQueue) },
+    cognito: { url: idp!.url, userPoolId: idp!.userPoolId, clientId: idp!.clientId, jwksUrl: idp!.jwksUrl },
     pid: process.pid,
   };
   try {

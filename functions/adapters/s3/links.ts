@@ -2,8 +2,9 @@
  * Short-lived links to S3 objects for the portal (functions/portal/api.ts ObjectLinks):
  * a presigned POST for one exact upload key, and a presigned GET issued when a download is clicked.
  *
- * The POST policy S3 enforces: the exact key, 1 byte … maxBytes, Content-Type exactly xlsx, and
- * x-amz-meta-uploader exactly the signed-in institution (ingest checks it against the key).
+ * The POST policy S3 enforces: the exact key, 1 byte … maxBytes, Content-Type exactly xlsx, and the
+ * metadata exactly as signed: x-amz-meta-uploader the institution (ingest checks it against the key),
+ * -uploader-user the signed-in person, -uploader-ip their address (ingest records both on the version).
  * Locally the S3 front (functions/adapters/local/s3-front.ts) enforces the same policy.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';

@@ -126,3 +126,40 @@ function issueLine(issue: Issue): string {
   const element = oneLine(issue.element, 40);
   return `[${issue.severity === 'error' ? '错误' : '警告'}] ${place}${element ? `〔${element}〕` : ''}：${oneLine(issue.message, 200)}`;
 }
+
+export interface ReturnedAlertInput {
+  version: Pick<SubmissionVersion, 'county' | 'institution' | 'template' | 'period' | 'versionId' | 'uploadedAt'>;
+  institutionName: string;
+  templateTitle: string;
+  templateShortTitle?: string;
+  reason: string;
+  reviewerName: string;
+  /** a correction (补报) of a closed month: the current return stays as it is */
+  correction: boolean;
+  /** the portal's page of the upload, or null without a portal */
+  link: string | null;
+}
+
+/** A return (退回) by the county's reviewer: to the institution (attribute kind `returned`) with the reason. */
+export function returnedAlert(input: ReturnedAlertInput): Alert {
+  const { version } = input;
+  const name = oneLine(input.institutionName, 60) || version.institution;
+  const title = oneLine(input.templateTitle, 60) || version.template;
+  const period = periodText(version.period);
+  const what = input.correction ? '补报' : '报表';
+  const lines = [
+    `${name}（${version.institution}）${beijingTime(version.uploadedAt)} 上传的${title} ${period}${what}被审核员退回，请修改后重新上传。`,
+    '',
+    `退回原因：${oneLine(input.reason, 300)}`,
+    `审核员：${oneLine(input.reviewerName, 40)}`,
+    ...(input.correction ? ['', '该月已关账：原已审核的报表仍然有效，修改后的补报经审核通过后才会替换它。'] : []),
+    ...(input.link ? ['', '请在报送平台查看：', input.link] : []),
+  ];
+  const short = oneLine(input.templateShortTitle, 10) || title;
+  return {
+    subject: subjectOf(`【退回】${name} ${title} ${period}：${oneLine(input.reason, 40)}`),
+    message: capMessage(lines, '……（内容过长，已截断）'),
+    sms: smsOf(name, ` ${period}${short}被退回，${smsAction(input.link !== null, '请联系卫健委')}`),
+    attributes: { county: version.county, institution: version.institution, template: version.template, period: version.period, severity: 'error', kind: 'returned' },
+  };
+}

@@ -5,7 +5,7 @@
 import type { Issue } from '../report.ts';
 import { lastMonthOf } from './period.ts';
 import type { LedgerRow } from '../normalize/submission.ts';
-import type { AttemptSummary, CurrentSubmission, PeriodEntry } from '../../ports/index.ts';
+import type { AttemptSummary, CurrentSubmission, PeriodEntry, ReviewState } from '../../ports/index.ts';
 
 export interface EntrySpec {
   county?: string;
@@ -25,6 +25,8 @@ export interface EntrySpec {
   uploadedAt?: string;
   rejectedAt?: string;
   versions?: number;
+  /** 审核 of the accepted version; absent: none recorded (counts as approved) */
+  review?: ReviewState;
 }
 
 /** One PeriodEntry, as SubmissionStore.listPeriod would return it. */
@@ -55,6 +57,7 @@ export function makeEntry(spec: EntrySpec): PeriodEntry {
       warnings: warnings.length,
       reportKey: `reports/${county}/${spec.institution}/${spec.template}/${spec.period}/${versionId}.json`,
       firstIssues: warnings,
+      ...(spec.review ? { review: { state: spec.review } } : {}),
       submission: spec.rows
         ? { kind: 'ledger', template: { id: spec.template, version: 1 }, county, institution: spec.institution, period: spec.period, rows: spec.rows, reporter: { name: null, phone: null, date: null } }
         : { kind: 'indicator', template: { id: spec.template, version: 1 }, county, institution: spec.institution, period: spec.period, values: spec.values!, remarks: spec.remarks ?? {}, reporter: { name: null, phone: null, date: null } },

@@ -48,7 +48,8 @@ import {
 import { shiftPeriod } from '../validate/history.ts';
 import { periodKind, periodLabel } from '../layout.ts';
 import { openRejectionOf, timelinessOf } from './slot.ts';
-import { readValues, type ValueTable } from './values.ts';
+import { readValues, type ValueColumns } from './values.ts';
+import { isApproved, reviewOf, REVIEW_LABELS } from '../review.ts';
 import type {
   Change,
   ConsolidationInput,
@@ -63,6 +64,7 @@ import type {
   Measure,
   MissingUnit,
   SlotStatus,
+  ReviewWord,
   StatusRow,
   StatusTotal,
   SummaryRow,
@@ -118,6 +120,7 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
     labels,
     windows,
     definitionsVersion: input.definitionsVersion ?? null,
+    approvedOnly: input.approvedOnly ?? false,
     counties: [...input.counties]
       .sort((a, b) => cmp(a.code, b.code))
       .map((c) => ({ code: c.code, name: c.name, institutions: c.institutions.filter((i) => i.owes.some((t) => ctx.periodsOf(t).some((p) => ctx.owedAt(i, t, p)))).length, deadlineDay: c.deadlineDay })),
@@ -170,14 +173,17 @@ class Context {
     return this.slots.get(template)?.get(institution)?.get(month);
   }
 
+  /** The return that counts: the accepted one, when figures count approved returns only an approved one. */
   current(month: string, template: string, institution: string): CurrentSubmission | null {
-    return this.slot(month, template, institution)?.current ?? null;
+    const c = this.slot(month, template, institution)?.current ?? null;
+    return c && this.input.approvedOnly && !isApproved(c) ? null : c;
   }
 
-  /** 未通过 when an upload was made and none was accepted, else 未上报 */
-  absentWord(month: string, template: string, institution: string): '未通过' | '未上报' {
+  /** 未通过 when an upload was made and none was accepted, 未审核 when one was but is not approved (approved-only figures), else 未上报 */
+  absentWord(month: string, template: string, institution: string): '未通过' | '未上报' | '未审核' {
     const e = this.slot(month, template, institution);
-    return e?.latest && !e.current ? '未通过' : '未上报';
+    if (e?.current) return '未审核';
+    return e?.latest ? '未通过' : '未上报';
   }
 
   owing(template: string): Unit[] {
@@ -289,8 +295,8 @@ class TemplateData {
   private readonly codes: string[];
   /** per element: 1 for a flow (a window needs all its months), else 0 (its last month) */
   readonly flow: Uint8Array;
-  /** the input's value table, when it holds this template's values */
-  private readonly held: ValueTable | null;
+  /** how this template's elements are read from the input's value table, when it holds the template */
+  private readonly held: ValueColumns | null;
   private readonly grid = new Map<string, PeriodRow[]>();
   /** comparisons' excluded units by windows and labels, per unit: the reasons met so far */
   private readonly excludedMemo = new Map<string, Array<Array<{ a: MissingUnit | null; b: MissingUnit | null; unit: MissingUnit }>>>();
@@ -326,9 +332,7 @@ class TemplateData {
     this.members = this.units.map((u) => [u, ...groups.get(u.code)!.filter((m) => m !== u)]);
     this.codes = def.elements.map((e) => e.code);
     this.flow = Uint8Array.from(def.elements, (e) => (e.semantics === 'flow' ? 1 : 0));
-    const held = ctx.input.values?.codesOf(def.id);
-    if (held && held.join() !== this.codes.join()) throw new Error(`consolidate: the value table holds ${def.id} with other elements than its definition`);
-    this.held = held ? ctx.input.values! : null;
+    this.held = ctx.input.values?.columns(def.id, this.codes) ?? null;
   }
 
   /** values of a period of the template's 周期, per unit (see PeriodRow). Non-finite numbers are absent. */
@@ -365,7 +369,7 @@ class TemplateData {
   private own(period: string, u: Unit): Float64Array | null {
     const s = this.ctx.current(period, this.def.id, u.code)?.submission;
     if (!s || s.kind !== 'indicator') return null;
-    return this.held?.row(period, this.def.id, u.code) ?? readValues(s.values, this.codes);
+    return (this.held && this.ctx.input.values!.row(period, u.code, this.held)) ?? readValues(s.values, this.codes);
   }
 
   /** whether unit k owes some month of a window (it has a row in the detail, a place in the totals) */
@@ -937,12 +941,15 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
         const latest = e?.latest ?? null;
         const deadline = deadlineOf(period, def.deadlineDay ?? u.county.deadlineDay, def.deadlineMonth);
         const status: SlotStatus = current ? (current.status === 'accepted_with_warnings' ? '有警告' : '已通过') : latest ? '未通过' : '未上报';
+        const review = reviewOf(current);
         const uploadedAt = current?.uploadedAt ?? latest?.uploadedAt ?? null;
         const timeliness = timelinessOf(e, deadline, ctx.input.generatedAt);
         const openRejection = openRejectionOf(e);
         const notes: string[] = [];
         if (current && openRejection) notes.push(`${shortTime(openRejection.uploadedAt)} 重新上传的版本未通过（错误 ${openRejection.errors} 条），仍以 ${shortTime(current.uploadedAt)} 通过的版本为准`);
         if (!current && openRejection) notes.push(`最近一次上传 ${shortTime(openRejection.uploadedAt)} 未通过，请按校验问题更正后重新上传`);
+        if (review === 'returned') notes.push(`审核退回：${current!.review?.reason ?? ''}`);
+        if (e?.correction) notes.push(`已关账，${shortTime(e.correction.uploadedAt)} 的补报待审核，通过后替换本报表`);
         rows.push({
           county: u.county.code,
           countyName: u.county.name,
@@ -952,6 +959,7 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
           templateTitle: def.title,
           period,
           status,
+          review: review ? (REVIEW_LABELS[review] as ReviewWord) : '',
           uploadedAt,
           timeliness,
           versions: latest?.versions ?? (current ? 1 : 0),
@@ -966,11 +974,14 @@ function statusOf(ctx: Context): ConsolidationResult['status'] {
     const owed = list.length;
     const submitted = list.filter((r) => r.status === '已通过' || r.status === '有警告').length;
     const onTime = list.filter((r) => r.timeliness === '按时').length;
+    const approved = list.filter((r) => r.review === '已审核').length;
     return {
       key,
       label,
       owed,
       submitted,
+      approved,
+      unreviewed: submitted - approved,
       onTime,
       rejected: list.filter((r) => r.status === '未通过').length,
       missing: list.filter((r) => r.status === '未上报').length,

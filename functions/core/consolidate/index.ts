@@ -17,6 +17,7 @@ import type { DefinitionsPort } from '../definitions/source.ts';
 import { consolidate } from './compute.ts';
 import { loadCityConsolidationInput, loadConsolidationInput } from './load.ts';
 import { renderConsolidated } from '../render/consolidated.ts';
+import { consolidationTrends } from '../trend/index.ts';
 
 export interface ConsolidatedWorkbook {
   /** 奈曼旗卫生健康统计月报汇总（2025年3月）.xlsx */
@@ -33,13 +34,15 @@ export async function buildConsolidatedWorkbook(
   target: { level: 'county' | 'city'; code: string },
   period: string,
   now: Date,
+  options: { approvedOnly?: boolean } = {},
 ): Promise<ConsolidatedWorkbook> {
   const defs = await definitions.at(period);
-  const input = target.level === 'city' ? await loadCityConsolidationInput(store, defs, target.code, period, now) : await loadConsolidationInput(store, defs, target.code, period, now);
+  const input = target.level === 'city' ? await loadCityConsolidationInput(store, defs, target.code, period, now) : await loadConsolidationInput(store, defs, target.code, period, now, options);
   const t0 = performance.now();
   const result = consolidate(input);
+  const trends = await consolidationTrends(store, definitions, input, result);
   const t1 = performance.now();
-  const bytes = await renderConsolidated(result);
+  const bytes = await renderConsolidated(result, trends);
   const t2 = performance.now();
   return {
     fileName: `${result.title}.xlsx`,

@@ -12,10 +12,13 @@ import { lastMonthOf, PeriodError, parsePeriod, periodsWithin, previousPeriod, s
 import { shiftPeriod } from '../validate/history.ts';
 import type { ConsolidationInput, CountyUnit } from './types.ts';
 import { ValueTable } from './values.ts';
+import { isApproved } from '../review.ts';
 
 export interface LoadOptions {
   /** parallel listPeriod calls; default 4 */
   concurrency?: number;
+  /** figures from approved returns only (审核); the city level always is */
+  approvedOnly?: boolean;
 }
 
 /** County level: `county` is a county code (150525); `defs` are those in force for the period. */
@@ -29,7 +32,8 @@ export async function loadConsolidationInput(store: SubmissionStore, defs: Defin
 export async function loadCityConsolidationInput(store: SubmissionStore, defs: Definitions, city: string, period: string, now: Date, options: LoadOptions = {}): Promise<ConsolidationInput> {
   const counties = defs.countiesOf(city);
   if (!counties.length) throw new PeriodError(`市级代码 ${city} 下没有旗县`);
-  return load(store, defs, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, options);
+  // a city reads its counties' approved data only
+  return load(store, defs, 'city', { code: city, name: counties[0]!.city.name }, counties, period, now, { ...options, approvedOnly: true });
 }
 
 /**
@@ -71,21 +75,7 @@ async function load(
   const begun = spec.months.filter((m) => m <= nowMonth);
   if (!begun.length) throw new PeriodError(`统计期 ${spec.label} 尚未开始`);
 
-  const units: CountyUnit[] = counties.map((c) => ({
-    code: c.code,
-    name: c.name,
-    deadlineDay: c.deadlineDay,
-    institutions: c.institutions.map((i) => ({
-      code: i.code,
-      name: i.name,
-      type: i.type,
-      typeName: defs.typeName(i.type),
-      owes: defs.templatesOf(i),
-      ...(i.from ? { from: i.from } : {}),
-      ...(i.until ? { until: i.until } : {}),
-      ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
-    })),
-  }));
+  const units: CountyUnit[] = counties.map((c) => countyUnitOf(defs, c));
   const owed = new Set(units.flatMap((c) => c.institutions.flatMap((i) => i.owes)));
   const templates: TemplateDefinition[] = defs.templates.filter((t) => owed.has(t.id));
 
@@ -115,7 +105,7 @@ async function load(
     const wanted = new Map<string, { institution: string; template: string; period: string; versionId: string }>();
     for (const m of months) {
       for (const e of entries.get(m)!) {
-        if (!ledgerIds.has(e.template) || !e.current) continue;
+        if (!ledgerIds.has(e.template) || !e.current || (options.approvedOnly && !isApproved(e.current))) continue;
         wanted.set(`${e.institution}|${e.template}`, { institution: e.institution, template: e.template, period: m, versionId: e.current.versionId });
       }
     }
@@ -141,6 +131,7 @@ async function load(
     values,
     ledgerRows,
     generatedAt: now,
+    ...(options.approvedOnly ? { approvedOnly: true } : {}),
     stats: {
       periodReads: jobs.length,
       entries: [...entries.values()].reduce((n, l) => n + l.length, 0),
@@ -157,6 +148,25 @@ function heldApart(e: PeriodEntry, period: string, table: ValueTable): PeriodEnt
   const s = current?.submission;
   if (!current || s?.kind !== 'indicator' || current.period !== period || !table.hold(period, e.template, e.institution, s.values)) return e;
   return { ...e, current: { ...current, submission: { ...s, values: {} } } };
+}
+
+/** A county and its institutions as a consolidation sees them: who owes what, when, merged into whom. */
+export function countyUnitOf(defs: Definitions, c: County): CountyUnit {
+  return {
+    code: c.code,
+    name: c.name,
+    deadlineDay: c.deadlineDay,
+    institutions: c.institutions.map((i) => ({
+      code: i.code,
+      name: i.name,
+      type: i.type,
+      typeName: defs.typeName(i.type),
+      owes: defs.templatesOf(i),
+      ...(i.from ? { from: i.from } : {}),
+      ...(i.until ? { until: i.until } : {}),
+      ...(i.mergedInto ? { mergedInto: i.mergedInto } : {}),
+    })),
+  };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in item order. */

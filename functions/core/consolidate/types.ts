@@ -69,6 +69,8 @@ export interface ConsolidationInput {
   ledgerRows: Map<string, LedgerRow[]>;
   /** the moment of consolidation: printed, judges 逾期, and stamps the workbook's dates */
   generatedAt: Date;
+  /** figures count approved returns only (审核: city level always, a county on request); 上报情况 shows every return */
+  approvedOnly?: boolean;
   /** what the loader read (for logs and the read-cost report); absent when built by hand */
   stats?: LoadStats;
 }
@@ -224,6 +226,7 @@ export interface DetailSheet {
 }
 
 export type SlotStatus = '已通过' | '有警告' | '未通过' | '未上报';
+export type ReviewWord = '已审核' | '待审核' | '退回' | '';
 export type Timeliness = '按时' | '逾期' | '逾期未报' | '逾期未改' | '未到期';
 
 export interface StatusRow {
@@ -236,6 +239,8 @@ export interface StatusRow {
   /** the return's period, of the template's 周期: 2025-03, 2025-Q1 or 2025 */
   period: string;
   status: SlotStatus;
+  /** 审核 of the accepted return: 已审核, 待审核, 退回; '' without one */
+  review: ReviewWord;
   /** ISO */
   uploadedAt: string | null;
   timeliness: Timeliness;
@@ -251,6 +256,9 @@ export interface StatusTotal {
   label: string;
   owed: number;
   submitted: number;
+  /** of the submitted, approved (审核) and not (pending or returned) */
+  approved: number;
+  unreviewed: number;
   onTime: number;
   rejected: number;
   missing: number;
@@ -299,6 +307,8 @@ export interface ConsolidationResult {
   dataAsOf: string | null;
   /** the definitions version in force for the period, when known */
   definitionsVersion: number | null;
+  /** the figures count approved returns only (ConsolidationInput.approvedOnly) */
+  approvedOnly: boolean;
   labels: { current: string; previous: string; ytd: string; lastYear: string; mom: string; yoy: string };
   windows: { current: string[]; ytd: string[]; previous: string[]; lastYear: string[] };
   counties: Array<{ code: string; name: string; institutions: number; deadlineDay: number }>;

@@ -1,9 +1,11 @@
 /**
  * Accepted indicator values held in columns, apart from the entries that carry them (issue 17): a
  * province's year, 36,000 returns × 100 elements, takes ~300 MB as one object per return and 29 MB
- * as doubles. Per template and period, an institution index and Float64Arrays of institutions ×
- * the template's elements (NaN where the return has no number). The loader moves each accepted
+ * as doubles. Per template and period, an institution index and Float64Arrays of institutions × the
+ * template's elements (NaN where the return has no number); a number under any other code (an element
+ * of another version of the template) is kept beside its row. The loader moves each accepted
  * indicator return's values here as it reads them; an entry whose values are held here keeps none.
+ * Read by any list of codes, a row is what `readValues` would give of the return's own values.
  */
 import type { TemplateDefinition } from '../../../schemas/model.ts';
 
@@ -13,16 +15,32 @@ const BLOCK_ROWS = 256;
 interface Grid {
   index: Map<string, number>;
   blocks: Float64Array<ArrayBuffer>[];
+  /** by row: the return's own finite numbers under codes not of the template (rare) */
+  others: Map<number, Map<string, number>>;
+}
+
+/** How a list of codes is read from a template's rows (ValueTable.columns). */
+export interface ValueColumns {
+  template: string;
+  codes: readonly string[];
+  /** per code: its column in the template's rows, or -1 */
+  column: Int32Array;
+  /** the codes are the template's own, in its order: a row is read as stored */
+  asStored: boolean;
 }
 
 export class ValueTable {
-  private readonly codes = new Map<string, readonly string[]>();
+  private readonly codes = new Map<string, { list: readonly string[]; set: ReadonlySet<string> }>();
   /** template → period → grid */
   private readonly grids = new Map<string, Map<string, Grid>>();
 
-  /** The indicator templates whose values it holds, in the element order consolidation reads them. */
+  /** The indicator templates whose values it holds, their rows in element order. */
   constructor(templates: readonly TemplateDefinition[]) {
-    for (const t of templates) if (t.kind === 'indicator') this.codes.set(t.id, t.elements.map((e) => e.code));
+    for (const t of templates) {
+      if (t.kind !== 'indicator') continue;
+      const list = t.elements.map((e) => e.code);
+      this.codes.set(t.id, { list, set: new Set(list) });
+    }
   }
 
   /** Takes one return's values; false for a template it does not hold (the values stay where they are). */
@@ -32,27 +50,51 @@ export class ValueTable {
     let byPeriod = this.grids.get(template);
     if (!byPeriod) this.grids.set(template, (byPeriod = new Map()));
     let grid = byPeriod.get(period);
-    if (!grid) byPeriod.set(period, (grid = { index: new Map(), blocks: [] }));
+    if (!grid) byPeriod.set(period, (grid = { index: new Map(), blocks: [], others: new Map() }));
     let at = grid.index.get(institution);
     if (at === undefined) {
       at = grid.index.size;
-      if (at % BLOCK_ROWS === 0) grid.blocks.push(new Float64Array(BLOCK_ROWS * codes.length));
+      if (at % BLOCK_ROWS === 0) grid.blocks.push(new Float64Array(BLOCK_ROWS * codes.list.length));
       grid.index.set(institution, at);
     }
-    readValues(values, codes, rowIn(grid, at, codes.length));
+    readValues(values, codes.list, rowIn(grid, at, codes.list.length));
+    grid.others.delete(at);
+    for (const code of Object.getOwnPropertyNames(values)) {
+      const x = values[code];
+      if (codes.set.has(code) || typeof x !== 'number' || !Number.isFinite(x)) continue;
+      let others = grid.others.get(at);
+      if (!others) grid.others.set(at, (others = new Map()));
+      others.set(code, x);
+    }
     return true;
   }
 
-  /** The element codes it holds a template's values in, or undefined for a template it does not hold. */
-  codesOf(template: string): readonly string[] | undefined {
-    return this.codes.get(template);
+  /** How `codes` are read from a template's rows, or null for a template it does not hold. */
+  columns(template: string, codes: readonly string[]): ValueColumns | null {
+    const held = this.codes.get(template)?.list;
+    if (!held) return null;
+    const position = new Map(held.map((c, j) => [c, j]));
+    const column = Int32Array.from(codes, (c) => position.get(c) ?? -1);
+    return { template, codes, column, asStored: codes.length === held.length && column.every((j, i) => j === i) };
   }
 
-  /** One institution's values of a period, in the template's element order (a view into the table: copy before changing), or null. */
-  row(period: string, template: string, institution: string): Float64Array<ArrayBuffer> | null {
-    const grid = this.grids.get(template)?.get(period);
+  /**
+   * One institution's values of a period in the order of `columns`, or null when it holds none: as
+   * stored, a view into the table (copy before changing); else a fresh array.
+   */
+  row(period: string, institution: string, columns: ValueColumns): Float64Array<ArrayBuffer> | null {
+    const grid = this.grids.get(columns.template)?.get(period);
     const at = grid?.index.get(institution);
-    return grid && at !== undefined ? rowIn(grid, at, this.codes.get(template)!.length) : null;
+    if (!grid || at === undefined) return null;
+    const stored = rowIn(grid, at, this.codes.get(columns.template)!.list.length);
+    if (columns.asStored) return stored;
+    const others = grid.others.get(at);
+    const out = new Float64Array(columns.codes.length);
+    for (let j = 0; j < out.length; j++) {
+      const c = columns.column[j]!;
+      out[j] = c >= 0 ? stored[c]! : (others?.get(columns.codes[j]!) ?? NaN);
+    }
+    return out;
   }
 }
 

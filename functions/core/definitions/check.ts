@@ -8,6 +8,7 @@ import type { DefinitionsContent, IndicatorTemplate, Rule, RuleOp } from '../../
 import { targetKey } from './log.ts';
 import { SHEETS, type SheetName } from './layout.ts';
 import type { DefinitionCode } from './report.ts';
+import { parsePattern, SECTION_ORDER } from '../draft/patterns.ts';
 
 export interface Problem {
   code: DefinitionCode;
@@ -43,6 +44,7 @@ export function checkDefinitions(content: DefinitionsContent): Problem[] {
     names.set(t.name, t.code);
   }
 
+  checkSummaryPatterns(content, problem);
   // templates: elements, rules, indicators
   const measurable = new Map<string, string>();
   for (const t of content.templates) {
@@ -117,6 +119,25 @@ export function checkDefinitions(content: DefinitionsContent): Problem[] {
 }
 
 type Report = (code: DefinitionCode, sheet: SheetName, key: string, field: string, value: unknown, message: string) => void;
+
+/** 总结句式: every placeholder known, a section with every sentence (functions/core/draft/patterns.ts). */
+function checkSummaryPatterns(content: DefinitionsContent, problem: Report): void {
+  const check = (sheet: SheetName, key: string, x: { section?: string; sentence?: string }, codes: ReadonlySet<string>, ledger: boolean) => {
+    if (x.section && !x.sentence) problem('definitions-value-invalid', sheet, key, '总结句式', '', `填写了总结章节「${x.section}」，请同时填写总结句式`);
+    if (!x.sentence) return;
+    if (!x.section) problem('definitions-value-invalid', sheet, key, '总结章节', '', `请填写总结句式所属的章节，如 ${SECTION_ORDER.join('、')}`);
+    for (const message of parsePattern(x.sentence, codes, ledger).problems) problem('definitions-value-invalid', sheet, key, '总结句式', x.sentence, message);
+  };
+  for (const t of content.templates) {
+    if (t.kind === 'ledger') {
+      check(SHEETS.templates.name, t.id, t, new Set(), true);
+      continue;
+    }
+    const codes = new Set([...t.elements.map((e) => e.code), ...t.indicators.map((x) => x.code)]);
+    for (const e of t.elements) check(SHEETS.elements.name, `${t.id}|${e.code}`, e, codes, false);
+    for (const x of t.indicators) check(SHEETS.indicators.name, `${t.id}|${x.code}`, x, codes, false);
+  }
+}
 
 function checkTemplate(t: IndicatorTemplate, problem: Report): void {
   const S = SHEETS;

@@ -190,6 +190,7 @@ function templateWords(before: TemplateDefinition, after: TemplateDefinition, re
     ['source', '来源'],
   ];
   for (const [f, word] of fields) if (!same(before[f] ?? null, after[f] ?? null)) out.push(`${id} ${word}由“${String(show(before[f]))}”改为“${String(show(after[f]))}”`);
+  if (before.kind === 'ledger' && after.kind === 'ledger' && (before.section !== after.section || before.sentence !== after.sentence)) out.push(`${id} 总结句式修改`);
   if (before.kind !== 'indicator' || after.kind !== 'indicator') return out;
   out.push(...listWords(id, '数据项', before.elements, after.elements, (e) => e.code, (e) => `${e.code}「${e.name}」`));
   out.push(...listWords(id, '校验规则', before.rules, after.rules, (r) => r.id, (r) => r.id));

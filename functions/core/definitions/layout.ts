@@ -129,9 +129,15 @@ export type SheetKey = keyof typeof SHEETS;
  * Columns an export writes after the fixed ones: a reader uses them when they are there and keeps the
  * stored value when somebody deleted them.
  */
+const SUMMARY_COLUMNS = [
+  col('总结章节', 12, '工作总结数据稿中这句话所在的部分（基本公共卫生、医疗服务、妇幼健康、疾病防控、中医药、重点任务，或自拟）；台账在「报表」表填写', '基本公共卫生'),
+  col('总结句式', 60, '工作总结数据稿的句子，花括号中的占位按同期汇总表填入（见定义管理指南）；留空则不写', '截至{期末}，{地区}规范管理率{JC-I03}，较上年同期{JC-I03.同比}。'),
+];
 export const EXTRA_COLUMNS: Partial<Record<SheetKey, ColumnSpec[]>> = {
   institutions: [col('来源', 30, '机构信息依据的文件', '')],
-  templates: [col('来源', 30, '报表依据的文件', '')],
+  templates: [col('来源', 30, '报表依据的文件', ''), ...SUMMARY_COLUMNS],
+  elements: SUMMARY_COLUMNS,
+  indicators: SUMMARY_COLUMNS,
   targets: [
     col('季度节点', 16, '序时方式为“季度节点”时：第一至第四季度末应达到的值，用顿号分隔', '15、30、45、62'),
     col('序时说明', 40, '为什么这样考核（随全年累积的指标用线性；全年都应保持的率用不适用）', '分子为本年累计，分母为全年应管理人数'),

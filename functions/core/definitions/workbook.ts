@@ -83,10 +83,10 @@ export async function writeDefinitionsWorkbook(content: DefinitionsContent, base
       c.institutions.map((i) => [c.code, i.code, i.name, typeName.get(i.type) ?? i.type, i.extraTemplates.join('、') || null, i.contact?.name || null, i.contact?.phone ?? null, i.contact?.email ?? null, i.from ?? null, i.until ?? null, i.mergedInto ?? null, i.source || null]),
     ),
     types: content.institutionTypes.map((t) => [t.code, t.name, t.templates.join('、')]),
-    templates: content.templates.map((t) => [t.id, t.version, t.title, t.sheetName, PERIOD_WORDS[t.periodType], t.deadlineMonth ? `${t.deadlineMonth}-${t.deadlineDay ?? 1}` : (t.deadlineDay ?? null), t.from, t.source || null]),
+    templates: content.templates.map((t) => [t.id, t.version, t.title, t.sheetName, PERIOD_WORDS[t.periodType], t.deadlineMonth ? `${t.deadlineMonth}-${t.deadlineDay ?? 1}` : (t.deadlineDay ?? null), t.from, t.source || null, ...(t.kind === 'ledger' ? [t.section ?? null, t.sentence ?? null] : [])]),
     elements: content.templates.flatMap((t) =>
       t.kind === 'indicator'
-        ? t.elements.map((e) => [t.id, e.code, e.name, e.unit, TYPE_WORDS[e.type], e.required ? YES : NO, SEMANTICS_WORDS[e.semantics], e.additive ? YES : NO, e.min ?? null, e.max ?? null, e.source || null, e.hint ?? null])
+        ? t.elements.map((e) => [t.id, e.code, e.name, e.unit, TYPE_WORDS[e.type], e.required ? YES : NO, SEMANTICS_WORDS[e.semantics], e.additive ? YES : NO, e.min ?? null, e.max ?? null, e.source || null, e.hint ?? null, e.section ?? null, e.sentence ?? null])
         : [],
     ),
     rules: content.templates.flatMap((t) =>
@@ -94,7 +94,7 @@ export async function writeDefinitionsWorkbook(content: DefinitionsContent, base
         ? t.rules.map((r) => [t.id, r.id, r.left.join('+'), r.op, sideText(r.right, r.constant), SEVERITY_WORDS[r.severity], r.when ? conditionText(r.when) : null, r.source ?? null, r.tolerance ?? null])
         : [],
     ),
-    indicators: content.templates.flatMap((t) => (t.kind === 'indicator' ? t.indicators.map((x) => [t.id, x.code, x.name, x.numerator.join('+'), x.denominator.join('+'), x.factor, x.unit, x.source || null]) : [])),
+    indicators: content.templates.flatMap((t) => (t.kind === 'indicator' ? t.indicators.map((x) => [t.id, x.code, x.name, x.numerator.join('+'), x.denominator.join('+'), x.factor, x.unit, x.source || null, x.section ?? null, x.sentence ?? null]) : [])),
     targets: content.counties.flatMap((c) =>
       c.targets.map((t) => [c.code, t.year, t.indicator, t.direction, t.value, (t.institutionTypes ?? []).map((x) => typeName.get(x) ?? x).join('、') || null, PACE_WORDS[t.pace ?? 'none'], t.document, t.quote || null, t.milestones?.join('、') ?? null, t.paceNote ?? null]),
     ),
@@ -150,6 +150,13 @@ function addDataSheet(wb: ExcelJS.Workbook, key: SheetKey, rows: Array<Array<str
     });
   });
   ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
+}
+
+/** 总结章节 and 总结句式 of a row (the work summary's draft); absent columns: none */
+function summaryOf(r: Row): { section?: string; sentence?: string } {
+  const section = r.get('总结章节');
+  const sentence = r.get('总结句式');
+  return { ...(section ? { section } : {}), ...(sentence ? { sentence } : {}) };
 }
 
 const TEXT_HEADERS = new Set(['旗县代码', '机构代码', '类型代码', '市代码', '启用期', '停用期', '并入机构', '报表', '指标代码', '规则编号', '左边', '右边', '条件', '分子', '分母', '电话']);
@@ -601,7 +608,7 @@ class Reader {
         source: hasSource ? r.get('来源') : (before?.source ?? ''),
       };
       if (before?.kind === 'ledger') {
-        out.push({ ...common, kind: 'ledger', columns: before.columns, preparedRows: before.preparedRows, maxRows: before.maxRows });
+        out.push({ ...common, kind: 'ledger', columns: before.columns, preparedRows: before.preparedRows, maxRows: before.maxRows, ...summaryOf(r) });
         continue;
       }
       out.push({ ...common, kind: 'indicator', elements: [], rules: [], indicators: [] });
@@ -660,7 +667,7 @@ class Reader {
     const max = this.number(S, r, '上限');
     if (code === null || name === null || !unit || !type || required === null || !semantics || additive === null || min === null || max === null) return null;
     const hint = r.get('说明');
-    return { code, name, unit, type, required, semantics, additive, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}), source: r.get('来源'), ...(hint ? { hint } : {}) };
+    return { code, name, unit, type, required, semantics, additive, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}), source: r.get('来源'), ...(hint ? { hint } : {}), ...summaryOf(r) };
   }
 
   private rule(r: Row): Rule | null {
@@ -712,7 +719,7 @@ class Reader {
     if (typeof factor === 'number' && !(INDICATOR_FACTORS as readonly number[]).includes(factor)) this.fail('definitions-value-invalid', S, r, '系数', `应为 ${INDICATOR_FACTORS.join('、')} 之一`);
     const unit = this.word(S, r, '单位', Object.fromEntries(INDICATOR_UNITS.map((u) => [u, u])) as Record<(typeof INDICATOR_UNITS)[number], string>);
     if (code === null || name === null || !numerator || !denominator || typeof factor !== 'number' || !(INDICATOR_FACTORS as readonly number[]).includes(factor) || !unit) return null;
-    return { code, name, numerator, denominator, factor: factor as Indicator['factor'], unit, source: r.get('来源') };
+    return { code, name, numerator, denominator, factor: factor as Indicator['factor'], unit, source: r.get('来源'), ...summaryOf(r) };
   }
 
   private targets(rows: Row[], counties: Map<string, County>, types: { byName: Map<string, string>; list: InstitutionType[] }): void {

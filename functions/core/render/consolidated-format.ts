@@ -185,6 +185,31 @@ export class DeterministicWorkbookWriter extends ExcelJS.stream.xlsx.WorkbookWri
     }
   }
 
+  /** content-type overrides of the parts added with addPart, written into [Content_Types].xml */
+  private readonly overrides: Array<{ name: string; contentType: string }> = [];
+
+  /** Adds a part exceljs does not write (a chart, a drawing), dated like every other entry. */
+  addPart(name: string, xml: string, contentType: string): void {
+    if (contentType) this.overrides.push({ name, contentType });
+    (this as unknown as { zip: ArchiverLike }).zip.append(xml, { name });
+  }
+
+  override addContentTypes(): Promise<void> {
+    if (!this.overrides.length) return super.addContentTypes();
+    const zip = (this as unknown as { zip: ArchiverLike }).zip;
+    const append = zip.append;
+    const extra = this.overrides.map((o) => `<Override PartName="/${o.name}" ContentType="${o.contentType}"/>`).join('');
+    zip.append = (source, data) => {
+      if (data.name === '[Content_Types].xml' && typeof source === 'string') source = source.replace('</Types>', `${extra}</Types>`);
+      return append.call(zip, source, data);
+    };
+    try {
+      return super.addContentTypes();
+    } finally {
+      zip.append = append;
+    }
+  }
+
   override addThemes(): Promise<void> {
     fixEntryDates(this);
     return super.addThemes();

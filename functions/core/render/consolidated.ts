@@ -26,6 +26,8 @@ import {
   type Value,
 } from './consolidated-format.ts';
 import { displayWidth } from './style.ts';
+import { attachCharts, rangeRef, type LineChart } from './chart.ts';
+import type { TrendSeries } from '../trend/index.ts';
 import { PACE_WORDS } from '../definitions/layout.ts';
 import { periodLabel } from '../layout.ts';
 
@@ -33,6 +35,7 @@ export const SHEET = {
   readme: '说明',
   status: '上报情况',
   summary: '指标汇总',
+  trend: '趋势',
   ledger: '任务台账',
   issues: '校验问题',
 } as const;
@@ -52,14 +55,18 @@ export interface RenderStats {
   ms: number;
 }
 
-/** Writes the workbook to `stream` (a file, an S3 upload body, a buffer collector). */
-export async function writeConsolidated(result: ConsolidationResult, stream: NodeJS.WritableStream): Promise<RenderStats> {
+/**
+ * Writes the workbook to `stream` (a file, an S3 upload body, a buffer collector). `trends`: the key
+ * indicators' monthly series (functions/core/trend), written as the 趋势 sheet with native line charts.
+ */
+export async function writeConsolidated(result: ConsolidationResult, stream: NodeJS.WritableStream, trends: readonly TrendSeries[] = []): Promise<RenderStats> {
   const started = performance.now();
   const wb = new DeterministicWorkbookWriter({ stream, date: result.generatedAt });
-  const w = new Writer(wb, result);
+  const w = new Writer(wb, result, trends);
   w.readme();
   w.status();
   w.summary();
+  if (trends.length) w.trend();
   for (const d of result.details) w.detail(d);
   w.ledger();
   w.issues();
@@ -68,7 +75,7 @@ export async function writeConsolidated(result: ConsolidationResult, stream: Nod
 }
 
 /** The workbook as bytes: same result, same bytes. */
-export async function renderConsolidated(result: ConsolidationResult): Promise<Buffer> {
+export async function renderConsolidated(result: ConsolidationResult, trends: readonly TrendSeries[] = []): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -76,7 +83,7 @@ export async function renderConsolidated(result: ConsolidationResult): Promise<B
       done();
     },
   });
-  await writeConsolidated(result, sink);
+  await writeConsolidated(result, sink, trends);
   return Buffer.concat(chunks);
 }
 
@@ -159,6 +166,7 @@ class Writer {
   constructor(
     private readonly wb: DeterministicWorkbookWriter,
     result: ConsolidationResult,
+    private readonly trends: readonly TrendSeries[],
   ) {
     this.r = result;
     this.city = result.level === 'city';
@@ -245,14 +253,19 @@ class Writer {
     };
     const h = s.row([['工作表', HEADER], ['内容', HEADER], ...blank(4, HEADER)]);
     s.merge(h, 2, h, 6);
-    sheetsRow(SHEET.status, `每个机构应报的每张报表：状态（已通过／有警告／未通过／未上报）、上传时间、是否逾期、上传次数、错误和警告数；表末为应报、实报、上报率、及时率。`);
+    sheetsRow(SHEET.status, `每个机构应报的每张报表：状态（已通过／有警告／未通过／未上报）、审核（已审核／待审核／退回）、上传时间、是否逾期、上传次数、错误和警告数；表末为应报、实报、上报率、及时率。`);
     sheetsRow(SHEET.summary, `每个数据项和计算指标一行：${r.labels.current}、本年累计、${r.labels.previous}及${r.labels.mom}、去年同期及${r.labels.yoy}、年度目标、序时方式、序时目标、考核值、差距、达标情况和目标来源，备注列注明缺报机构和可比口径。`);
+    if (this.trends.length) sheetsRow(SHEET.trend, `月报重点指标（有${r.spec.year}年目标的计算指标）近 ${this.trends[0]!.periods.length} 个月的合计、年度目标和序时目标，每个指标一张折线图；各月数值即该月汇总表明细表的“合计”。季报、年报指标见指标汇总。`);
     for (const d of r.details) sheetsRow(detailSheetName(d.template.sheetName), `${d.template.title}：${r.level === 'city' ? '各旗县' : '各机构'}一行，数据项和计算指标一列，末行为合计。`);
     sheetsRow(SHEET.ledger, '各机构重点工作任务台账（期内最近一个月的台账），逾期未完成的任务标红。');
     sheetsRow(SHEET.issues, '本期未解决的错误（最近一次上传未通过）和已接收报表的警告。');
     s.row([]);
 
+    const o = r.status.overall;
     const notes = [
+      r.approvedOnly
+        ? `审核：本表合计只含县级审核员已审核的报表（实报 ${o.submitted} 份中已审核 ${o.approved} 份）；未审核的报表在备注列中注明“未审核”，不计入合计。`
+        : `审核：本表合计含已通过校验的全部报表，其中已审核 ${o.approved} 份、未审核（待审核或退回）${o.unreviewed} 份；各报表的审核状态见“${SHEET.status}”的“审核”列。`,
       '缺报不按零计：未上报或未通过校验的报表不计入合计。“实报”“应报”两列为合计所含机构数和应报机构数，备注列写明缺报机构及原因（未上报、未通过、未填）；合计不完整的单元格以浅黄色底标出。',
       `口径：本月数（flow）各月相加；累计数（ytd）为自1月1日起的累计，“本年累计”取最近一月的累计数，“${r.labels.current}”为期内新增（期末累计数减期前一月累计数，1月为其本身）；期末数（stock）取期末月份。明细表按各机构上报的原值列示，累计数即截至期末的累计值。`,
       '率类指标一律由分子、分母的合计重新计算（Σ分子 ÷ Σ分母），不对各机构的率求平均，也不采用填报的率；只计入分子、分母均已上报的机构。',
@@ -301,6 +314,7 @@ class Writer {
       ['报表', 24],
       ...(this.multi ? ([['统计期', 14]] as Array<[string, number]>) : []),
       ['状态', 9],
+      ['审核', 9],
       ['上报时间', 17],
       ['是否逾期', 10],
       ['上传次数', 9],
@@ -313,7 +327,7 @@ class Writer {
     const s = this.sheet(SHEET.status, widths, { ySplit: 3, xSplit: this.city ? 3 : 2, titleRows: '3:3', filter: { row: 3, to: cols.length } });
     s.titles(
       `${r.area.name}${r.spec.label}报表上报情况`,
-      `应报 ${o.owed} 份，实报 ${o.submitted} 份，未通过 ${o.rejected} 份，未上报 ${o.missing} 份；上报率 ${pct(o.rate)}，及时率 ${pct(o.timely)}（截止时间：${deadlineText(r)}）。`,
+      `应报 ${o.owed} 份，实报 ${o.submitted} 份（已审核 ${o.approved} 份，未审核 ${o.unreviewed} 份），未通过 ${o.rejected} 份，未上报 ${o.missing} 份；上报率 ${pct(o.rate)}，及时率 ${pct(o.timely)}（截止时间：${deadlineText(r)}）。`,
       cols.length,
       sum(widths),
     );
@@ -333,6 +347,7 @@ class Writer {
           [x.templateTitle, TEXT],
           ...(this.multi ? ([[periodLabel(x.period), CENTER]] as Cell[]) : []),
           [x.status, statusStyle],
+          [x.review, x.review === '退回' ? { h: 'center', color: COLOR.missedFont, bold: true } : CENTER],
           [x.uploadedAt ? shanghaiTime(x.uploadedAt) : '', CENTER],
           [x.timeliness, lateStyle],
           [x.versions, num(FMT.count)],
@@ -463,6 +478,85 @@ class Writer {
       ],
       height,
     );
+  }
+
+  // ---- 趋势 ----
+
+  trend(): void {
+    const r = this.r;
+    const series = this.trends;
+    const months = series[0]!.periods;
+    const fixed: Array<[string, number]> = [
+      ['代码', 9],
+      ['指标名称', 22],
+      ['单位', 7],
+      ['项目', 9],
+    ];
+    const widths = [...fixed.map((f) => f[1]), ...months.map(() => 10), 40];
+    const first = fixed.length + 1;
+    const last = fixed.length + months.length;
+    const s = this.sheet(SHEET.trend, widths, { ySplit: 3, xSplit: 2, titleRows: '3:3' });
+    s.titles(
+      `${r.area.name}重点指标趋势（${monthsLabel([months[0]!, months[months.length - 1]!])}）`,
+      '各月数值为该月汇总表明细表的“合计”（按上报原值：本月数为当月数，累计数为截至当月的累计值，期末数为月末数；率由分子、分母合计计算，缺报不按零计）。年度目标为该月所在年度的目标，按本年累计考核；序时目标为截至该月应达到的值（序时方式为线性：年度目标 × 已过月数 ÷ 12；季度节点：最近一个已结束季度的节点值；12月按年度目标判定，见指标汇总）。浅黄色为合计未包含全部应报机构的月份。',
+      widths.length,
+      sum(widths),
+    );
+    const header = s.row([...fixed.map(([h]) => [h, HEADER] as Cell), ...months.map((m) => [monthLabel(m), HEADER] as Cell), ['备注', HEADER]], 22);
+    const charts: LineChart[] = [];
+    const categories = months.map((m) => monthLabel(m));
+    for (const x of series) {
+      const fmt = x.kind === 'indicator' ? valueFormat('rate', x.unit) : x.points.every((p) => p.value === null || Number.isInteger(p.value)) ? FMT.integer : FMT.decimal;
+      const incomplete = x.points.filter((p) => p.value !== null && p.covered < p.owed).map((p) => `${monthLabel(p.period)}实报 ${p.covered}/${p.owed}`);
+      const absent = x.points.filter((p) => p.value === null).map((p) => monthLabel(p.period));
+      const note = [incomplete.length ? `合计不完整：${incomplete.join('、')}` : '', absent.length ? `无数据：${absent.join('、')}` : ''].filter(Boolean).join('；');
+      const valueRow = s.row(
+        [
+          [x.code, TEXT],
+          [x.name, WRAP],
+          [x.unit, CENTER],
+          ['合计', CENTER],
+          ...x.points.map((p) => [p.value, num(fmt, p.value !== null && p.covered < p.owed ? { fill: COLOR.incompleteFill } : {})] as Cell),
+          [note, NOTE],
+        ],
+        Math.max(20, textHeight(x.name, 22, 10.5), textHeight(note, 40, 9)),
+      );
+      const chart: LineChart = {
+        title: `${x.code} ${x.name}（${x.unit}）`,
+        categoriesRef: rangeRef(SHEET.trend, first, header, last, header),
+        categories,
+        series: [{ nameRef: rangeRef(SHEET.trend, 4, valueRow), name: '合计', valuesRef: rangeRef(SHEET.trend, first, valueRow, last, valueRow), values: x.points.map((p) => p.value), color: '1F4E79', markers: true }],
+        numFmt: fmt === FMT.integer ? '#,##0' : '0.00',
+        from: { col: 0, row: 0 },
+        to: { col: 0, row: 0 },
+      };
+      let lastRow = valueRow;
+      const line = (name: string, values: Array<number | null>, note: string, color: string) => {
+        lastRow = s.row([['', TEXT], ['', TEXT], ['', TEXT], [name, CENTER], ...values.map((v) => [v, num(fmt)] as Cell), [note, NOTE]], Math.max(20, textHeight(note, 40, 9)));
+        chart.series.push({ nameRef: rangeRef(SHEET.trend, 4, lastRow), name, valuesRef: rangeRef(SHEET.trend, first, lastRow, last, lastRow), values, color, dashed: true });
+      };
+      if (x.points.some((p) => p.target)) {
+        const docs = [...new Set(x.points.flatMap((p) => (p.target ? [`${p.target.year}年：${p.target.document}`] : [])))].join('；');
+        line('年度目标', x.points.map((p) => p.target?.value ?? null), docs, 'C00000');
+      }
+      if (x.points.some((p) => p.target?.paced != null)) {
+        const latest = [...x.points].reverse().find((p) => p.target?.paced != null)!;
+        line('序时目标', x.points.map((p) => p.target?.paced ?? null), `序时方式：${PACE_WORDS[latest.target!.pace]}；${monthLabel(latest.period)}${latest.target!.verdict}`, 'ED7D31');
+      }
+      for (const c of [1, 2, 3]) if (lastRow !== valueRow) s.merge(valueRow, c, lastRow, c);
+      charts.push(chart);
+    }
+    // two charts a row, below the table
+    const top = s.rowNo + 1;
+    const height = 18;
+    charts.forEach((c, i) => {
+      const row = top + Math.floor(i / 2) * (height + 1);
+      const [from, to] = i % 2 === 0 ? [0, 7] : [7, 15];
+      c.from = { col: from, row };
+      c.to = { col: to, row: row + height };
+    });
+    attachCharts(this.wb, s.ws, charts, 1, 1);
+    s.commit();
   }
 
   // ---- detail sheets ----

@@ -1,25 +1,34 @@
 /* 卫生健康统计报表平台 — the page. Plain ES2017 (Chromium ≥ 60, WPS/360 speed mode), no framework,
-   no build. The DOM is built with textContent only: nothing from the server is parsed as HTML. */
+   no build. The DOM is built with textContent only: nothing from the server is parsed as HTML.
+   This file: sign-in, the tabs, an institution's returns and uploads. The county's, city's and
+   administrator's views are in staff.js, loaded only for people who have them (the institutions'
+   page stays small on a slow line). */
 (function () {
   'use strict';
 
   var STATUS = { accepted: '已通过', accepted_with_warnings: '有警告', rejected: '未通过', missing: '未上报', pending: '校验中' };
+  var REVIEW = { pending: '待审核', approved: '已审核', returned: '退回' };
+  var TABS = ['own', 'county', 'city', 'users', 'defs', 'audit'];
+  /** which tabs a role opens, first the one shown at sign-in */
+  var ROLE_TABS = { admin: ['county', 'users', 'defs', 'audit'], reviewer: ['county'], reporter: ['own'], viewer: ['city'] };
   var SEV = { error: '错误', warning: '警告', info: '提示' };
   var POLL_MS = 1000;
   var POLL_LIMIT_MS = 120000;
 
-  var state = { me: null, period: null, tab: 'own', deepLink: null, linkPeriod: null, uploads: {}, lastKey: null };
+  var state = { me: null, period: null, tab: 'own', tabs: [], deepLink: null, linkPeriod: null, uploads: {}, lastKey: null, login: null, notes: {} };
+  /** the staff views (staff.js) register their loaders here */
+  var views = {};
 
   function $(id) { return document.getElementById(id); }
 
-  function h(tag, attrs, children) {
-    var el = document.createElement(tag);
+  /** an element (svg: in the SVG namespace) */
+  function h(tag, attrs, children, svg) {
+    var el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
     if (attrs) {
       Object.keys(attrs).forEach(function (k) {
         var v = attrs[k];
         if (v === null || v === undefined || v === false) return;
         if (k === 'text') el.textContent = v;
-        else if (k === 'class') el.className = v;
         else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
         else el.setAttribute(k, v === true ? '' : v);
       });
@@ -103,6 +112,16 @@
     return box;
   }
 
+  /** 已审核 / 待审核 / 退回：reason, for a return or its correction (补报) */
+  function reviewLine(r, correction) {
+    if (!r) return h('span', { class: 'muted', text: '—' });
+    return h('div', { class: 'review-line', 'data-review': r.state }, [
+      h('span', { class: 'rv rv-' + r.state, text: (correction ? '补报' : '') + REVIEW[r.state] }),
+      r.state === 'returned' ? h('div', { class: 'small returned', text: '退回原因：' + (r.reason || '') + (r.by ? '（' + r.by + '）' : '') }) : null,
+      r.explanation ? h('div', { class: 'small muted', text: '说明：' + r.explanation }) : null,
+    ]);
+  }
+
   // ---------- sign-in ----------
 
   function showLogin() {
@@ -110,8 +129,17 @@
     $('who').hidden = true;
     $('app-view').hidden = true;
     $('login-view').hidden = false;
+    $('login-form').hidden = false;
+    $('newpw-form').hidden = true;
     $('brand-sub').textContent = '机构月报 · 在线报送与汇总';
-    setTimeout(function () { $('login-code').focus(); }, 0);
+    setTimeout(function () { $('login-user').focus(); }, 0);
+  }
+
+  function signedIn(me) {
+    $('login-password').value = '';
+    $('newpw').value = '';
+    $('newpw2').value = '';
+    start(me);
   }
 
   $('login-form').addEventListener('submit', function (e) {
@@ -119,9 +147,27 @@
     var btn = $('login-submit');
     btn.disabled = true;
     $('login-error').textContent = '';
-    api('POST', '/api/login', { code: $('login-code').value.trim(), accessCode: $('login-access').value })
-      .then(function (me) { $('login-access').value = ''; start(me); })
+    api('POST', '/api/login', { username: $('login-user').value.trim(), password: $('login-password').value })
+      .then(function (r) {
+        if (r.challenge !== 'new-password') return signedIn(r);
+        state.login = { username: r.username, session: r.session };
+        $('login-form').hidden = true;
+        $('newpw-form').hidden = false;
+        $('newpw').focus();
+      })
       .catch(function (err) { $('login-error').textContent = err.message; })
+      .then(function () { btn.disabled = false; });
+  });
+
+  $('newpw-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    if ($('newpw').value !== $('newpw2').value) { $('newpw-error').textContent = '两次输入的新密码不一致'; return; }
+    var btn = $('newpw-submit');
+    btn.disabled = true;
+    $('newpw-error').textContent = '';
+    api('POST', '/api/login/new-password', { username: state.login.username, session: state.login.session, newPassword: $('newpw').value })
+      .then(signedIn)
+      .catch(function (err) { $('newpw-error').textContent = err.message; })
       .then(function () { btn.disabled = false; });
   });
 
@@ -133,23 +179,28 @@
 
   function start(me) {
     // the page's own /api/me and a sign-in may both answer: the second must not undo what the user chose since
-    if (state.me && state.me.code === me.code && !$('app-view').hidden) return;
+    if (state.me && state.me.username === me.username && !$('app-view').hidden) return;
     state.me = me;
     $('login-view').hidden = true;
     $('app-view').hidden = false;
     $('who').hidden = false;
-    $('who-name').textContent = me.name + '（' + me.code + '）';
-    $('who-role').textContent = me.role === 'commission' ? '卫健委' : '填报机构';
-    $('brand-sub').textContent = me.cityName + ' · ' + me.countyName;
+    $('who-name').textContent = me.name + '（' + me.unitName + '）';
+    $('who-role').textContent = me.roleLabels.join('、');
+    $('brand-sub').textContent = (me.cityName || '') + (me.countyName ? ' · ' + me.countyName : '');
     var sel = clear($('period'));
     me.periods.forEach(function (p) { sel.appendChild(h('option', { value: p, text: periodText(p) })); });
     state.period = me.defaultPeriod;
     var linked = windowMonth(state.deepLink ? state.deepLink.period : state.linkPeriod || '');
     if (linked && me.periods.indexOf(linked) >= 0) state.period = linked;
     sel.value = state.period;
-    $('tabs').hidden = me.role !== 'commission';
-    state.tab = me.role === 'commission' && !state.deepLink ? 'county' : 'own';
-    if (state.deepLink && me.role === 'commission' && state.deepLink.institution !== me.code) state.tab = 'county';
+    state.tabs = [];
+    ['reporter', 'reviewer', 'admin', 'viewer'].forEach(function (r) {
+      if (me.roles.indexOf(r) >= 0) ROLE_TABS[r].forEach(function (t) { if (state.tabs.indexOf(t) < 0) state.tabs.push(t); });
+    });
+    TABS.forEach(function (t) { $('tab-' + t).hidden = state.tabs.indexOf(t) < 0; });
+    $('tabs').hidden = state.tabs.length < 2;
+    // a deep link to one's own upload opens the own view; a county's person sees it over the grid
+    state.tab = state.deepLink && me.institution === state.deepLink.institution ? 'own' : state.tabs.indexOf('county') >= 0 ? 'county' : state.tabs[0];
     showTab();
     if (state.deepLink) {
       var d = state.deepLink;
@@ -159,26 +210,43 @@
   }
 
   function showTab() {
-    ['own', 'county', 'defs'].forEach(function (t) {
+    // the month picker is for the views of a month
+    $('toolbar').hidden = ['users', 'defs', 'audit'].indexOf(state.tab) >= 0;
+    TABS.forEach(function (t) {
       $(t + '-view').hidden = state.tab !== t;
       $('tab-' + t).className = 'tab' + (state.tab === t ? ' active' : '');
     });
     load();
   }
 
-  $('tab-own').addEventListener('click', function () { state.tab = 'own'; $('result-card').hidden = true; showTab(); });
-  $('tab-county').addEventListener('click', function () { state.tab = 'county'; $('result-card').hidden = true; showTab(); });
-  $('tab-defs').addEventListener('click', function () { state.tab = 'defs'; $('result-card').hidden = true; showTab(); });
+  TABS.forEach(function (t) {
+    $('tab-' + t).addEventListener('click', function () { state.tab = t; $('result-card').hidden = true; showTab(); });
+  });
   $('period').addEventListener('change', function () { state.period = this.value; $('result-card').hidden = true; load(); });
   $('refresh').addEventListener('click', function () { load(); });
   $('result-close').addEventListener('click', function () { $('result-card').hidden = true; });
+
+  /** staff.js, once, for the views that are not an institution's */
+  var staffLoaded = null;
+  function staff() {
+    staffLoaded = staffLoaded || new Promise(function (resolve, reject) {
+      var script = document.createElement('script');
+      script.src = '/staff.js';
+      script.onload = resolve;
+      script.onerror = function () { staffLoaded = null; reject(new Error('页面加载失败，请刷新')); };
+      document.body.appendChild(script);
+    });
+    return staffLoaded;
+  }
 
   function load() {
     var me = state.me;
     if (!me) return Promise.resolve();
     var d = new Date(Date.UTC(Number(state.period.slice(0, 4)), Number(state.period.slice(5, 7)), me.deadlineDay));
     $('deadline').textContent = '报送截止：' + d.getUTCFullYear() + '年' + (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日23:59';
-    return state.tab === 'own' ? loadOwn() : state.tab === 'defs' ? loadDefinitions() : loadCounty();
+    if (state.tab === 'own') return loadOwn();
+    var tab = state.tab;
+    return staff().then(function () { if (state.tab === tab) return views[tab](); }).catch(function (err) { toast(err.message, true); });
   }
 
   // ---------- institution: templates, upload, result, history ----------
@@ -232,9 +300,13 @@
         h('div', { class: 'progress-text' }),
       ]);
       var lateNote = row.late ? row.timeliness : null;
+      var note = h('input', { class: 'note', maxlength: '500', placeholder: '说明（选填）：对警告的解释', 'data-template': row.template });
+      note.value = state.notes[row.template] || '';
+      note.addEventListener('input', function () { state.notes[row.template] = note.value; });
       body.appendChild(h('tr', { 'data-template': row.template }, [
         h('td', null, [h('div', { text: row.title }), h('div', { class: 'small muted', text: row.template + (period !== data.period ? ' · ' + periodText(period) : '') + ' · 截止 ' + row.deadline })]),
         h('td', null, [chip(row.status, lateNote)]),
+        h('td', { class: 'review-cell' }, [reviewLine(row.review, false), row.correction ? reviewLine(row.correction.review, true) : null, row.closed ? h('div', { class: 'small muted', text: '本期已关账：再次上传为补报，审核通过后替换' }) : null]),
         h('td', { class: 'small' }, [last ? bj(last.uploadedAt) + '（共 ' + row.versions.length + ' 次）' : '—']),
         h('td', { class: 'upload-cell' }, [
           h('div', { class: 'actions' }, [
@@ -242,6 +314,7 @@
             h('button', { type: 'button', class: 'btn primary', 'data-action': 'upload', onclick: function () { file.value = ''; file.click(); } }, [row.versions.length ? '重新上传' : '上传报表']),
             file,
           ]),
+          note,
           progress,
         ]),
       ]));
@@ -300,8 +373,13 @@
       .then(function (result) {
         delete state.uploads[template];
         if (!result) { setProgress(template, 100, '校验仍在进行，请稍后点击“刷新”查看结果'); return; }
-        renderResult(result.report);
-        return loadOwn().then(function () { scrollToResult(); });
+        var text = (state.notes[template] || '').trim();
+        var explained = text && result.report.status !== 'rejected' ? explain(result.report, text) : Promise.resolve();
+        return explained.then(function () {
+          delete state.notes[template];
+          renderResult(result.report);
+          return loadOwn().then(function () { scrollToResult(); });
+        });
       })
       .catch(function (err) {
         delete state.uploads[template];
@@ -331,6 +409,10 @@
     });
   }
 
+  function explain(v, text) {
+    return api('POST', '/api/explain', { template: v.template, period: v.period, versionId: v.versionId, text: text }).then(function () { toast('说明已提交'); });
+  }
+
   function poll(key, started) {
     return api('GET', '/api/upload-status?' + qs({ key: key })).then(function (s) {
       if (s.state === 'done') return s;
@@ -342,7 +424,7 @@
   function showReport(v) {
     return api('GET', '/api/report?' + qs({ institution: v.institution, template: v.template, period: v.period, versionId: v.versionId }))
       .then(function (report) {
-        if (state.tab !== 'own' && state.me.code === report.institution) { state.tab = 'own'; showTab(); }
+        if (state.tab !== 'own' && state.me.institution === report.institution) { state.tab = 'own'; showTab(); }
         renderResult(report);
         scrollToResult();
       })
@@ -364,7 +446,7 @@
 
   function renderResult(r) {
     $('result-card').hidden = false;
-    var who = r.institution !== state.me.code ? institutionName(r.institution) + ' · ' : '';
+    var who = r.institution !== state.me.institution ? institutionName(r.institution) + ' · ' : '';
     $('result-title').textContent = who ? '校验结果：' + who.slice(0, -3) : '校验结果';
     $('result-sub').textContent = periodText(r.period) + ' ' + r.template + ' · ' + r.fileName + ' · ' + bj(r.uploadedAt) + ' 上传';
     var body = clear($('result-body'));
@@ -398,144 +480,13 @@
       if (r.more) body.appendChild(h('p', { class: 'small muted', text: '另有 ' + r.more + ' 条问题未列出，见批注工作簿。' }));
     }
     if (r.infos) body.appendChild(h('p', { class: 'small muted', text: '系统自动规范了 ' + r.infos + ' 处填写格式（如文本数字、全角数字），不影响入库。' }));
-  }
-
-  // ---------- commission: grid, indicators, workbooks, issues ----------
-
-  function loadCounty() {
-    var period = state.period;
-    var county = api('GET', '/api/county?' + qs({ period: period })).then(function (data) {
-      if (period !== state.period) return;
-      renderCounty(data);
-      $('app-view').setAttribute('data-period', period);
-    });
-    var indicators = api('GET', '/api/indicators?' + qs({ period: period })).then(function (data) {
-      if (period === state.period) renderIndicators(data);
-    });
-    return Promise.all([county, indicators, loadConsolidated()]).catch(function (err) { toast(err.message, true); });
-  }
-
-  function renderCounty(d) {
-    $('grid-title').textContent = d.countyName + ' ' + d.periodLabel + ' 上报情况';
-    var t = d.totals;
-    var stats = clear($('stats'));
-    [
-      ['应报', t.owed, ''],
-      ['已通过', t.submitted, 'ok'],
-      ['未通过', t.rejected, 'bad'],
-      ['未上报', t.missing, 'grey'],
-      ['上报率', t.rate === null ? '—' : t.rate + '%', ''],
-      ['及时率', t.timely === null ? '—' : t.timely + '%', t.late ? 'bad' : 'ok'],
-    ].forEach(function (s) {
-      stats.appendChild(h('div', { class: 'stat ' + s[2] }, [h('div', { class: 'v', text: String(s[1]) }), h('div', { class: 'k', text: s[0] })]));
-    });
-    d.rows.forEach(function (r) { names[r.code] = r.name; });
-    d.columns.forEach(function (c) { names[c.id] = c.title; });
-    var grid = clear($('grid'));
-    grid.appendChild(h('thead', null, [h('tr', null, [h('th', { class: 'inst', text: '机构' })].concat(d.columns.map(function (c) {
-      return h('th', { title: c.title + ' · ' + c.periodLabel }, [h('div', { text: c.title.replace(/月报$/, '') }), h('div', { class: 'small muted', text: c.id + (c.period !== d.period ? ' · ' + c.periodLabel : '') })]);
-    })))]));
-    var tb = h('tbody');
-    d.rows.forEach(function (r) {
-      tb.appendChild(h('tr', { 'data-institution': r.code }, [h('td', { class: 'inst' }, [h('span', { class: 'code', text: r.code }), r.name])].concat(d.columns.map(function (c) {
-        var cell = r.cells[c.id];
-        if (!cell) return h('td', { class: 'na', text: '—', title: '无需报送' });
-        var tip = (cell.laterRejected ? '其后一次上报未通过；' : '') + STATUS[cell.status] + (cell.uploadedAt ? ' · ' + bj(cell.uploadedAt) : '') + (cell.versionCount ? ' · 上报 ' + cell.versionCount + ' 次' : '') + ' · ' + cell.timeliness;
-        return h('td', { class: 'cell', 'data-template': c.id, 'data-status': cell.status, 'data-label': c.title }, [
-          h('span', { class: 'box s-' + cell.status + (cell.late ? ' late-mark' : ''), title: tip }, [
-            STATUS[cell.status],
-            cell.laterRejected ? h('span', { class: 'later-bad', title: '其后一次上报未通过（' + cell.laterRejected.errors + ' 个错误），仍以已通过的版本为准', text: '!' }) : null,
-          ]),
-          cell.late ? h('span', { class: 'late-tag phone', text: '逾期' }) : null,
-        ]);
-      }))));
-    });
-    grid.appendChild(tb);
-    var issues = clear($('issues'));
-    $('issues-sub').textContent = d.issues.length ? '共 ' + (d.issues.length + d.moreIssues) + ' 条' : '';
-    var list = d.issues.slice().sort(function (a, b) { return (a.state === '未解决' ? 0 : 1) - (b.state === '未解决' ? 0 : 1); });
-    if (!list.length) issues.appendChild(h('li', { class: 'empty', text: '本期没有待处理的校验问题' }));
-    list.slice(0, 200).forEach(function (i) {
-      issues.appendChild(h('li', null, [
-        h('div', { class: 'line1' }, [
-          h('span', { class: 'chip ' + (i.state === '未解决' ? 's-rejected' : 's-accepted_with_warnings'), text: i.state === '未解决' ? '未解决' : '警告' }),
-          h('button', { type: 'button', class: 'link-btn', title: '查看该次上报', onclick: function () { showReport({ institution: i.institution, template: i.template, period: i.period || d.period, versionId: i.versionId }); } }, [i.name]),
-          h('span', { class: 'small muted', text: i.template + (i.cell ? ' · ' + i.cell : '') }),
-        ]),
-        h('div', { class: 'msg', text: i.message }),
+    if (r.status === 'accepted_with_warnings' && r.institution === state.me.institution) {
+      var box = h('textarea', { id: 'explain-text', maxlength: '500', rows: '2', placeholder: '数据无误时，请说明警告的原因（如：本月开展集中义诊），供审核员核实' });
+      body.appendChild(h('form', { class: 'explain', onsubmit: function (e) { e.preventDefault(); if (box.value.trim()) explain(r, box.value.trim()).then(loadOwn).catch(function (err) { toast(err.message, true); }); } }, [
+        h('label', { for: 'explain-text', text: '对警告的说明' }), box, h('button', { type: 'submit', class: 'btn', id: 'explain-submit' }, ['提交说明']),
       ]));
-    });
-  }
-
-  function fmt(v, unit) {
-    if (v === null || v === undefined) return '—';
-    var pct = unit === '%' || unit === '‰' || unit === '1/10万';
-    var n = pct || unit === '比值' ? v.toFixed(2) : Math.round(v * 100) / 100;
-    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (pct ? unit : '');
-  }
-
-  function renderIndicators(d) {
-    $('ind-sub').textContent = d.labels ? d.labels.current + ' / ' + d.labels.ytd + '；率由分子分母之和重新计算；随全年累积的目标按序时进度（年度目标 × 已过月数 ÷ 12）判定' : '';
-    var tb = clear($('indicators').tBodies[0]);
-    if (!d.rows.length) tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'empty', text: '暂无数据' })]));
-    var withTarget = d.rows.filter(function (r) { return r.target; });
-    var shown = state.allIndicators ? d.rows : withTarget.concat(d.rows.filter(function (r) { return !r.target; }).slice(0, 6));
-    shown.forEach(function (r) {
-      var t = r.target;
-      var verdict = !t ? h('span', { class: 'nodata', text: '—' }) : h('span', { class: t.status === '达标' ? 'met' : t.status === '未达标' ? 'missed' : 'nodata', text: t.verdict });
-      var sign = t ? (t.direction === '>=' ? '≥' : '≤') : '';
-      tb.appendChild(h('tr', { 'data-indicator': r.code }, [
-        h('td', { class: 'ellipsis', title: r.name + '（' + r.template + '）' }, [r.name]),
-        h('td', { class: 'num', text: fmt(r.current, r.unit) }),
-        h('td', { class: 'num', text: fmt(r.ytd, r.unit) }),
-        h('td', { class: 'num small', text: r.covered + '/' + r.owed }),
-        h('td', { class: 'num', text: t ? sign + fmt(t.value, r.unit) : '—' }),
-        h('td', { class: 'num', title: t && t.paced !== null ? '年度目标 × ' + t.elapsed + '/12' : '', text: t && t.paced !== null ? sign + fmt(t.paced, r.unit) : t ? '不适用' : '—' }),
-        h('td', { class: 'small muted ellipsis', title: t ? t.document : '', text: t ? t.document : '' }),
-        h('td', null, [verdict]),
-      ]));
-    });
-    labelCells($('indicators'));
-    if (d.rows.length > shown.length || state.allIndicators) {
-      tb.appendChild(h('tr', null, [h('td', { colspan: '8', class: 'more' }, [
-        h('button', { type: 'button', class: 'link-btn', onclick: function () { state.allIndicators = !state.allIndicators; renderIndicators(d); } },
-          [state.allIndicators ? '只看有目标的重点指标' : '显示全部 ' + d.rows.length + ' 项指标']),
-      ])]));
     }
   }
-
-  function loadConsolidated() {
-    return api('GET', '/api/consolidated').then(function (d) {
-      var tb = clear($('consolidated').tBodies[0]);
-      if (!d.latest.length) tb.appendChild(h('tr', null, [h('td', { colspan: '3', class: 'empty', text: '尚未生成汇总表' })]));
-      d.latest.forEach(function (o) {
-        tb.appendChild(h('tr', { 'data-period': o.period }, [
-          h('td', { text: /^\d{4}-\d{2}$/.test(o.period) ? periodText(o.period) : o.period }),
-          h('td', { class: 'small', text: bj(o.lastModified) }),
-          h('td', null, [h('a', { href: '/api/download/consolidated?' + qs({ key: o.key }), 'data-action': 'consolidated' }, ['下载（' + mb(o.size) + '）'])]),
-        ]));
-      });
-      var runs = clear($('runs'));
-      d.runs.slice(0, 30).forEach(function (o) {
-        runs.appendChild(h('li', null, [h('a', { href: '/api/download/consolidated?' + qs({ key: o.key }) }, [o.name]), ' ', h('span', { class: 'muted', text: bj(o.lastModified) })]));
-      });
-    });
-  }
-
-  $('regenerate').addEventListener('click', function () {
-    var btn = this;
-    var period = state.period;
-    btn.disabled = true;
-    $('regen-msg').textContent = '正在生成 ' + periodText(period) + ' 汇总表…';
-    api('POST', '/api/regenerate', { period: period })
-      .then(function (r) {
-        $('regen-msg').textContent = '';
-        toast('已生成：' + r.fileName);
-        return loadConsolidated();
-      })
-      .catch(function (err) { $('regen-msg').textContent = ''; toast('生成失败：' + err.message, true); })
-      .then(function () { btn.disabled = false; });
-  });
 
   // ---------- start ----------
 
@@ -545,70 +496,8 @@
   var q = /[?&]period=(\d{4}(?:-\d{2}|-Q[1-4])?)(?:&|$)/.exec(location.search);
   if (q) state.linkPeriod = q[1];
 
-  // ---------- commission: 定义管理 ----------
-
-  var defs = { data: null, effective: null };
-
-  function loadDefinitions() {
-    var sel = $('defs-effective');
-    if (!sel.options.length) {
-      var now = state.me.periods[0];
-      for (var k = -12; k <= 12; k++) {
-        var d = new Date(Date.UTC(Number(now.slice(0, 4)), Number(now.slice(5, 7)) - 1 + k, 1));
-        var p = d.toISOString().slice(0, 7);
-        sel.appendChild(h('option', { value: p, text: periodText(p) + (k === 0 ? '（本月）' : '') }));
-      }
-      sel.value = now;
-    }
-    return api('GET', '/api/definitions').then(function (d) {
-      $('defs-sub').textContent = '现行第 ' + d.version + ' 版';
-      var body = clear($('defs-history').tBodies[0]);
-      d.versions.forEach(function (v) {
-        body.appendChild(h('tr', null, [
-          h('td', { text: '第 ' + v.version + ' 版' }),
-          h('td', { text: v.effective ? periodText(v.effective) + '起' : '初始定义' }),
-          h('td', { class: 'small', text: bj(v.createdAt) }),
-          h('td', { class: 'small', text: v.by }),
-          h('td', { class: 'small' }, [h('ul', { class: 'plain' }, v.summary.map(function (line) { return h('li', { text: line }); }))]),
-        ]));
-      });
-      labelCells($('defs-history'));
-    }).catch(function (err) { toast(err.message, true); });
-  }
-
-  function showDefinitionsReport(r) {
-    var ok = r.status !== 'rejected';
-    var head = r.status === 'rejected' ? '未通过检查：请按下列提示修改工作簿后重新上传，定义未作任何修改。' : r.status === 'unchanged' ? '与现行定义相同，无需导入。' : r.dryRun ? '检查通过。确认无误后点击“确认导入”，自 ' + periodText(r.effective) + ' 起执行。' : '已导入：定义第 ' + r.version + ' 版，自 ' + periodText(r.effective) + ' 起执行。';
-    var box = clear($('defs-result'));
-    box.appendChild(h('div', { class: 'notice ' + (ok ? 'ok' : 'error'), text: head }));
-    var lines = r.issues.map(function (i) { return h('li', { class: i.severity === 'error' ? 'sev-error' : 'sev-warning', text: (i.severity === 'error' ? '错误：' : '提示：') + i.message }); });
-    if (lines.length) box.appendChild(h('ul', { class: 'issue-list' }, lines));
-    if (r.summary.length) box.appendChild(h('div', null, [h('h3', { text: '修改内容' }), h('ul', { class: 'plain' }, r.summary.map(function (line) { return h('li', { text: line }); }))]));
-    $('defs-import').disabled = !(r.status === 'accepted' && r.dryRun);
-  }
-
-  function sendDefinitions(path) {
-    return api('POST', path, { effective: defs.effective, data: defs.data }).then(showDefinitionsReport);
-  }
-
-  $('defs-form').addEventListener('submit', function (e) {
-    e.preventDefault();
-    var file = $('defs-file').files[0];
-    $('defs-import').disabled = true;
-    if (!file) { toast('请先选择修改后的定义工作簿（.xlsx）', true); return; }
-    var reader = new FileReader();
-    reader.onload = function () {
-      defs.data = String(reader.result).replace(/^data:[^,]*,/, '');
-      defs.effective = $('defs-effective').value;
-      sendDefinitions('/api/definitions/check').catch(function (err) { toast(err.message, true); });
-    };
-    reader.readAsDataURL(file);
-  });
-
-  $('defs-import').addEventListener('click', function () {
-    this.disabled = true;
-    sendDefinitions('/api/definitions/import').then(loadDefinitions).catch(function (err) { toast(err.message, true); });
-  });
+  // what staff.js uses
+  window.HMIS = { $: $, h: h, clear: clear, api: api, qs: qs, bj: bj, periodText: periodText, mb: mb, toast: toast, chip: chip, labelCells: labelCells, state: state, views: views, load: load, showReport: showReport, STATUS: STATUS, REVIEW: REVIEW, names: names };
 
   api('GET', '/api/me').then(start, function () { showLogin(); });
 })();
