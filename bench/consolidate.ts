@@ -7,9 +7,11 @@
  * 2. Province scale, synthetic: 3,000 institutions × 100 data elements × 12 months (deterministic
  *    PRNG), consolidated for 2025-12: consolidate + render (streaming writer) against writing the same
  *    cells with exceljs's streaming WorkbookWriter alone, alternately in one process, median of 3;
- *    ratio target ≤ 1.5; peak RSS target < 512 MB.
+ *    ratio target ≤ 1.5; peak RSS target < 512 MB. The input holds its values in columns, as the
+ *    loader gives them (functions/core/consolidate/values.ts).
  *
- * Options: --skip-county, --skip-province, --runs N, --out FILE (keep the province workbook).
+ * Options: --skip-county, --skip-province, --runs N, --out FILE (keep the province workbook),
+ * --compute-only (consolidate alone, wall and CPU time per run).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

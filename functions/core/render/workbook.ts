@@ -1,8 +1,8 @@
 /**
  * exceljs's Workbook alone: its in-memory model with xlsx load and write, without the streaming
- * reader and writer and the zip, archive and CSV libraries they bring, which exceljs's main entry
- * also loads. That is half of exceljs: the part of it the ingest function compiles at every cold
- * start although only an upload with issues uses it (issue 17). Same classes as `import 'exceljs'`.
+ * reader and writer and the unzip and archive libraries they bring, which exceljs's main entry also
+ * loads. That halves what the ingest function compiles of exceljs at every cold start, although only
+ * an upload with issues runs it (issue 17). Same classes as `import 'exceljs'`.
  */
 import type ExcelJS from 'exceljs';
 // @ts-expect-error untyped CommonJS module
