@@ -7,9 +7,11 @@
  * 2. Province scale, synthetic: 3,000 institutions × 100 data elements × 12 months (deterministic
  *    PRNG), consolidated for 2025-12: consolidate + render (streaming writer) against writing the same
  *    cells with exceljs's streaming WorkbookWriter alone, alternately in one process, median of 3;
- *    ratio target ≤ 1.5; peak RSS target < 512 MB.
+ *    ratio target ≤ 1.5; peak RSS target < 512 MB. The input holds its values in columns, as the
+ *    loader gives them (functions/core/consolidate/values.ts).
  *
- * Options: --skip-county, --skip-province, --runs N, --out FILE (keep the province workbook).
+ * Options: --skip-county, --skip-province, --runs N, --out FILE (keep the province workbook),
+ * --compute-only (consolidate alone, wall and CPU time per run).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { bundledDefinitions, bundledSource } from '../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../functions/core/consolidate/build.ts';
 import { consolidate } from '../functions/core/consolidate/compute.ts';
 import { loadConsolidationInput } from '../functions/core/consolidate/load.ts';
+import { ValueTable } from '../functions/core/consolidate/values.ts';
 import type { ConsolidationInput, CountyUnit } from '../functions/core/consolidate/types.ts';
 import { renderConsolidated, writeConsolidated } from '../functions/core/render/consolidated.ts';
 import { makeIssue } from '../functions/core/report.ts';
@@ -191,12 +194,14 @@ function syntheticProvince(): ConsolidationInput {
   const warn = makeIssue('history-outlier', 'D20「合成指标13发生数」为 9999，与本机构近6个月的中位数 1000 相差 3 倍以上，请核实', { sheet: '合成月报', row: 20, col: 4, element: 'SY12', value: 9999 });
   const bad = makeIssue('value-negative', 'D9「合成指标2发生数」为 -5，不能为负数', { sheet: '合成月报', row: 9, col: 4, element: 'SY01', value: -5 });
   const entries = [];
+  // the values in columns, as the loader holds them (functions/core/consolidate/values.ts); entries keep none
+  const table = new ValueTable([def]);
+  const values: Record<string, number> = {};
   for (const county of counties) {
     for (const inst of county.institutions) {
       const scale = 200 + Math.floor(rng() * 2000);
       const cumulative = new Float64Array(ELEMENTS);
       for (const [t, period] of MONTHS.entries()) {
-        const values: Record<string, number> = {};
         def.elements.forEach((el, j) => {
           const base = scale * (1 + (j % 7));
           if (!el.additive) values[el.code] = Math.round((85 + rng() * 15) * 100) / 100;
@@ -208,7 +213,10 @@ function syntheticProvince(): ConsolidationInput {
         if (roll < 0.01) continue; // not submitted
         const spec: EntrySpec = { institution: inst.code, template: 'T-SY', period };
         if (roll < 0.013) entries.push(makeEntry({ ...spec, rejected: [bad] }));
-        else entries.push(makeEntry({ ...spec, values, ...(roll > 0.98 ? { warnings: [warn] } : {}) }));
+        else {
+          table.hold(period, def.id, inst.code, values);
+          entries.push(makeEntry({ ...spec, values: {}, ...(roll > 0.98 ? { warnings: [warn] } : {}) }));
+        }
       }
       const rows = Array.from({ length: 5 }, (_, k) => ({
         row: 8 + k,
@@ -233,6 +241,7 @@ function syntheticProvince(): ConsolidationInput {
     templates: [def, tz],
     targets: [{ indicator: 'SY-I01', direction: '>=', value: 50, year: 2025, document: '合成目标文件', quote: '不低于50%' }],
     entries: byMonth(entries, MONTHS),
+    values: table,
     ledgerRows: new Map(),
     generatedAt: new Date('2026-01-10T02:00:00Z'),
   };
@@ -260,6 +269,7 @@ async function baseline(input: ConsolidationInput): Promise<{ cells: number; byt
   const def = input.templates[0] as IndicatorTemplate;
   const institutions = input.counties.flatMap((c) => c.institutions);
   const byInst = new Map(entries.filter((e) => e.template === def.id).map((e) => [e.institution, e]));
+  const columns = input.values!.columns(def.id, def.elements.map((el) => el.code))!;
 
   const readme = wb.addWorksheet('说明');
   for (let i = 0; i < 40; i++) add(readme, [`说明第${i}行`, i, i * 2, i * 3, '文字', '文字']);
@@ -277,9 +287,9 @@ async function baseline(input: ConsolidationInput): Promise<{ cells: number; byt
   summary.commit();
   const detail = wb.addWorksheet(`${def.sheetName}明细`);
   for (const inst of institutions) {
-    const values = byInst.get(inst.code)?.current?.submission;
-    const v = values?.kind === 'indicator' ? values.values : {};
-    add(detail, [inst.code, inst.name, inst.typeName, values ? '已通过' : '未上报', ...def.elements.map((el) => v[el.code] ?? null), ...def.indicators.map(() => 55.5), '']);
+    const accepted = byInst.get(inst.code)?.current;
+    const v = accepted ? input.values!.row(month, inst.code, columns) : null;
+    add(detail, [inst.code, inst.name, inst.typeName, accepted ? '已通过' : '未上报', ...def.elements.map((_, j) => (v && !Number.isNaN(v[j]!) ? v[j]! : null)), ...def.indicators.map(() => 55.5), '']);
   }
   detail.commit();
   const ledger = wb.addWorksheet('任务台账');
@@ -340,8 +350,10 @@ if (args.includes('--compute-only')) {
   const input = syntheticProvince();
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     consolidate(input);
-    console.log(`consolidate: ${(performance.now() - t).toFixed(0)} ms`);
+    const used = process.cpuUsage(cpu);
+    console.log(`consolidate: ${(performance.now() - t).toFixed(0)} ms (cpu ${((used.user + used.system) / 1000).toFixed(0)} ms)`);
   }
 } else {
   if (!args.includes('--skip-county')) {

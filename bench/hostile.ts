@@ -37,11 +37,13 @@ const CHILD = `
 import { readFileSync } from 'node:fs';
 import { resourceUsage } from 'node:process';
 import { validateUpload } from ${JSON.stringify(fileURLToPath(new URL('../functions/core/validate/index.ts', import.meta.url)))};
+import { bundledSource } from ${JSON.stringify(fileURLToPath(new URL('../schemas/index.ts', import.meta.url)))};
+const definitions = bundledSource();
 const file = process.argv[2];
 const importedRssMb = resourceUsage().maxRSS / 1024;
 const bytes = readFileSync(file);
 const t0 = performance.now();
-const { report } = await validateUpload(bytes, { institution: '150525-101', template: 'T-JC', period: '2025-03', now: new Date('2025-04-03T10:00:00+08:00') });
+const { report } = await validateUpload(bytes, { definitions, institution: '150525-101', template: 'T-JC', period: '2025-03', now: new Date('2025-04-03T10:00:00+08:00') });
 const ms = performance.now() - t0;
 process.stdout.write(JSON.stringify({ file: file.split('/').pop(), status: report.status, code: report.issues[0]?.code ?? null, ms, peakRssMb: resourceUsage().maxRSS / 1024, importedRssMb }));
 `;

@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   // direct measurements use objects outside the trigger (the reports bucket), so nothing runs twice
   const staged = async (key: string, body: Buffer) => {
     await s3.send(new PutObjectCommand({ Bucket: stack.endpoints.buckets.reports, Key: key, Body: body }));
-    return { bucket: stack.endpoints.buckets.reports, key, size: body.length, sequencer: String(performance.now()).replace('.', '').padStart(20, '0'), eventTime: new Date().toISOString() };
+    // uploaded by the IAM path: the event names its principal (an anonymous upload is refused)
+    return { bucket: stack.endpoints.buckets.reports, key, size: body.length, sequencer: String(performance.now()).replace('.', '').padStart(20, '0'), eventTime: new Date().toISOString(), principal: 'AWS:bench' };
   };
   const figures: Record<string, number> = {};
   try {

@@ -11,7 +11,7 @@
  * `AWS_REGION`, the credential variables and the checksum variables. They are listed in AWS_ENV
  * for whoever sets them, and echoed in the config for logging only.
  */
-import { z } from 'zod';
+import * as z from '../schemas/zod.ts';
 
 /** Variables the handlers read, by config field. */
 export const ENV = {
@@ -84,22 +84,18 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** An unset variable and an empty one are the same thing (CDK and shells both produce ''). */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+const optional = <T extends z.ZodMiniType>(schema: T) => z.pipe(
+  z.transform((v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v)),
+  z.optional(schema),
+);
 
-const bucketName = z
-  .string()
-  .regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3–63 of a-z 0-9 . -)');
-const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a valid DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)');
-const topicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN');
-const url = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'not an http(s) URL');
+const bucketName = z.string().check(z.regex(/^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3–63 of a-z 0-9 . -)'));
+const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a valid DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)'));
+const topicArn = z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'not an SNS topic ARN'));
+const url = z.string().check(z.refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'not an http(s) URL'));
 // no z.coerce: it turns '' into 0 and '0x1A' into 26
-const positiveInt = z
-  .string()
-  .regex(/^[1-9]\d{0,15}$/, 'not a positive integer (bytes)')
-  .transform(Number)
-  .refine(Number.isSafeInteger, 'too large');
-const bool = z.enum(['true', 'false'], { message: "must be 'true' or 'false'" }).transform((v) => v === 'true');
+const positiveInt = z.pipe(z.string().check(z.regex(/^[1-9]\d{0,15}$/, 'not a positive integer (bytes)')), z.transform(Number)).check(z.refine(Number.isSafeInteger, 'too large'));
+const bool = z.pipe(z.enum(['true', 'false'], { message: "must be 'true' or 'false'" }), z.transform((v) => v === 'true'));
 
 const schema = z.object({
   [ENV.uploadsBucket]: bucketName,
@@ -111,16 +107,16 @@ const schema = z.object({
   [ENV.s3ForcePathStyle]: optional(bool),
   [ENV.portalBaseUrl]: optional(url),
   [ENV.counties]: optional(
-    z
-      .string()
-      .regex(/^\d{6}(,\d{6})*$/, 'not a comma-separated list of 6-digit county codes')
-      .transform((s) => s.split(',')),
+    z.pipe(
+      z.string().check(z.regex(/^\d{6}(,\d{6})*$/, 'not a comma-separated list of 6-digit county codes')),
+      z.transform((s) => s.split(',')),
+    ),
   ),
-  [ENV.userPoolId]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/, 'not a Cognito user pool id')),
-  [ENV.userPoolClientId]: optional(z.string().regex(/^[0-9A-Za-z]{1,128}$/, 'not a user pool client id')),
+  [ENV.userPoolId]: optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$/, 'not a Cognito user pool id'))),
+  [ENV.userPoolClientId]: optional(z.string().check(z.regex(/^[0-9A-Za-z]{1,128}$/, 'not a user pool client id'))),
   [ENV.userPoolJwksUrl]: optional(url),
   [ENV.uploadQueueUrl]: optional(url),
-  [AWS_ENV.region]: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region')),
+  [AWS_ENV.region]: optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'not an AWS region'))),
   [AWS_ENV.endpointS3]: optional(url),
   [AWS_ENV.endpointDynamoDb]: optional(url),
   [AWS_ENV.endpointSns]: optional(url),

@@ -30,7 +30,7 @@
  * 15), from January to April also last year (an annual return is due e.g. March 31), each until a
  * month after its last deadline.
  */
-import { z } from 'zod';
+import * as z from '../../schemas/zod.ts';
 import { deadlineDigest, deadlinesOf, DIGEST_MONTHS, isDigestDay } from './alert/digest.ts';
 import { deadlineOf, dueWith, isPeriodId, SHANGHAI_OFFSET_MS, shanghaiMonth, shanghaiTime } from './consolidate/period.ts';
 import { PERIOD_PATTERN } from './layout.ts';
@@ -42,31 +42,28 @@ import { reconcile, type ReconcileDeps, type ReconcileReport } from './reconcile
 import type { Definitions } from './definitions/definitions.ts';
 import { lakeYears, writeLake, type LakeWritten } from './lake/index.ts';
 
-const month = z.string().regex(PERIOD_PATTERN, 'YYYY-MM');
-const anyPeriod = z.string().refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY');
-const countyCode = z.string().regex(/^\d{6}$/);
+const month = z.string().check(z.regex(PERIOD_PATTERN, 'YYYY-MM'));
+const anyPeriod = z.string().check(z.refine(isPeriodId, 'YYYY-MM, YYYY-Qn or YYYY'));
+const countyCode = z.string().check(z.regex(/^\d{6}$/));
 
 /** the time a run stands for (Scheduler's <aws.scheduler.scheduled-time>) */
-const scheduledTime = z.iso.datetime({ offset: true }).optional();
+const scheduledTime = z.optional(z.iso.datetime({ offset: true }));
 
 export const ScheduledTask = z.discriminatedUnion('task', [
-  z.object({ task: z.literal('nightly'), scheduledTime }).strict(),
-  z.object({ task: z.literal('after-deadline'), scheduledTime }).strict(),
-  z.object({ task: z.literal('reconcile'), county: countyCode.optional(), period: month.optional(), scheduledTime }).strict(),
-  z
-    .object({
-      task: z.literal('consolidate'),
-      level: z.enum(['county', 'city']).default('county'),
-      /** county code (6 digits) or, for level city, city code (4 digits) */
-      code: z.string().regex(/^\d{4}(\d{2})?$/),
-      period: anyPeriod,
-      scheduledTime,
-    })
-    .strict()
-    .refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' }),
-  z.object({ task: z.literal('digest'), county: countyCode, period: anyPeriod, scheduledTime }).strict(),
-  z.object({ task: z.literal('audit-export'), day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD'), scheduledTime }).strict(),
-  z.object({ task: z.literal('lake'), county: countyCode, year: z.number().int().min(2000).max(2100), scheduledTime }).strict(),
+  z.strictObject({ task: z.literal('nightly'), scheduledTime }),
+  z.strictObject({ task: z.literal('after-deadline'), scheduledTime }),
+  z.strictObject({ task: z.literal('reconcile'), county: z.optional(countyCode), period: z.optional(month), scheduledTime }),
+  z.strictObject({
+    task: z.literal('consolidate'),
+    level: z._default(z.enum(['county', 'city']), 'county'),
+    /** county code (6 digits) or, for level city, city code (4 digits) */
+    code: z.string().check(z.regex(/^\d{4}(\d{2})?$/)),
+    period: anyPeriod,
+    scheduledTime,
+  }).check(z.refine((t) => (t.level === 'city' ? t.code.length === 4 : t.code.length === 6), { message: 'code: a 6-digit county for level county, a 4-digit city for level city' })),
+  z.strictObject({ task: z.literal('digest'), county: countyCode, period: anyPeriod, scheduledTime }),
+  z.strictObject({ task: z.literal('audit-export'), day: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')), scheduledTime }),
+  z.strictObject({ task: z.literal('lake'), county: countyCode, year: z.number().check(z.int(), z.gte(2000), z.lte(2100)), scheduledTime }),
 ]);
 export type ScheduledTask = z.infer<typeof ScheduledTask>;
 

@@ -134,6 +134,12 @@ describe('ingest through the local stack', () => {
     expect(rows.length).toBeGreaterThan(0);
   });
 
+  it('ledger rows written before they were gzipped (JSON text) still read back', async () => {
+    const rows = [{ row: 8, taskNo: '1', content: '未压缩的格式', status: '推进中', progress: 40 }];
+    await clients.dynamodb.send(new PutItemCommand({ TableName: stack.table, Item: marshall({ PK: 'SUB#150525-109#T-TZ#2024-11', SK: 'R#json#0000', rowsJson: JSON.stringify(rows) }) }));
+    expect(await store.ledgerRows('150525-109', 'T-TZ', '2024-11', 'json')).toEqual(rows);
+  });
+
   it('ledger rows written before they were JSON text (a list of maps) still read back', async () => {
     const rows = [{ row: 8, task: '1', content: '旧格式', status: '推进中', progress: 40 }];
     await clients.dynamodb.send(new PutItemCommand({ TableName: stack.table, Item: marshall({ PK: 'SUB#150525-109#T-TZ#2024-12', SK: 'R#old#0000', rows }) }));

@@ -48,6 +48,7 @@ import {
 import { shiftPeriod } from '../validate/history.ts';
 import { periodKind, periodLabel } from '../layout.ts';
 import { openRejectionOf, timelinessOf } from './slot.ts';
+import { readValues, type ValueColumns } from './values.ts';
 import { isApproved, reviewOf, REVIEW_LABELS } from '../review.ts';
 import type {
   Change,
@@ -136,7 +137,9 @@ export function consolidate(input: ConsolidationInput): ConsolidationResult {
 /** Indexes the entries and the units; answers "what is in this slot". */
 class Context {
   readonly units: Unit[];
-  private readonly slots = new Map<string, PeriodEntry>();
+  /** template → institution → period → entry (no key string built per lookup: a province makes millions) */
+  private readonly slots = new Map<string, Map<string, Map<string, PeriodEntry>>>();
+  private readonly lastMonths = new Map<string, string>();
   private readonly templateFrom: Map<string, string>;
   private readonly kinds: Map<string, PeriodKind>;
   readonly labels: ReturnType<typeof columnLabels>;
@@ -157,13 +160,17 @@ class Context {
         // a stored entry of another month (a broken adapter) must not land in this one
         const period = e.current?.period ?? e.latest?.period ?? month;
         if (period !== month) continue;
-        this.slots.set(slotKey(month, e.template, e.institution), e);
+        let byInstitution = this.slots.get(e.template);
+        if (!byInstitution) this.slots.set(e.template, (byInstitution = new Map()));
+        let byPeriod = byInstitution.get(e.institution);
+        if (!byPeriod) byInstitution.set(e.institution, (byPeriod = new Map()));
+        byPeriod.set(month, e);
       }
     }
   }
 
   slot(month: string, template: string, institution: string): PeriodEntry | undefined {
-    return this.slots.get(slotKey(month, template, institution));
+    return this.slots.get(template)?.get(institution)?.get(month);
   }
 
   /** The return that counts: the accepted one, when figures count approved returns only an approved one. */
@@ -185,7 +192,8 @@ class Context {
 
   /** Whether a unit owes a template for a period (its own kind): active in its last month, the template in force. */
   owedAt(u: InstitutionUnit, template: string, period: string): boolean {
-    const month = lastMonthOf(period);
+    let month = this.lastMonths.get(period);
+    if (month === undefined) this.lastMonths.set(period, (month = lastMonthOf(period)));
     if (!u.owes.includes(template) || (u.from && month < u.from) || (u.until && month >= u.until)) return false;
     const from = this.templateFrom.get(template);
     return !from || from <= month;
@@ -211,12 +219,12 @@ class Context {
   }
 }
 
-const slotKey = (month: string, template: string, institution: string) => `${month}|${template}|${institution}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The values of one indicator template over a window, per unit, and why a unit has none. */
 class Win {
   private readonly missingCache = new Map<string, Array<MissingUnit | undefined>>();
+  private readonly missingOf = new Map<string, Array<MissingUnit | undefined>>();
 
   constructor(
     private readonly t: TemplateData,
@@ -233,13 +241,26 @@ class Win {
 
   /** whether unit k owes what element j needs in this window (else it is neither counted nor missing) */
   owes(k: number, j: number): boolean {
-    return (this.t.def.elements[j]!.semantics === 'flow' ? this.owesAny : this.owesLast)[k] === 1;
+    return (this.t.flow[j] === 1 ? this.owesAny : this.owesLast)[k] === 1;
+  }
+
+  /** whether unit k owes every element of `need` (a loop, not a closure per unit: comparisons ask for every unit) */
+  owesAll(k: number, need: readonly number[]): boolean {
+    for (const j of need) if (!this.owes(k, j)) return false;
+    return true;
   }
 
   /** why unit k has no value of element j: one shared object per unit and months needed */
   missing(k: number, j: number): MissingUnit {
     const el = this.t.def.elements[j]!;
     const variant = el.semantics === 'flow' ? 'all' : el.semantics === 'ytd' && this.base ? 'base' : 'last';
+    // asked for every element and comparison of a unit: the answer per unit and variant, once
+    let known = this.missingOf.get(variant);
+    if (!known) this.missingOf.set(variant, (known = []));
+    return (known[k] ??= this.findMissing(k, variant));
+  }
+
+  private findMissing(k: number, variant: 'all' | 'base' | 'last'): MissingUnit {
     const needed = variant === 'all' ? this.window : variant === 'base' ? [this.base!, this.window[this.window.length - 1]!] : [this.window[this.window.length - 1]!];
     const absent = needed.filter((m) => this.t.period(m)[k] === null);
     // every needed month is there: the element itself was left empty
@@ -272,7 +293,13 @@ class TemplateData {
   /** per unit: itself and the institutions merged into it (recursively), whose months count under it */
   private readonly members: Unit[][];
   private readonly codes: string[];
+  /** per element: 1 for a flow (a window needs all its months), else 0 (its last month) */
+  readonly flow: Uint8Array;
+  /** how this template's elements are read from the input's value table, when it holds the template */
+  private readonly held: ValueColumns | null;
   private readonly grid = new Map<string, PeriodRow[]>();
+  /** comparisons' excluded units by windows and labels, per unit: the reasons met so far */
+  private readonly excludedMemo = new Map<string, Array<Array<{ a: MissingUnit | null; b: MissingUnit | null; unit: MissingUnit }>>>();
   private readonly wins = new Map<string, Win>();
   /** the template's 周期: its rows are months, quarters or years */
   readonly kind: PeriodKind;
@@ -304,6 +331,8 @@ class TemplateData {
     this.units = owing.filter((u) => groups.has(u.code));
     this.members = this.units.map((u) => [u, ...groups.get(u.code)!.filter((m) => m !== u)]);
     this.codes = def.elements.map((e) => e.code);
+    this.flow = Uint8Array.from(def.elements, (e) => (e.semantics === 'flow' ? 1 : 0));
+    this.held = ctx.input.values?.columns(def.id, this.codes) ?? null;
   }
 
   /** values of a period of the template's 周期, per unit (see PeriodRow). Non-finite numbers are absent. */
@@ -312,12 +341,18 @@ class TemplateData {
     if (rows) return rows;
     rows = this.members.map((members) => {
       let acc: PeriodRow;
+      let copied = false;
       for (const u of members) {
         if (!this.ctx.owedAt(u, this.def.id, period)) continue;
         const v = this.own(period, u);
         if (!v) return null;
         if (!acc) acc = v;
-        else for (let j = 0; j < v.length; j++) acc[j] = acc[j]! + v[j]!;
+        else {
+          // own values may be the value table's: summed into a copy
+          if (!copied) acc = acc.slice();
+          copied = true;
+          for (let j = 0; j < v.length; j++) acc[j] = acc[j]! + v[j]!;
+        }
       }
       return acc;
     });
@@ -330,19 +365,11 @@ class TemplateData {
     return periodsWithin(this.kind, window);
   }
 
-  /** one institution's own accepted values of a period (a fresh array), null when it has none */
+  /** one institution's own accepted values of a period (the value table's own: never changed), null when it has none */
   private own(period: string, u: Unit): Float64Array | null {
     const s = this.ctx.current(period, this.def.id, u.code)?.submission;
     if (!s || s.kind !== 'indicator') return null;
-    const v = new Float64Array(this.codes.length);
-    const values = s.values;
-    for (let j = 0; j < this.codes.length; j++) {
-      const code = this.codes[j]!;
-      const x = values[code];
-      // own numbers only: nothing from a prototype, nothing non-finite
-      v[j] = typeof x === 'number' && Number.isFinite(x) && Object.hasOwn(values, code) ? x : NaN;
-    }
-    return v;
+    return (this.held && this.ctx.input.values!.row(period, u.code, this.held)) ?? readValues(s.values, this.codes);
   }
 
   /** whether unit k owes some month of a window (it has a row in the detail, a place in the totals) */
@@ -383,8 +410,10 @@ class TemplateData {
     const kinds = this.def.elements.map((el) => (el.semantics === 'flow' ? 0 : el.semantics === 'stock' || !baseRows ? 1 : 2));
     const owesAny = new Uint8Array(this.units.length);
     const owesLast = new Uint8Array(this.units.length);
+    // one buffer for the window, a view per unit (not thousands of small allocations)
+    const block = new ArrayBuffer(this.units.length * E * Float64Array.BYTES_PER_ELEMENT);
     const out = this.units.map((_, k) => {
-      const v = new Float64Array(E);
+      const v = new Float64Array(block, k * E * Float64Array.BYTES_PER_ELEMENT, E);
       const lastRow = lastRows[k];
       // a base month owed by nobody (an institution that began since) counts as nothing accumulated yet
       const baseRow = baseRows?.[k];
@@ -475,7 +504,7 @@ class TemplateData {
     const operands = [...num, ...den];
     for (let k = 0; k < this.units.length; k++) {
       // a unit that does not owe every operand in this window (one that began or ended in it) forms no pair
-      if ((subset && !subset.has(k)) || !operands.every((j) => w.owes(k, j))) continue;
+      if ((subset && !subset.has(k)) || !w.owesAll(k, operands)) continue;
       owed++;
       const v = values[k]!;
       const a = sumAt(v, num);
@@ -571,19 +600,33 @@ class TemplateData {
     const wb = this.win(b, 'own');
     const ks: number[] = [];
     const excluded: MissingUnit[] = [];
+    // one object per unit and reason, shared by the rows that leave the unit out for the same reason
+    const memoKey = `${a.join()}|${b.join()}|${labels.join('|')}`;
+    let memo = this.excludedMemo.get(memoKey);
+    if (!memo) this.excludedMemo.set(memoKey, (memo = []));
     for (let k = 0; k < this.units.length; k++) {
-      const owedA = need.every((j) => wa.owes(k, j));
-      const owedB = need.every((j) => wb.owes(k, j));
+      const owedA = wa.owesAll(k, need);
+      const owedB = wb.owesAll(k, need);
       if (!owedA && !owedB) continue;
-      const lackA = owedA ? need.find((j) => Number.isNaN(wa.values[k]![j]!)) : -1;
-      const lackB = owedB ? need.find((j) => Number.isNaN(wb.values[k]![j]!)) : -1;
+      const lackA = owedA ? firstNaN(wa.values[k]!, need) : -1;
+      const lackB = owedB ? firstNaN(wb.values[k]!, need) : -1;
       if (lackA === undefined && lackB === undefined) {
         ks.push(k);
         continue;
       }
-      const u = this.units[k]!;
-      const why = (label: string, w: Win, lack: number | undefined) => (lack === undefined ? null : lack < 0 ? `${label}不应报` : `${label}${w.missing(k, lack).reason}`);
-      excluded.push({ code: u.code, name: u.name, reason: [why(labels[0], wa, lackA), why(labels[1], wb, lackB)].filter(Boolean).join('、') });
+      const whyA = lackA === undefined ? null : lackA < 0 ? NOT_OWED : wa.missing(k, lackA);
+      const whyB = lackB === undefined ? null : lackB < 0 ? NOT_OWED : wb.missing(k, lackB);
+      const known = (memo[k] ??= []);
+      let hit: MissingUnit | undefined;
+      for (const x of known) if (x.a === whyA && x.b === whyB) hit = x.unit;
+      if (!hit) {
+        const say = (label: string, why: MissingUnit | null) => (why === null ? '' : `${label}${why === NOT_OWED ? '不应报' : why.reason}`);
+        const [ra, rb] = [say(labels[0], whyA), say(labels[1], whyB)];
+        const u = this.units[k]!;
+        hit = { code: u.code, name: u.name, reason: ra && rb ? `${ra}、${rb}` : ra || rb };
+        known.push({ a: whyA, b: whyB, unit: hit });
+      }
+      excluded.push(hit);
     }
     return { current: value(wa.values, ks), base: value(wb.values, ks), set: { covered: ks.length, excluded } };
   }
@@ -768,6 +811,15 @@ class TemplateData {
   }
 }
 
+/** a comparison's window the unit does not owe (不应报) */
+const NOT_OWED: MissingUnit = { code: '', name: '', reason: '不应报' };
+
+/** the first of `idx` whose value is NaN, or undefined */
+function firstNaN(v: Float64Array, idx: readonly number[]): number | undefined {
+  for (const j of idx) if (Number.isNaN(v[j]!)) return j;
+  return undefined;
+}
+
 function sumAt(v: Float64Array, idx: readonly number[]): number {
   let s = 0;
   for (const j of idx) s += v[j]!;
@@ -865,6 +917,12 @@ function judge(target: Target, measured: number | null, elapsed: number, unit: s
 
 export function listNames(names: readonly string[], max = 10): string {
   return names.length <= max ? names.join('、') : `${names.slice(0, max).join('、')} 等 ${names.length} 家`;
+}
+
+/** listNames of units as 名称（原因）, formatting only the ones shown (a province leaves out thousands) */
+export function listUnits(units: readonly MissingUnit[], max = 10): string {
+  const shown = units.slice(0, max).map((x) => `${x.name}（${x.reason}）`);
+  return units.length <= max ? shown.join('、') : `${shown.join('、')} 等 ${units.length} 家`;
 }
 
 // ---- 上报情况 ----

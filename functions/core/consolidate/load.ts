@@ -11,6 +11,7 @@ import type { PeriodEntry, SubmissionStore } from '../../ports/index.ts';
 import { lastMonthOf, PeriodError, parsePeriod, periodsWithin, previousPeriod, shanghaiMonth, shiftMonths, yearOf, yearToDate, type PeriodKind, type PeriodSpec } from './period.ts';
 import { shiftPeriod } from '../validate/history.ts';
 import type { ConsolidationInput, CountyUnit } from './types.ts';
+import { ValueTable } from './values.ts';
 import { isApproved } from '../review.ts';
 
 export interface LoadOptions {
@@ -82,8 +83,10 @@ async function load(
   const needed = periodsNeeded(spec, begun, [...new Set(templates.map((t) => t.periodType))]);
   const jobs = needed.flatMap((period) => counties.map((c) => ({ period, county: c.code })));
   const results = await pool(jobs, options.concurrency ?? 4, (j) => store.listPeriod(j.county, j.period));
+  // the accepted indicator values go into columns, in read order (a later entry of a slot wins, as in consolidate)
+  const values = new ValueTable(templates);
   const entries = new Map<string, PeriodEntry[]>(needed.map((p) => [p, []]));
-  jobs.forEach((j, n) => entries.get(j.period)!.push(...results[n]!));
+  jobs.forEach((j, n) => entries.get(j.period)!.push(...results[n]!.map((e) => heldApart(e, j.period, values))));
 
   // a running quarter or year ends at the latest month anything was submitted for (a month's return, or
   // a quarter's or year's that ends with that month)
@@ -125,6 +128,7 @@ async function load(
     definitionsVersion: defs.version,
     targets: level === 'county' ? counties[0]!.targets : [],
     entries,
+    values,
     ledgerRows,
     generatedAt: now,
     ...(options.approvedOnly ? { approvedOnly: true } : {}),
@@ -136,6 +140,14 @@ async function load(
       ms: Math.round(performance.now() - started),
     },
   };
+}
+
+/** The entry with its accepted indicator values moved into the table: a new entry, the store's objects unchanged. */
+function heldApart(e: PeriodEntry, period: string, table: ValueTable): PeriodEntry {
+  const current = e.current;
+  const s = current?.submission;
+  if (!current || s?.kind !== 'indicator' || current.period !== period || !table.hold(period, e.template, e.institution, s.values)) return e;
+  return { ...e, current: { ...current, submission: { ...s, values: {} } } };
 }
 
 /** A county and its institutions as a consolidation sees them: who owes what, when, merged into whom. */

@@ -7,6 +7,7 @@ import type { LedgerRow } from '../normalize/submission.ts';
 import type { Issue } from '../report.ts';
 import type { PeriodEntry } from '../../ports/index.ts';
 import type { PeriodSpec } from './period.ts';
+import type { ValueTable } from './values.ts';
 
 export type Level = 'county' | 'city';
 
@@ -59,6 +60,11 @@ export interface ConsolidationInput {
    * year-to-date value's own part is a difference).
    */
   entries: Map<string, PeriodEntry[]>;
+  /**
+   * The accepted indicator values in columns (the loader's), when they are held apart from the
+   * entries: an entry's submission whose values are in the table holds none itself.
+   */
+  values?: ValueTable;
   /** versionId → ledger rows of current ledger versions (stored apart from the submission) */
   ledgerRows: Map<string, LedgerRow[]>;
   /** the moment of consolidation: printed, judges 逾期, and stamps the workbook's dates */

@@ -34,7 +34,7 @@ import {
   type ContentTypes,
 } from './workbook.ts';
 import { scanWorksheet } from './worksheet.ts';
-import { decodeXml, hasDtd } from './xml.ts';
+import { decodeXml, hasDtd, isUtf8 } from './xml.ts';
 import {
   checkDeclaredSizes,
   checkLocalHeaders,
@@ -89,6 +89,19 @@ export interface GateOk {
 
 export type GateResult = GateOk | { ok: false; issues: Issue[] };
 
+/**
+ * What the gate inflated and decoded, for the parser to read instead of inflating and decoding the
+ * same parts again (parse/index.ts): a caller that parses next passes an empty one to gateUpload.
+ */
+export interface GateParts {
+  /** the XML parts, inflated, by lower-case entry name */
+  xml: Map<string, Buffer>;
+  /** worksheet parts as text, by lower-case entry name: those in UTF-8, decoded as the parser would */
+  text: Map<string, string>;
+}
+
+export const noParts = (): GateParts => ({ xml: new Map(), text: new Map() });
+
 /** at most this many issues from the workbook/worksheet scan */
 const MAX_ISSUES = 50;
 
@@ -96,10 +109,10 @@ const MAX_ISSUES = 50;
  * Decides from raw bytes whether an upload is an xlsx workbook safe to stream with exceljs.
  * Never throws; time and memory are bounded by the limits.
  */
-export function gateUpload(bytes: Uint8Array, limits: Partial<GateLimits> = {}): GateResult {
+export function gateUpload(bytes: Uint8Array, limits: Partial<GateLimits> = {}, keep: GateParts = noParts()): GateResult {
   try {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return gate(buf, resolveLimits(limits));
+    return gate(buf, resolveLimits(limits), keep);
   } catch {
     return refuse('file-corrupt', msg.unexpected());
   }
@@ -141,7 +154,7 @@ const EXCELJS_SHEET_EXACT = /^xl\/worksheets\/sheet\d+\.xml$/;
 const isXmlPart = (name: string, type: string | undefined): boolean =>
   /\.(xml|rels|vml)$/i.test(name) || (type !== undefined && type.includes('xml'));
 
-function gate(buf: Buffer, limits: GateLimits): GateResult {
+function gate(buf: Buffer, limits: GateLimits, keep: GateParts): GateResult {
   // 1. size
   if (buf.length === 0) return refuse('file-empty', msg.empty());
   if (buf.length > limits.maxBytes) return refuse('file-too-large', msg.tooLarge(buf.length, limits.maxBytes), buf.length);
@@ -177,7 +190,7 @@ function gate(buf: Buffer, limits: GateLimits): GateResult {
   if (pkg.kind === 'ambiguous') return refuse('file-corrupt', msg.corrupt(msg.twoWorkbooks()));
 
   // 5. inflate every entry within its declared size; keep the XML parts
-  const xml = new Map<string, Buffer>();
+  const xml = keep.xml;
   for (const e of dir.entries) {
     if (e.isDirectory || e === ctEntry) continue;
     const data = inflateEntry(buf, e);
@@ -189,7 +202,7 @@ function gate(buf: Buffer, limits: GateLimits): GateResult {
   }
 
   // 6. workbook and worksheets
-  return checkWorkbook(pkg.main, xml, byKey, ct, limits);
+  return checkWorkbook(pkg.main, xml, byKey, ct, limits, keep.text);
 }
 
 function refuseNoContentTypes(buf: Buffer, mimetype: ZipEntry | undefined, limits: GateLimits): GateResult {
@@ -209,6 +222,7 @@ function checkWorkbook(
   byKey: Map<string, ZipEntry>,
   ct: ContentTypes,
   limits: GateLimits,
+  texts: Map<string, string>,
 ): GateResult {
   const mainBytes = xml.get(main.toLowerCase());
   if (!mainBytes) return refuse('file-corrupt', msg.corrupt(msg.missingPart('找不到工作簿主文件')));
@@ -260,7 +274,9 @@ function checkWorkbook(
     if (issues.length >= MAX_ISSUES) break;
     const bytes = xml.get(key);
     if (!bytes) return refuse('file-corrupt', msg.corrupt(msg.missingPart(`工作表“${name ?? key}”不是 XML 格式`)));
-    issues.push(...scanWorksheet(decodeXml(bytes), name, limits));
+    const text = decodeXml(bytes);
+    if (isUtf8(bytes)) texts.set(key, text);
+    issues.push(...scanWorksheet(text, name, limits));
   }
 
   if (issues.length) return { ok: false, issues: issues.slice(0, MAX_ISSUES) };

@@ -3,12 +3,16 @@
  * with a linear scan (no DOM). Element names may carry any namespace prefix (<x:sheet>).
  */
 
+const isUtf16Le = (buf: Buffer): boolean => (buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0x3c && buf[1] === 0x00);
+const isUtf16Be = (buf: Buffer): boolean => (buf[0] === 0xfe && buf[1] === 0xff) || (buf[0] === 0x00 && buf[1] === 0x3c);
+
+/** whether decodeXml reads the part as UTF-8 (no UTF-16 start) */
+export const isUtf8 = (buf: Buffer): boolean => !isUtf16Le(buf) && !isUtf16Be(buf);
+
 /** part bytes → text; honours a UTF-16 BOM (or a UTF-16 looking start), else UTF-8 */
 export function decodeXml(buf: Buffer): string {
-  const b0 = buf[0];
-  const b1 = buf[1];
-  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0x3c && b1 === 0x00)) return buf.toString('utf16le');
-  if ((b0 === 0xfe && b1 === 0xff) || (b0 === 0x00 && b1 === 0x3c)) {
+  if (isUtf16Le(buf)) return buf.toString('utf16le');
+  if (isUtf16Be(buf)) {
     const even = buf.subarray(0, buf.length & ~1);
     const swapped = Buffer.from(even);
     swapped.swap16();

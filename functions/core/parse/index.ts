@@ -10,6 +10,7 @@
  * Owning this small parser makes every read deterministic.
  */
 import { SaxesParser } from 'saxes';
+import { noParts, type GateParts } from '../gate/index.ts';
 import { checkLocalHeaders, inflateEntry, readCentralDirectory, type ZipEntry } from '../gate/zip.ts';
 import { makeIssue, type Issue } from '../report.ts';
 
@@ -68,11 +69,11 @@ class ParseStop extends Error {
 export async function parseWorkbook(
   bytes: Uint8Array,
   sheetInfo: readonly SheetInfo[],
-  options: { deadlineMs: number; maxCells: number; date1904?: boolean },
+  options: { deadlineMs: number; maxCells: number; date1904?: boolean; parts?: GateParts },
 ): Promise<ParseResult> {
   const deadline = Date.now() + options.deadlineMs;
   try {
-    const parts = openParts(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const parts = openParts(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), options.parts ?? noParts());
     const rels = parseRels(parts.text('xl/_rels/workbook.xml.rels') ?? '');
     const sharedStrings = parseSharedStrings(parts.text(rels.sharedStrings ?? 'xl/sharedStrings.xml'));
     const numFmts = parseStyles(parts.text(rels.styles ?? 'xl/styles.xml'));
@@ -80,7 +81,7 @@ export async function parseWorkbook(
     const sheets = sheetInfo.map((info) => {
       const xml = parts.text(info.path);
       if (xml === null) throw new ParseStop(makeIssue('file-corrupt', `找不到工作表“${info.name}”的内容，文件不完整。${SAVE_AS}`));
-      return parseSheet(info, xml, { sharedStrings, numFmts, date1904: options.date1904 ?? false }, budget);
+      return parseSheet(info, xml, { sharedStrings, numFmts, dateStyles: numFmts.map(isDateFormat), date1904: options.date1904 ?? false }, budget);
     });
     return { ok: true, sheets };
   } catch (err) {
@@ -90,8 +91,8 @@ export async function parseWorkbook(
   }
 }
 
-/** Zip parts by name, inflated on demand with the gate's bounds. */
-function openParts(buf: Buffer) {
+/** Zip parts by name, inflated on demand with the gate's bounds, or as the gate inflated and decoded them. */
+function openParts(buf: Buffer, gated: GateParts) {
   const dir = readCentralDirectory(buf, Number.MAX_SAFE_INTEGER);
   if (!dir.ok) throw new Error('zip');
   if (checkLocalHeaders(buf, dir.value)) throw new Error('zip');
@@ -100,7 +101,10 @@ function openParts(buf: Buffer) {
     text(name: string): string | null {
       const entry = byName.get(name.replace(/^\//, ''));
       if (!entry) return null;
-      const out = inflateEntry(buf, entry);
+      const key = entry.name.toLowerCase();
+      const text = gated.text.get(key);
+      if (text !== undefined) return text.replace(/^\uFEFF/, '');
+      const out = gated.xml.has(key) ? { ok: true as const, value: gated.xml.get(key)! } : inflateEntry(buf, entry);
       if (!out.ok) throw new Error(out.fault.kind);
       return out.value.toString('utf8').replace(/^\uFEFF/, '');
     },
@@ -200,6 +204,8 @@ function serialToDate(serial: number, date1904: boolean): Date {
 interface Context {
   sharedStrings: string[];
   numFmts: (string | null)[];
+  /** by style index: whether its number format shows a date (isDateFormat of numFmts[i], once per style) */
+  dateStyles: boolean[];
   date1904: boolean;
 }
 
@@ -247,7 +253,7 @@ function parseSheet(info: SheetInfo, xml: string, ctx: Context, budget: { cells:
       col = at ? at.col : col + 1;
       const row = at ? at.row : rowNo;
       const numFmt = ctx.numFmts[c.s] ?? null;
-      const value = cellValue(c, numFmt, ctx);
+      const value = cellValue(c, ctx.dateStyles[c.s] ?? false, ctx);
       c = null;
       if (value.kind === 'empty') return;
       if (--budget.cells < 0) throw new ParseStop(makeIssue('file-too-many-rows', '文件中的单元格数量超出模板范围。请只保留模板中的工作表和填报区域。'));
@@ -260,41 +266,64 @@ function parseSheet(info: SheetInfo, xml: string, ctx: Context, budget: { cells:
   return sheet;
 }
 
-function cellValue(c: { t: string; v: string | null; f: string | null; is: string }, numFmt: string | null, ctx: Context): RawValue {
-  const plain = (): RawValue => {
-    switch (c.t) {
-      case 'inlineStr':
-        return c.is === '' ? { kind: 'empty' } : { kind: 'text', value: c.is };
-      case 's': {
-        const s = c.v === null ? undefined : ctx.sharedStrings[Number(c.v)];
-        if (s === undefined) return c.v === null ? { kind: 'empty' } : { kind: 'error', value: '#REF!' };
-        return s === '' ? { kind: 'empty' } : { kind: 'text', value: s };
-      }
-      case 'str':
-        return c.v === null || c.v === '' ? { kind: 'empty' } : { kind: 'text', value: c.v };
-      case 'b':
-        return c.v === null ? { kind: 'empty' } : { kind: 'boolean', value: c.v.trim() === '1' || c.v.trim() === 'true' };
-      case 'e':
-        return { kind: 'error', value: c.v ?? '#N/A' };
-      case 'd': {
-        const d = c.v ? new Date(c.v) : null;
-        return d && !Number.isNaN(d.getTime()) ? { kind: 'date', value: d } : { kind: 'empty' };
-      }
-      default: {
-        if (c.v === null || c.v.trim() === '') return { kind: 'empty' };
-        const n = Number(c.v);
-        if (!Number.isFinite(n)) return { kind: 'error', value: '#NUM!' };
-        return isDateFormat(numFmt) ? { kind: 'date', value: serialToDate(n, ctx.date1904) } : { kind: 'number', value: n };
-      }
-    }
-  };
-  const value = plain();
+function cellValue(c: { t: string; v: string | null; f: string | null; is: string }, isDate: boolean, ctx: Context): RawValue {
+  const value = plainValue(c, isDate, ctx);
   if (c.f === null) return value;
   return { kind: 'formula', formula: c.f, result: value.kind === 'empty' ? null : value };
 }
 
-/** "D14" → { row: 14, col: 4 } */
+/** The cell's value as stored, or for a formula its cached result. */
+function plainValue(c: { t: string; v: string | null; is: string }, isDate: boolean, ctx: Context): RawValue {
+  switch (c.t) {
+    case 'inlineStr':
+      return c.is === '' ? { kind: 'empty' } : { kind: 'text', value: c.is };
+    case 's': {
+      const s = c.v === null ? undefined : ctx.sharedStrings[Number(c.v)];
+      if (s === undefined) return c.v === null ? { kind: 'empty' } : { kind: 'error', value: '#REF!' };
+      return s === '' ? { kind: 'empty' } : { kind: 'text', value: s };
+    }
+    case 'str':
+      return c.v === null || c.v === '' ? { kind: 'empty' } : { kind: 'text', value: c.v };
+    case 'b':
+      return c.v === null ? { kind: 'empty' } : { kind: 'boolean', value: c.v.trim() === '1' || c.v.trim() === 'true' };
+    case 'e':
+      return { kind: 'error', value: c.v ?? '#N/A' };
+    case 'd': {
+      const d = c.v ? new Date(c.v) : null;
+      return d && !Number.isNaN(d.getTime()) ? { kind: 'date', value: d } : { kind: 'empty' };
+    }
+    default: {
+      if (c.v === null || c.v.trim() === '') return { kind: 'empty' };
+      const n = Number(c.v);
+      if (!Number.isFinite(n)) return { kind: 'error', value: '#NUM!' };
+      return isDate ? { kind: 'date', value: serialToDate(n, ctx.date1904) } : { kind: 'number', value: n };
+    }
+  }
+}
+
+/** "D14" → { row: 14, col: 4 }; also $D$14 and lower case. Once per cell: ASCII is read without a regex. */
 function decodeRef(ref: string): { row: number; col: number } | null {
+  let i = ref.charCodeAt(0) === 36 ? 1 : 0; // $
+  const lettersFrom = i;
+  let col = 0;
+  for (; i < ref.length; i++) {
+    const ch = ref.charCodeAt(i);
+    if (ch > 127) return decodeRefSlowly(ref); // toUpperCase may make letters of it (ß → SS)
+    const upper = ch & ~32;
+    if (upper < 65 || upper > 90) break;
+    col = col * 26 + (upper - 64);
+  }
+  if (i === lettersFrom || i - lettersFrom > 3) return decodeRefSlowly(ref);
+  if (ref.charCodeAt(i) === 36) i++;
+  const digitsFrom = i;
+  for (; i < ref.length; i++) {
+    const d = ref.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return decodeRefSlowly(ref);
+  }
+  return i === digitsFrom ? null : { row: Number(ref.slice(digitsFrom)), col };
+}
+
+function decodeRefSlowly(ref: string): { row: number; col: number } | null {
   const m = /^\$?([A-Z]{1,3})\$?(\d+)$/.exec(ref.toUpperCase());
   if (!m) return null;
   let col = 0;

@@ -10,7 +10,7 @@
 import { Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { ConsolidationResult, DetailSheet, Measure, SummaryRow, SummarySection } from '../consolidate/types.ts';
-import { listNames } from '../consolidate/compute.ts';
+import { listNames, listUnits } from '../consolidate/compute.ts';
 import { deadlineLabel, monthLabel, monthsLabel, shanghaiTime } from '../consolidate/period.ts';
 import {
   COLOR,
@@ -623,7 +623,7 @@ class Writer {
       s.row(cells, row.note ? Math.max(18, textHeight(row.note, 40, 9)) : undefined);
     }
     // 合计 and the institutions each total covers
-    const missingNote = d.missing.length ? `缺报 ${d.missing.length} 家：${listNames(d.missing.map((m) => `${m.name}（${m.reason}）`))}` : '';
+    const missingNote = d.missing.length ? `缺报 ${d.missing.length} 家：${listUnits(d.missing)}` : '';
     const totalCells: Cell[] = [
       ['合计', { bold: true, fill: COLOR.totalFill }],
       [`应报 ${d.owed} 家`, { bold: true, fill: COLOR.totalFill }],
@@ -785,7 +785,7 @@ class Writer {
 function summaryNote(row: SummaryRow, L: ConsolidationResult['labels']): string {
   const parts: string[] = [];
   if (!row.additive) parts.push('不可加总，各机构数值见明细表');
-  const names = (m: Measure) => listNames(m.missing.map((x) => `${x.name}（${x.reason}）`));
+  const names = (m: Measure) => listUnits(m.missing);
   const c = row.current;
   if (c.covered === 0) parts.push(`${L.current}无数据`);
   else if (c.missing.length) parts.push(`${L.current}缺报 ${c.missing.length} 家：${names(c)}`);
@@ -804,7 +804,7 @@ function summaryNote(row: SummaryRow, L: ConsolidationResult['labels']): string 
   }
   // 可比口径: who the comparisons leave out (once when 环比 and 同比 leave out the same)
   const { mom, yoy } = row.comparable;
-  const left = (c: typeof mom) => `剔除本期或基期缺报的 ${c.excluded.length} 家：${listNames(c.excluded.map((x) => `${x.name}（${x.reason}）`))}`;
+  const left = (c: typeof mom) => `剔除本期或基期缺报的 ${c.excluded.length} 家：${listUnits(c.excluded)}`;
   const same = mom.excluded.length === yoy.excluded.length && mom.excluded.every((x, i) => x.code === yoy.excluded[i]!.code);
   if (same && mom.excluded.length) parts.push(`${L.mom}、${L.yoy}可比口径（${mom.covered} 家）：${left(mom)}`);
   else {

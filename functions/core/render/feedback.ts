@@ -26,7 +26,8 @@
  * handing exceljs an object that came from parsed JSON: its note model is deep-merged, and a
  * `__proto__` key would pollute Object.prototype.
  */
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { Workbook, ValueType } from './workbook.ts';
 // exceljs internals, patched below for internal hyperlinks (no type declarations ship for them)
 // @ts-expect-error untyped CommonJS module
 import HyperlinkXform from 'exceljs/lib/xlsx/xform/sheet/hyperlink-xform.js';
@@ -314,7 +315,7 @@ export function expandedCells(bytes: Uint8Array): number {
 
 async function inPlace(original: Uint8Array, summary: Summary): Promise<Buffer> {
   patchInternalHyperlinks();
-  const wb = new ExcelJS.Workbook();
+  const wb = new Workbook();
   await wb.xlsx.load(Buffer.from(original.buffer, original.byteOffset, original.byteLength) as unknown as ExcelJS.Buffer);
   const old = wb.getWorksheet(FEEDBACK_SHEET);
   if (old) wb.removeWorksheet(old.id);
@@ -376,7 +377,7 @@ async function lastResort(): Promise<Buffer> {
 }
 
 function newWorkbook(date: Date): ExcelJS.Workbook {
-  const wb = new ExcelJS.Workbook();
+  const wb = new Workbook();
   wb.creator = GENERATOR;
   wb.created = date;
   return wb;
@@ -406,8 +407,8 @@ function neutralize(wb: ExcelJS.Workbook): void {
     const cells: ExcelJS.Cell[] = [];
     ws.eachRow({ includeEmpty: false }, (row) => row.eachCell({ includeEmpty: false }, (cell) => void cells.push(cell)));
     for (const cell of cells) {
-      if (cell.type === ExcelJS.ValueType.Formula) cell.value = cachedValue(cell.result);
-      else if (cell.type === ExcelJS.ValueType.Hyperlink) {
+      if (cell.type === ValueType.Formula) cell.value = cachedValue(cell.result);
+      else if (cell.type === ValueType.Hyperlink) {
         const link = cell.value as ExcelJS.CellHyperlinkValue;
         if (!String(link.hyperlink ?? '').startsWith('#')) cell.value = link.text ?? null;
       }

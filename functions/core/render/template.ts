@@ -4,7 +4,8 @@
  * very hidden _hmis sheet carrying the template identity.
  */
 import { createHash } from 'node:crypto';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { Workbook } from './workbook.ts';
 import {
   COL,
   DATE_ROW,
@@ -79,7 +80,7 @@ const VALUE_TYPE_TEXT: Record<ValueType, string> = {
 export function buildTemplateWorkbook(def: TemplateDefinition, county: County, institution: Institution, period: string): ExcelJS.Workbook {
   if (!ANY_PERIOD_PATTERN.test(period) || periodKind(period) !== def.periodType) throw new Error(`buildTemplateWorkbook: a ${def.periodType} period is needed for ${def.id}, got ${JSON.stringify(period)}`);
   const date = periodStart(period);
-  const wb = new ExcelJS.Workbook();
+  const wb = new Workbook();
   wb.creator = GENERATOR;
   wb.lastModifiedBy = GENERATOR;
   wb.created = date;

@@ -24,6 +24,7 @@ import { consolidate } from '../consolidate/compute.ts';
 import { countyUnitOf, pool } from '../consolidate/load.ts';
 import { dueWith, lastMonthOf, parsePeriod, PeriodError, shanghaiMonth, yearOf, type PeriodKind } from '../consolidate/period.ts';
 import type { ConsolidationInput, ConsolidationResult, CountyUnit, MissingUnit, TargetResult } from '../consolidate/types.ts';
+import type { ValueTable } from '../consolidate/values.ts';
 import type { Definitions } from '../definitions/definitions.ts';
 import type { DefinitionsPort } from '../definitions/source.ts';
 import { shiftPeriod } from '../validate/history.ts';
@@ -113,6 +114,8 @@ export interface TrendInput {
   periods: string[];
   /** period → entries of the templates concerned (the series' periods and those before them in their years) */
   entries: Map<string, PeriodEntry[]>;
+  /** the values of those entries that hold none themselves (a loaded consolidation's: ConsolidationInput.values) */
+  values?: ValueTable;
   now: Date;
 }
 
@@ -171,6 +174,7 @@ export function computeTrends(input: TrendInput): TrendSeries[] {
       templates,
       targets: defs.county(county.code)?.targets ?? county.targets,
       entries: input.entries,
+      ...(input.values ? { values: input.values } : {}),
       ledgerRows: new Map(),
       generatedAt: input.now,
     });
@@ -327,5 +331,5 @@ export async function consolidationTrends(store: SubmissionStore, definitions: D
   missing.forEach((m, i) => entries.set(m, read[i]!));
   const defsAt = new Map<string, Definitions>();
   for (const m of months) defsAt.set(m, await definitions.at(m));
-  return computeTrends({ latest: await definitions.at(input.period), at: (m) => defsAt.get(m)!, county: input.area.code, codes, periods: months, entries, now: input.generatedAt });
+  return computeTrends({ latest: await definitions.at(input.period), at: (m) => defsAt.get(m)!, county: input.area.code, codes, periods: months, entries, ...(input.values ? { values: input.values } : {}), now: input.generatedAt });
 }

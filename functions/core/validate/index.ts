@@ -3,7 +3,7 @@
  * Stages run in order, each only where the earlier passed: file → structure → cells → rules
  * (history is added by ingestion, where a store is at hand).
  */
-import { gateUpload, type GateLimits } from '../gate/index.ts';
+import { gateUpload, noParts, type GateLimits } from '../gate/index.ts';
 import type { Submission } from '../normalize/submission.ts';
 import { INSTRUCTIONS_SHEET, META_SHEET } from '../layout.ts';
 import { parseWorkbook, type Sheet } from '../parse/index.ts';
@@ -51,12 +51,13 @@ export async function validateUpload(bytes: Uint8Array, options: ValidateOptions
   });
   const uploadedAs = { template: null, institution: options.institution ?? null, period: options.period ?? null };
 
-  const gate = gateUpload(bytes, options.limits);
+  const parts = noParts();
+  const gate = gateUpload(bytes, options.limits, parts);
   if (!gate.ok) {
     issues.push(...gate.issues);
     return done(uploadedAs, null);
   }
-  const parsed = await parseWorkbook(bytes, gate.sheets, { deadlineMs: options.deadlineMs ?? 8_000, maxCells: MAX_CELLS, date1904: gate.date1904 });
+  const parsed = await parseWorkbook(bytes, gate.sheets, { deadlineMs: options.deadlineMs ?? 8_000, maxCells: MAX_CELLS, date1904: gate.date1904, parts });
   if (!parsed.ok) {
     issues.push(...parsed.issues);
     return done(uploadedAs, null);

@@ -38,14 +38,18 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
       const numFmt = (from ?? own)?.numFmt ?? null;
       const out = readColumn(column, raw, numFmt, date1904);
       const ref = `${columnLetter(col)}${r}`;
-      const where = { sheet: sheet.name, row: r, col, element: column.header, value: display(raw) };
-      const prefix = `${ref}「${column.header}」`;
-      const shown = raw.kind === 'empty' ? '' : shownAs(where.value);
-      if (from) rowIssues.push(makeIssue('normalized-merged', `${prefix}与 ${columnLetter(from.col)}${from.row} 合并，已按合并单元格的值“${String(display(raw))}”读取（合并单元格的值用于合并范围内的每一行）`, where));
-      pushNotes(rowIssues, column.required ? out.notes.filter((n) => n.code !== 'normalized-placeholder') : out.notes, prefix + shown, where);
-      if (!out.ok) {
-        rowIssues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
-        rowOk = false;
+      const notes = column.required && out.notes.length ? out.notes.filter(notPlaceholder) : out.notes;
+      // what a message says about the cell, made only for a cell that has one (most have none)
+      if (from || notes.length || !out.ok) {
+        const where = { sheet: sheet.name, row: r, col, element: column.header, value: display(raw) };
+        const prefix = `${ref}「${column.header}」`;
+        const shown = raw.kind === 'empty' ? '' : shownAs(where.value);
+        if (from) rowIssues.push(makeIssue('normalized-merged', `${prefix}与 ${columnLetter(from.col)}${from.row} 合并，已按合并单元格的值“${String(display(raw))}”读取（合并单元格的值用于合并范围内的每一行）`, where));
+        pushNotes(rowIssues, notes, prefix + shown, where);
+        if (!out.ok) {
+          rowIssues.push(makeIssue(out.code, `${prefix}${shown}${out.reason}`, where));
+          rowOk = false;
+        }
       }
       read.set(column.key, { value: out.ok ? out.value : null, ok: out.ok, ref, col, raw });
     }
@@ -65,17 +69,16 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
       }
     }
     if (!rowOk) continue;
-    const v = (k: LedgerColumn['key']) => read.get(k)?.value ?? null;
     const row: LedgerRow = {
       row: r,
-      taskNo: String(v('taskNo')),
-      content: String(v('content')),
-      owner: String(v('owner')),
-      deadline: String(v('deadline')),
-      status: String(v('status')),
-      progress: Number(v('progress')),
-      measures: (v('measures') as string | null) ?? null,
-      remark: (v('remark') as string | null) ?? null,
+      taskNo: String(valueOf(read, 'taskNo')),
+      content: String(valueOf(read, 'content')),
+      owner: String(valueOf(read, 'owner')),
+      deadline: String(valueOf(read, 'deadline')),
+      status: String(valueOf(read, 'status')),
+      progress: Number(valueOf(read, 'progress')),
+      measures: (valueOf(read, 'measures') as string | null) ?? null,
+      remark: (valueOf(read, 'remark') as string | null) ?? null,
     };
     checkRowRules(row, read, sheet.name, periodEnd, issues);
     const dup = taskRows.get(row.taskNo);
@@ -100,6 +103,9 @@ export function checkLedger(s: Structure & { def: LedgerTemplate }, date1904: bo
     reporter: readReporter(sheet),
   };
 }
+
+const notPlaceholder = (n: { code: string }): boolean => n.code !== 'normalized-placeholder';
+const valueOf = (read: Map<LedgerColumn['key'], { value: string | number | null }>, key: LedgerColumn['key']) => read.get(key)?.value ?? null;
 
 /** what to type into an empty required ledger cell */
 const REQUIRED_HINT: Record<LedgerColumn['type'], string> = {
