@@ -21,21 +21,10 @@ import { MemoryObjects, MemoryStore } from '../fakes/memory.ts';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testElement, testTemplate } from '../fakes/template.ts';
 
-const el = (code: string, semantics: 'flow' | 'ytd' | 'stock', extra: Record<string, string> = {}) => ({ code, name: `项${code}`, unit: '人' as const, type: 'integer' as const, required: true, semantics, additive: true, source: '', ...extra });
-const TT: IndicatorTemplate = {
-  id: 'T-TT',
-  version: 1,
-  from: '2020-01',
-  kind: 'indicator',
-  title: '测试月报',
-  sheetName: '测试月报',
-  periodType: 'month',
-  source: '',
-  elements: [el('TT01', 'flow', { section: '医疗服务', sentence: '{累计期间}，{地区}门诊{TT01.累计}人次，其中{本期}{TT01}人次，较上年同期{TT01.同比}。' }), el('TT02', 'stock'), el('TT03', 'stock')],
-  rules: [],
-  indicators: [{ code: 'TT-I01', name: '规范管理率', numerator: ['TT02'], denominator: ['TT03'], factor: 100, unit: '%', source: '', section: '基本公共卫生', sentence: '截至{期末}，{地区}应管理{TT03}人，规范管理{TT02}人，规范管理率{TT-I01}，较上年同期{TT-I01.同比}，年度目标{TT-I01.目标}，{TT-I01.达标}。' }],
-};
+const el = (code: string, semantics: 'flow' | 'ytd' | 'stock', extra: Record<string, string> = {}) => testElement(code, `项${code}`, semantics, extra);
+const TT = testTemplate([el('TT01', 'flow', { section: '医疗服务', sentence: '{累计期间}，{地区}门诊{TT01.累计}人次，其中{本期}{TT01}人次，较上年同期{TT01.同比}。' }), el('TT02', 'stock'), el('TT03', 'stock')], [{ code: 'TT-I01', name: '规范管理率', numerator: ['TT02'], denominator: ['TT03'], factor: 100, unit: '%', source: '', section: '基本公共卫生', sentence: '截至{期末}，{地区}应管理{TT03}人，规范管理{TT02}人，规范管理率{TT-I01}，较上年同期{TT-I01.同比}，年度目标{TT-I01.目标}，{TT-I01.达标}。' }]);
 const [A, B, C, D] = ['150525-101', '150525-102', '150525-103', '150525-104'];
 const inst = (code: string, name: string, life: Partial<Institution> = {}): Institution => ({ code, name, type: 'township_hc', extraTemplates: [], source: '', ...life });
 /** A merged into C from 2025-02; B and D as they are */

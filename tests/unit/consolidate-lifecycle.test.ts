@@ -4,26 +4,14 @@
  * under C (their months before April summed with C's own), never twice, named in the notes.
  */
 import { describe, expect, it } from 'vitest';
-import type { IndicatorTemplate } from '../../schemas/model.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
 import { parsePeriod } from '../../functions/core/consolidate/period.ts';
 import type { ConsolidationInput, ConsolidationResult, InstitutionUnit } from '../../functions/core/consolidate/types.ts';
+import { testElement, testTemplate } from '../fakes/template.ts';
 
-const el = (code: string, semantics: 'flow' | 'ytd' | 'stock') => ({ code, name: code, unit: '人' as const, type: 'integer' as const, required: true, semantics, additive: true, source: '' });
-const TT: IndicatorTemplate = {
-  id: 'T-TT',
-  version: 1,
-  from: '2020-01',
-  kind: 'indicator',
-  title: '测试月报',
-  sheetName: '测试月报',
-  periodType: 'month',
-  source: '',
-  elements: [el('TT01', 'flow'), el('TT02', 'ytd'), el('TT03', 'stock')],
-  rules: [],
-  indicators: [{ code: 'TT-I01', name: '管理率', numerator: ['TT02'], denominator: ['TT03'], factor: 100, unit: '%', source: '' }],
-};
+const el = (code: string, semantics: 'flow' | 'ytd' | 'stock') => testElement(code, code, semantics);
+const TT = testTemplate([el('TT01', 'flow'), el('TT02', 'ytd'), el('TT03', 'stock')], [{ code: 'TT-I01', name: '管理率', numerator: ['TT02'], denominator: ['TT03'], factor: 100, unit: '%', source: '' }]);
 
 const A = '150525-101';
 const B = '150525-102';

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
-import type { IndicatorTemplate, LedgerTemplate, Target } from '../../schemas/model.ts';
+import type { LedgerTemplate, Target } from '../../schemas/model.ts';
 import { bundledDefinitions } from '../../schemas/index.ts';
 import { byMonth, makeEntry, type EntrySpec } from '../../functions/core/consolidate/build.ts';
 import { consolidate } from '../../functions/core/consolidate/compute.ts';
@@ -14,35 +14,13 @@ import type { ConsolidationInput, CountyUnit } from '../../functions/core/consol
 import { renderConsolidated, writeConsolidated } from '../../functions/core/render/consolidated.ts';
 import { safeText } from '../../functions/core/render/consolidated-format.ts';
 import { makeIssue } from '../../functions/core/report.ts';
+import { testElement, testTemplate } from '../fakes/template.ts';
 
-const el = (code: string, name: string, semantics: 'flow' | 'ytd' | 'stock', extra: Partial<IndicatorTemplate['elements'][number]> = {}) => ({
-  code,
-  name,
-  unit: '人' as const,
-  type: 'integer' as const,
-  required: true,
-  semantics,
-  additive: true,
-  source: 'test',
-  ...extra,
-});
-
-const TT: IndicatorTemplate = {
-  id: 'T-TT',
-  version: 1,
-  from: '2020-01',
-  kind: 'indicator',
-  title: '测试月报',
-  sheetName: '测试月报',
-  periodType: 'month',
-  source: 'test',
-  elements: [el('TT01', '门急诊人次', 'flow', { unit: '人次' }), el('TT03', '规范管理人数', 'stock'), el('TT04', '患者满意度', 'stock', { unit: '%', type: 'percent', additive: false }), el('TT05', '应管理人数', 'stock')],
-  rules: [],
-  indicators: [
+const el = testElement;
+const TT = testTemplate([el('TT01', '门急诊人次', 'flow', { unit: '人次' }), el('TT03', '规范管理人数', 'stock'), el('TT04', '患者满意度', 'stock', { unit: '%', type: 'percent', additive: false }), el('TT05', '应管理人数', 'stock')], [
     { code: 'TT-I02', name: '规范管理率', numerator: ['TT03'], denominator: ['TT05'], factor: 100, unit: '%', source: 'test' },
     { code: 'TT-I03', name: '千人门诊', numerator: ['TT01'], denominator: ['TT05'], factor: 1000, unit: '‰', source: 'test' },
-  ],
-};
+  ]);
 const TZ = bundledDefinitions().template('T-TZ')! as LedgerTemplate;
 
 const A = '150525-101';

@@ -14,31 +14,12 @@ import { deadlineOf, parsePeriod, previousPeriod, PeriodError } from '../../func
 import type { ConsolidationInput, ConsolidationResult, CountyUnit, SummaryRow } from '../../functions/core/consolidate/types.ts';
 import { makeIssue } from '../../functions/core/report.ts';
 import { MemoryStore } from '../fakes/memory.ts';
+import { testElement, testTemplate } from '../fakes/template.ts';
 
 // ---- a small template: one element of each semantics, two non-additive ones, three rates ----
 
-const el = (code: string, name: string, semantics: 'flow' | 'ytd' | 'stock', extra: Partial<IndicatorTemplate['elements'][number]> = {}) => ({
-  code,
-  name,
-  unit: '人' as const,
-  type: 'integer' as const,
-  required: true,
-  semantics,
-  additive: true,
-  source: 'test',
-  ...extra,
-});
-
-const TT: IndicatorTemplate = {
-  id: 'T-TT',
-  version: 1,
-  from: '2020-01',
-  kind: 'indicator',
-  title: '测试月报',
-  sheetName: '测试月报',
-  periodType: 'month',
-  source: 'test',
-  elements: [
+const el = testElement;
+const TT = testTemplate([
     el('TT01', '门急诊人次', 'flow', { unit: '人次' }),
     el('TT02', '健康管理人数', 'ytd'),
     el('TT03', '在册人数', 'stock'),
@@ -46,14 +27,11 @@ const TT: IndicatorTemplate = {
     el('TT05', '应管理人数', 'stock'),
     el('TT06', '检验结果平均出具时间', 'stock', { unit: '小时', type: 'decimal', additive: false }),
     el('TT07', '健康教育次数', 'flow', { unit: '次', required: false }),
-  ],
-  rules: [],
-  indicators: [
+  ], [
     { code: 'TT-I01', name: '健康管理率', numerator: ['TT02'], denominator: ['TT05'], factor: 100, unit: '%', source: 'test' },
     { code: 'TT-I02', name: '在册管理率', numerator: ['TT03'], denominator: ['TT05'], factor: 100, unit: '%', source: 'test' },
     { code: 'TT-I03', name: '千人门诊', numerator: ['TT01'], denominator: ['TT05'], factor: 1000, unit: '‰', source: 'test' },
-  ],
-};
+  ]);
 
 const TZ = bundledDefinitions().template('T-TZ')! as LedgerTemplate;
 
