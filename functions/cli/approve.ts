@@ -7,7 +7,7 @@
  */
 import { PERIOD_PATTERN } from '../core/layout.ts';
 import { decide, REVIEW_LABELS } from '../core/review.ts';
-import { parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
+import { cliActor, parseArgs, requireFlag, stringFlag, UsageError } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 import { personOf } from './users.ts';
 
@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     const person = await personOf(local, by);
     const outcome = await decide(
       { store: local.store, audit: local.deps.audit, definitions: local.deps.definitions, reportsBucket: local.deps.reportsBucket, ...(local.deps.alerter ? { alerter: local.deps.alerter } : {}), ...(local.deps.portalBaseUrl ? { portalBaseUrl: local.deps.portalBaseUrl } : {}) },
-      { county: found.county.code, institution, template, period, decision: reason === undefined ? 'approve' : 'return', ...(reason !== undefined ? { reason } : {}), by: { username: person?.username ?? `cli:${by}`, name: person?.name ?? by, ip: null } },
+      { county: found.county.code, institution, template, period, decision: reason === undefined ? 'approve' : 'return', ...(reason !== undefined ? { reason } : {}), by: { ...(person ? { username: person.username, name: person.name } : cliActor(args)), ip: null } },
       new Date(),
     );
     console.log(`${institution} ${template} ${period}${outcome.held ? ' 补报' : ''}：${REVIEW_LABELS[outcome.state]}${outcome.held && outcome.state === 'approved' ? '（已替换原报表）' : ''}（版本 ${outcome.versionId}）`);

@@ -40,3 +40,9 @@ export function requireFlag(args: ParsedArgs, name: string): string {
   if (!v) throw new UsageError(`--${name} is required`);
   return v;
 }
+
+/** The operator, as the audit trail names a command's changes. */
+export const cliActor = (args: ParsedArgs) => {
+  const by = stringFlag(args, 'by') ?? process.env.USER ?? 'operator';
+  return { username: `cli:${by.slice(0, 40)}`, name: by.slice(0, 40) };
+};

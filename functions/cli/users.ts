@@ -25,7 +25,7 @@ import type { Definitions } from '../core/definitions/definitions.ts';
 import { StoredDefinitions } from '../core/definitions/source.ts';
 import { checkNewPerson, e164, normalizeMobile, parseRole, ROLE_LABELS, scopeOf, temporaryPassword, type Person, type PersonRecord, type Role } from '../core/people.ts';
 import { IdentityError, type AuditLog, type IdentityProvider } from '../ports/index.ts';
-import { parseArgs, requireFlag, stringFlag, UsageError, type ParsedArgs } from './args.ts';
+import { cliActor, parseArgs, requireFlag, stringFlag, UsageError, type ParsedArgs } from './args.ts';
 import { DEFAULT_DATA_DIR, openLocal } from './local.ts';
 
 const USAGE = 'hmis users add|list|disable|enable|reset (hmis users --help)';
@@ -81,12 +81,6 @@ export async function personOf(local: Awaited<ReturnType<typeof openLocal>>, nam
   if (!username || !local.clients.cognito || !local.stack.endpoints.cognito) return null;
   return new CognitoIdentity({ client: local.clients.cognito, ...local.stack.endpoints.cognito }).getUser(username);
 }
-
-/** The operator, as the audit trail names a command's changes. */
-export const cliActor = (args: ParsedArgs) => {
-  const by = stringFlag(args, 'by') ?? process.env.USER ?? 'operator';
-  return { username: `cli:${by.slice(0, 40)}`, name: by.slice(0, 40) };
-};
 
 export async function run(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;

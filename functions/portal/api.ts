@@ -45,7 +45,7 @@ import type { DefinitionsPort } from '../core/definitions/source.ts';
 import { consolidate } from '../core/consolidate/compute.ts';
 import { MAX_TREND_MONTHS, trend } from '../core/trend/index.ts';
 import { loadConsolidationInput } from '../core/consolidate/load.ts';
-import { deadlineLabel as deadlineText, dueWith, isPeriodId, parsePeriod, PeriodError, shanghaiMonth } from '../core/consolidate/period.ts';
+import { deadlineLabel as deadlineText, dueWith, parsePeriod, PeriodError, shanghaiMonth } from '../core/consolidate/period.ts';
 import { openRejectionOf, timelinessOf } from '../core/consolidate/slot.ts';
 import { parseUploadKey, UPLOADER_IP_METADATA, UPLOADER_METADATA, UPLOADER_USER_METADATA, type UploadKey } from '../core/ingest.ts';
 import { ANY_PERIOD_PATTERN, PERIOD_PATTERN, periodLabel } from '../core/layout.ts';
