@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { BUNDLING } from '../infra/constructs/defaults.ts';
+import { BUNDLE_OPTIONS } from '../infra/bundle.ts';
 import { recordFigures } from './results.ts';
 
 const HOSTILE_DIR = fileURLToPath(new URL('../fixtures/hostile/', import.meta.url));
@@ -52,17 +52,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hmis-hostile-'));
   try {
     const bundle = join(dir, 'validate.mjs');
-    await build({
-      stdin: { contents: CHILD, resolveDir: dir, sourcefile: 'hostile-child.ts', loader: 'ts' },
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: BUNDLING.target,
-      mainFields: [...BUNDLING.mainFields],
-      banner: { js: BUNDLING.banner },
-      logLevel: 'error',
-    });
+    await build({ ...BUNDLE_OPTIONS, stdin: { contents: CHILD, resolveDir: dir, sourcefile: 'hostile-child.ts', loader: 'ts' }, outfile: bundle });
     const files = readdirSync(HOSTILE_DIR).filter((f) => !f.endsWith('.ts')).sort();
     const runs: HostileRun[] = [];
     for (const f of files) {

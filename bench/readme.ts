@@ -26,13 +26,17 @@ const need = (f: Figures, ...names: string[]) => names.map(f).every((v) => v !==
 const ratioCell = (f: Figures, ratio: string, ours: string, floor: string) => (need(f, ratio, ours, floor) ? `${f(ratio)!.toFixed(2)} (${ms(f(ours)!)} / ${ms(f(floor)!)})` : null);
 
 export const ROWS: Row[] = [
-  { what: 'cold import of the ingest bundle (`node -e "import(…)"`, median of 10)', goal: '< 150 ms', measured: (f) => (need(f, 'coldImportMs') ? ms(f('coldImportMs')!) : null), met: (f) => (need(f, 'coldImportMs') ? f('coldImportMs')! < 150 : null) },
+  { what: 'cold import of the ingest bundle (`node -e "import(…)"` of its index.mjs, median of 15)', goal: '< 150 ms', measured: (f) => (need(f, 'coldImportMs') ? ms(f('coldImportMs')!) : null), met: (f) => (need(f, 'coldImportMs') ? f('coldImportMs')! < 150 : null) },
   {
     what: 'the same for the AWS SDK clients ingest builds at start, bundled alone (the floor of the line above); node starting with nothing to import',
     goal: 'reported',
     measured: (f) => (need(f, 'sdkFloorImportMs', 'nodeStartMs') ? `${ms(f('sdkFloorImportMs')!)}; ${ms(f('nodeStartMs')!)}` : null),
   },
-  { what: 'ingest Lambda bundle (zipped)', goal: 'reported', measured: (f) => (need(f, 'ingestBundleMiB', 'ingestBundleZippedMiB') ? `${f('ingestBundleMiB')!.toFixed(1)} MiB (${f('ingestBundleZippedMiB')!.toFixed(1)} MiB)` : null) },
+  {
+    what: 'ingest Lambda bundle: index.mjs; all files with the late modules (zipped)',
+    goal: 'reported',
+    measured: (f) => (need(f, 'ingestBundleMiB', 'ingestBundleAllMiB', 'ingestBundleZippedMiB') ? `${f('ingestBundleMiB')!.toFixed(2)} MiB; ${f('ingestBundleAllMiB')!.toFixed(1)} MiB (${f('ingestBundleZippedMiB')!.toFixed(1)} MiB)` : null),
+  },
   { what: 'a 30-row return: PutObject → current in DynamoDB, local stack', goal: '< 1 s', measured: (f) => (need(f, 'putToCurrentMs') ? ms(f('putToCurrentMs')!) : null), met: (f) => (need(f, 'putToCurrentMs') ? f('putToCurrentMs')! < 1000 : null) },
   { what: '(parse + validate + store) / exceljs streaming read alone, 30-row return', goal: 'reported', measured: (f) => ratioCell(f, 'ingestReturnRatio', 'ingestReturnMs', 'ingestReturnFloorMs') },
   { what: 'the same, 10,000-row ledger', goal: '≤ 1.8', measured: (f) => ratioCell(f, 'ingestLedgerRatio', 'ingestLedgerMs', 'ingestLedgerFloorMs'), met: (f) => (need(f, 'ingestLedgerRatio') ? f('ingestLedgerRatio')! <= 1.8 : null) },

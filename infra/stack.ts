@@ -37,8 +37,6 @@ export const FEATURE_FLAGS = [
 
 export interface HmisStackProps extends StackProps {
   config: DeployConfig;
-  /** entry files to bundle instead of functions/handlers/*.ts (construct tests only) */
-  entries?: { ingest?: string; consolidate?: string; portal?: string; seed?: string };
 }
 
 /** The us-east-1 stack that holds a main stack's web ACL. */
@@ -95,7 +93,6 @@ export class HmisStack extends Stack {
       api: cfg.portalApi,
       // read at deploy time from the edge stack in us-east-1 (CloudFormation's Fn::GetStackOutput, no custom resource)
       webAclArn: Fn.getStackOutput(edgeStackNameOf(this.stackName), WEB_ACL_OUTPUT, EDGE_REGION),
-      entry: props.entries?.portal,
     });
 
     // no OPS_TOPIC_ARN: no handler publishes to the ops topic (the alarms do, through CloudWatch)
@@ -111,17 +108,16 @@ export class HmisStack extends Stack {
     };
 
     const common = { storage: this.storage, alerts: this.topics.alerts, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays };
-    this.ingest = new Ingest(this, 'Ingest', { ...common, reservedConcurrentExecutions: cfg.ingestReservedConcurrency, entry: props.entries?.ingest });
+    this.ingest = new Ingest(this, 'Ingest', { ...common, reservedConcurrentExecutions: cfg.ingestReservedConcurrency });
     this.consolidate = new Consolidate(this, 'Consolidate', {
       ...common,
       environment: { ...environment, [ENV.uploadQueueUrl]: this.ingest.queue.queueUrl },
       schedule: cfg.schedule,
       stage: cfg.stage,
       uploadQueue: this.ingest.queue,
-      entry: props.entries?.consolidate,
     });
     // the commission's definitions: seeded once, read by every function, written by the portal's 定义管理
-    this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays, entry: props.entries?.seed });
+    this.definitions = new DefinitionsSeed(this, 'Definitions', { storage: this.storage, ops: this.topics.ops, environment, logRetentionDays: cfg.logRetentionDays });
     for (const f of [this.ingest.function, this.consolidate.function, this.portal.function]) readDefinitions(f, this.storage);
     writeDefinitions(this.portal.function, this.storage);
     // SQL over every value: a Glue table and an Athena workgroup over lake/ (written by consolidate)

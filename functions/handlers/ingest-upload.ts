@@ -6,10 +6,10 @@
  * batch item failure: SQS delivers it again, and after its receives it waits in the dead-letter queue.
  */
 import { ingestUpload, type IngestDeps } from '../core/ingest.ts';
-import { awsDeps } from './deps.ts';
+import { ingestDeps } from './deps.ts';
 import { log, s3RecordsOf, uploadEventOf, type SqsBatchResponse, type SqsEvent } from './s3-event.ts';
 
-const deps: IngestDeps = awsDeps();
+const deps: IngestDeps = ingestDeps();
 
 export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
   const batchItemFailures: SqsBatchResponse['batchItemFailures'] = [];

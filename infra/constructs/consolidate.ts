@@ -58,7 +58,6 @@ export interface ConsolidateProps {
   stage: string;
   /** the ingest queue: reconciliation sends to it */
   uploadQueue: sqs.IQueue;
-  entry?: string;
 }
 
 export class Consolidate extends Construct {
@@ -77,7 +76,6 @@ export class Consolidate extends Construct {
       environment: props.environment,
       logRetentionDays: props.logRetentionDays,
       opsTopic: props.ops,
-      entry: props.entry,
     });
     const f = this.function;
     f.allow('ReadSubmissions', CONSOLIDATE_TABLE_ACTIONS, [storage.table.tableArn]);

@@ -3,46 +3,51 @@
  *  - its own role (no managed policies; log writes to its own log group only; callers add the rest),
  *  - its own log group with a retention,
  *  - Node.js 24 on arm64, explicit memory and timeout, recursive loop detection TERMINATE,
- *  - bundling by the local esbuild (ESM, minified, the AWS SDK included: the versions we test),
+ *  - its code built at synth by infra/bundle.ts (the local esbuild: ESM, minified, the AWS SDK included,
+ *    what a cold start never runs in files of its own),
  *  - async invocations retried twice, then sent to an SQS dead-letter queue (on-failure destination),
  *    unless the function is invoked by a queue (ingest: its queue has the dead-letter queue),
  *  - alarms on the dead-letter queue's depth and on the function's errors, to the operations topic.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-
-/** The repository root: entries, package-lock.json and esbuild are found from here. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const handlerEntry = (name: string) => fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
+import { PROJECT_ROOT } from '../bundle.ts';
 
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const ARCHITECTURE = lambda.Architecture.ARM_64;
 
 /**
- * What NodejsFunction hands to esbuild; bench/bundle.ts builds with the same options.
- * ESM needs `require` for the CommonJS dependencies (exceljs and its zip libraries).
+ * A handler's code: `tsx infra/bundle.ts <handler> <dir>` run at synth, the output hashed (a change of
+ * any bundled file, and only that, is a new version). The Docker image is CDK's fallback, never used:
+ * local bundling succeeds or fails synth with esbuild's message.
  */
-export const BUNDLING = {
-  format: nodejs.OutputFormat.ESM,
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  minify: true,
-  keepNames: true,
-  sourceMap: false,
-  // the SDK is bundled: the versions the tests ran, not whatever the runtime ships
-  externalModules: [] as string[],
-  banner: "import { createRequire as __hmisRequire } from 'node:module'; const require = __hmisRequire(import.meta.url);",
-} as const;
+function handlerCode(handler: string): lambda.Code {
+  const bundleScript = fileURLToPath(new URL('../bundle.ts', import.meta.url));
+  return lambda.Code.fromAsset(PROJECT_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+      command: ['npx', 'tsx', 'infra/bundle.ts', handler, '/asset-output'], // also what makes each handler's asset its own
+      local: {
+        tryBundle(outputDir) {
+          const run = spawnSync(process.execPath, ['--import', 'tsx', bundleScript, handler, outputDir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+          if (run.status !== 0) throw new Error(`bundling ${handler} failed (${run.error?.message ?? `exit ${run.status ?? run.signal}`})`);
+          return true;
+        },
+      },
+    },
+  });
+}
 
 export interface DefaultFunctionProps {
   /** handler file name under functions/handlers, without .ts */
@@ -57,12 +62,10 @@ export interface DefaultFunctionProps {
   reservedConcurrentExecutions?: number;
   /** invoked by an SQS event source mapping, not asynchronously: that queue's dead-letter queue is this one (no async retries, no on-failure destination) */
   queueDeadLetters?: sqs.Queue;
-  /** override the entry file (tests of the construct only) */
-  entry?: string;
 }
 
 export class DefaultFunction extends Construct {
-  readonly fn: nodejs.NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly deadLetterQueue: sqs.Queue;
@@ -87,9 +90,9 @@ export class DefaultFunction extends Construct {
     this.deadLetterQueue = props.queueDeadLetters ?? deadLetterQueue(this, 'DeadLetters');
     const asyncInvoked = !props.queueDeadLetters;
 
-    this.fn = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry ?? handlerEntry(props.handler),
-      handler: 'handler',
+    this.fn = new lambda.Function(this, 'Function', {
+      code: handlerCode(props.handler),
+      handler: 'index.handler',
       description: props.description,
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
@@ -101,9 +104,6 @@ export class DefaultFunction extends Construct {
       recursiveLoop: lambda.RecursiveLoop.TERMINATE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       ...(asyncInvoked ? { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(this.deadLetterQueue) } : {}),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields], externalModules: [...BUNDLING.externalModules] },
     });
     Validations.of(this.fn).acknowledge(
       {

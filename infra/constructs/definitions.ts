@@ -32,7 +32,6 @@ export interface DefinitionsSeedProps {
   ops: sns.ITopic;
   environment: Record<string, string>;
   logRetentionDays: number;
-  entry?: string;
 }
 
 export class DefinitionsSeed extends Construct {
@@ -49,7 +48,6 @@ export class DefinitionsSeed extends Construct {
       environment: props.environment,
       logRetentionDays: props.logRetentionDays,
       opsTopic: props.ops,
-      entry: props.entry,
     });
     writeDefinitions(this.function, props.storage);
     // runs on create, and on update when the bundled seed changed (it still writes only into an empty store)

@@ -46,7 +46,6 @@ export interface IngestProps {
   environment: Record<string, string>;
   logRetentionDays: number;
   reservedConcurrentExecutions?: number;
-  entry?: string;
 }
 
 export class Ingest extends Construct {
@@ -90,7 +89,6 @@ export class Ingest extends Construct {
       opsTopic: props.ops,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       queueDeadLetters: this.deadLetterQueue,
-      entry: props.entry,
     });
     const f = this.function;
     f.fn.addEventSource(new sources.SqsEventSource(this.queue, { batchSize: INGEST_BATCH_SIZE, reportBatchItemFailures: true }));

@@ -132,7 +132,6 @@ export interface PortalProps {
   api: { domainName: string; certificateArn: string };
   /** the web ACL (infra/edge.ts, us-east-1) */
   webAclArn: string;
-  entry?: string;
 }
 
 export class Portal extends Construct {
@@ -195,7 +194,6 @@ export class Portal extends Construct {
       },
       logRetentionDays: props.logRetentionDays,
       opsTopic: props.ops,
-      entry: props.entry,
     });
     const f = this.function;
     // S3 checks the signer's own permission when the browser posts with a presigned POST

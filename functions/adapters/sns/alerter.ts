@@ -5,6 +5,7 @@
  */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import type { Alert, Alerter } from '../../ports/index.ts';
+import { snsClient } from '../aws/clients.ts';
 
 export class SnsAlerter implements Alerter {
   /** Retries are the SDK client's own (maxAttempts); none here. */
@@ -28,3 +29,6 @@ export class SnsAlerter implements Alerter {
     );
   }
 }
+
+/** The alerter over this process's SNS client (a Lambda's): handlers/deps.ts loads this module at the first alert. */
+export const processAlerter = (topicArn: string): Alerter => new SnsAlerter(snsClient(), topicArn);
