@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/config.ts';
@@ -81,8 +82,8 @@ describe('the stack', () => {
     const common = { memorySize: 256, timeout: Duration.seconds(10), environment: {}, logRetentionDays: 30, opsTopic };
     const a = new DefaultFunction(stack, 'Ingest', { ...common, handler: 'ingest-upload', description: 'ingest' });
     const b = new DefaultFunction(stack, 'Seed', { ...common, handler: 'seed-definitions', description: 'seed' });
-    const code = (f: DefaultFunction) => (f.fn.node.defaultChild as { code: { s3Key: string } }).code.s3Key;
-    expect(code(a)).not.toBe(code(b));
+    const key = (f: DefaultFunction) => stack.resolve((f.fn.node.defaultChild as lambda.CfnFunction).code) as { s3Key: string };
+    expect(key(a).s3Key).not.toBe(key(b).s3Key);
     app.synth();
     const assets = readdirSync(join(dir, 'cdk.out')).filter((n) => n.startsWith('asset.'));
     const listings = assets.map((n) => readdirSync(join(dir, 'cdk.out', n)));
