@@ -6,7 +6,7 @@
  * LATE_MODULES becomes its own file beside `index.mjs` (bundled alone, with what it needs), loaded
  * when the code first reaches it. V8 parses all of a file before any of it runs, so each kilobyte left
  * out of `index.mjs` is time off every cold start (issue 17: the ingest bundle's import). The modules
- * are leaves that take and return plain values, so their own copies of shared helpers do no harm.
+ * are leaves that share no state with the rest, so their own copies of shared helpers do no harm.
  *
  * The CDK stack runs this at synth (`tsx infra/bundle.ts <handler> <outdir>`, from
  * infra/constructs/defaults.ts); bench/bundle.ts imports `bundleFunction` and measures what it builds.
@@ -16,7 +16,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
-/** The repository root: entries, package-lock.json and esbuild are found from here. */
+/** The repository root: the handlers and the packages they import are found from here. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const handlerEntry = (name: string) => join(PROJECT_ROOT, 'functions', 'handlers', `${name}.ts`);
 
