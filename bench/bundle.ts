@@ -1,5 +1,5 @@
 /**
- * The deployed Lambda bundles, measured locally (issue 6): `npx tsx bench/bundle.ts [--runs 10] [--json]`.
+ * The deployed Lambda bundles, measured locally (issue 6): `npx tsx bench/bundle.ts [--runs 15] [--json]`.
  *
  * Each handler is bundled as the CDK stack bundles it at synth (infra/bundle.ts: index.mjs, and the late
  * modules a cold start never runs in files of their own), into a directory outside the repository (so
@@ -7,7 +7,8 @@
  *  - index.mjs's size (what a cold start parses), all files' size, and their deflated zip size (what
  *    Lambda stores; the limit is 50 MB zipped / 250 MB unzipped),
  *  - the largest packages in index.mjs (esbuild metafile),
- *  - cold-start import time: `node -e "import('<bundle>')"` spawned N times (default 15), median —
+ *  - cold-start import time: `node -e "import('<bundle>')"` spawned N times (default 15) in rounds, each
+ *    file once per round (the machine's load changes over minutes and falls on all alike), median —
  *    both the whole process (node start + import) and the import alone, timed inside the child;
  *    node starting with nothing to import is the baseline. Target for ingest: import under 150 ms.
  *    Beside it, the floor: a bundle of the AWS SDK clients ingest builds at start, and nothing else.
