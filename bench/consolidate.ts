@@ -27,6 +27,7 @@ import { ValueTable } from '../functions/core/consolidate/values.ts';
 import type { ConsolidationInput, CountyUnit } from '../functions/core/consolidate/types.ts';
 import { renderConsolidated, writeConsolidated } from '../functions/core/render/consolidated.ts';
 import { makeIssue } from '../functions/core/report.ts';
+import { mulberry32 } from '../fixtures/sample/alloc.ts';
 import { generateSamples } from '../fixtures/sample/values.ts';
 import { MemoryStore } from '../tests/fakes/memory.ts';
 import { makeClients } from '../functions/adapters/aws/clients.ts';
@@ -118,17 +119,6 @@ const INSTITUTIONS = 3000;
 const COUNTIES = 30;
 const ELEMENTS = 100;
 const MONTHS = Array.from({ length: 12 }, (_, k) => `2025-${String(k + 1).padStart(2, '0')}`);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function syntheticTemplate(): IndicatorTemplate {
   const elements = Array.from({ length: ELEMENTS }, (_, j) => {
