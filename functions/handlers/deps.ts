@@ -12,7 +12,7 @@ import type { Alerter } from '../ports/index.ts';
 import type { ScheduleDeps } from '../core/schedule.ts';
 
 /** What ingest needs: S3, DynamoDB and SNS (its bundle then holds no SQS client). */
-export type IngestAwsDeps = IngestDeps & { definitionsStore: StoredDefinitionsStore; objects: S3ObjectStore };
+export type IngestAwsDeps = IngestDeps & { definitionsStore: StoredDefinitionsStore; objects: S3ObjectStore; audit: DynamoAuditLog };
 
 /** What every function may need: ingest's ports and the scheduled function's (reconcile sends to the ingest queue). */
 export type AwsDeps = IngestAwsDeps & ScheduleDeps;

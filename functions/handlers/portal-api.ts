@@ -16,9 +16,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { config } from '../config.ts';
-import { cognitoClient, dynamoClient, s3Client } from '../adapters/aws/clients.ts';
+import { cognitoClient, s3Client } from '../adapters/aws/clients.ts';
 import { CognitoIdentity } from '../adapters/cognito/identity.ts';
-import { DynamoAuditLog } from '../adapters/dynamo/audit.ts';
 import { S3ObjectLinks } from '../adapters/s3/links.ts';
 import { publishConsolidated } from '../core/consolidate/publish.ts';
 import { bodyTooLarge, createPortalApi, errorResponse, MAX_API_BODY_BYTES, type ApiResponse, type PortalApi } from '../portal/api.ts';
@@ -87,7 +86,7 @@ async function buildApi(): Promise<{ handle: PortalApi; originSecret: string }> 
   if (!cfg.userPool) throw new Error('USER_POOL_ID and USER_POOL_CLIENT_ID must be set (the CDK stack sets them)');
   const handle = createPortalApi({
     identity: new CognitoIdentity({ client: cognitoClient(), ...cfg.userPool }),
-    audit: new DynamoAuditLog(dynamoClient(), cfg.tableName),
+    audit: deps.audit,
     ...(deps.alerter ? { alerter: deps.alerter } : {}),
     ...(cfg.portalBaseUrl ? { portalBaseUrl: cfg.portalBaseUrl } : {}),
     store: deps.store,
